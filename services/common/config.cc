@@ -1,0 +1,128 @@
+#include "services/common/config.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/common/clock.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7700",
+          "HOST:PORT the gRPC server listens on (env ECOACT_LISTEN)");
+ABSL_FLAG(std::string, redis, "127.0.0.1:6390",
+          "HOST:PORT of Redis (env ECOACT_REDIS)");
+ABSL_FLAG(int, redis_pool_size, 16, "Redis connections kept per process");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(2),
+          "Timeout of one Redis round trip; also the connect timeout / 4");
+ABSL_FLAG(std::string, key_prefix, "ea",
+          "Prefix of every Redis key; lets several deployments share one Redis");
+ABSL_FLAG(int, ledger_shards, 16,
+          "Number of ledger shards (streams). Fixed for the life of a deployment");
+ABSL_FLAG(std::string, time_zone, "Asia/Tokyo",
+          "IANA time zone of the city; days, weeks and months are computed in it");
+ABSL_FLAG(std::string, token_keys, "",
+          "Token signing keys as KID=SECRET[,KID=SECRET...], secrets of 32+ bytes "
+          "(env ECOACT_TOKEN_KEYS). Empty: a random key per start (tokens die on restart)");
+ABSL_FLAG(std::string, token_key_id, "",
+          "Key id that signs new tokens; default the first of --token_keys");
+ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(24), "Lifetime of an issued token");
+ABSL_FLAG(int, max_message_bytes, 1 << 20, "Largest accepted request message in bytes");
+ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1),
+          "How often the health check pings Redis");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "How long in-flight calls may run after SIGTERM/SIGINT");
+
+namespace ecoact {
+
+void InitFlags(int argc, char** argv, absl::string_view usage) {
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "services/") || absl::StrContains(file, "cli/");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  absl::SetProgramUsageMessage(usage);
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    std::string variable = absl::StrCat("ECOACT_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr || !usage_config.contains_help_flags(flag->Filename())) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      std::fprintf(stderr, "%s: bad value in environment variable %s: %s\n", argv[0],
+                   variable.c_str(), error.c_str());
+      std::exit(2);
+    }
+  }
+  absl::ParseCommandLine(argc, argv);
+}
+
+void ExitWithConfigError(const absl::Status& status) {
+  std::fprintf(stderr, "configuration error: %s\n", std::string(status.message()).c_str());
+  std::exit(2);
+}
+
+absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
+  CommonConfig config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  if (!absl::StrContains(config.listen, ':')) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen (ECOACT_LISTEN) must be HOST:PORT, got '", config.listen, "'"));
+  }
+  auto redis = ParseRedisAddress(absl::GetFlag(FLAGS_redis));
+  if (!redis.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--redis (ECOACT_REDIS): ", redis.status().message()));
+  }
+  config.redis = *redis;
+  config.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  config.redis.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  config.redis.connect_timeout = config.redis.command_timeout / 4;
+  if (config.redis.pool_size < 1 || config.redis.pool_size > 1024) {
+    return absl::InvalidArgumentError("--redis_pool_size must be in [1, 1024]");
+  }
+  if (config.redis.command_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--redis_timeout must be positive");
+  }
+  config.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  if (config.key_prefix.empty() || absl::StrContains(config.key_prefix, '{')) {
+    return absl::InvalidArgumentError("--key_prefix must be non-empty and contain no '{'");
+  }
+  config.ledger_shards = absl::GetFlag(FLAGS_ledger_shards);
+  if (config.ledger_shards < 1 || config.ledger_shards > 4096) {
+    return absl::InvalidArgumentError("--ledger_shards must be in [1, 4096]");
+  }
+  config.time_zone = absl::GetFlag(FLAGS_time_zone);
+  std::string keys = absl::GetFlag(FLAGS_token_keys);
+  for (absl::string_view item : absl::StrSplit(keys, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    if (kv.first.empty() || kv.second.empty()) {
+      return absl::InvalidArgumentError("--token_keys (ECOACT_TOKEN_KEYS) must be KID=SECRET,...");
+    }
+    if (config.token_key_id.empty()) config.token_key_id = kv.first;
+    config.token_keys[kv.first] = kv.second;
+  }
+  if (config.token_keys.empty()) {
+    config.token_key_id = "ephemeral";
+    config.token_keys[config.token_key_id] = Base32(RandomBytes(32));
+  }
+  if (!absl::GetFlag(FLAGS_token_key_id).empty()) {
+    config.token_key_id = absl::GetFlag(FLAGS_token_key_id);
+  }
+  config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
+  config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  if (config.max_message_bytes < 1024) {
+    return absl::InvalidArgumentError("--max_message_bytes must be at least 1024");
+  }
+  config.health_interval = absl::GetFlag(FLAGS_health_interval);
+  config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  return config;
+}
+
+}  // namespace ecoact

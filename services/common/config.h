@@ -1,0 +1,42 @@
+// Start-up configuration: command-line flags, with ECOACT_<FLAG_NAME>
+// environment variables as defaults (ECOACT_LISTEN, ECOACT_REDIS, ...). A
+// flag given on the command line wins over the environment. Read once in
+// main(); libraries receive typed structs and never call getenv.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/common/redis.h"
+
+namespace ecoact {
+
+// Applies environment defaults, then parses argv. Exits with a message naming
+// the variable or flag on a bad value. `usage` is the first line of --help.
+void InitFlags(int argc, char** argv, absl::string_view usage);
+
+// What every server needs.
+struct CommonConfig {
+  std::string listen;             // --listen HOST:PORT
+  RedisOptions redis;             // --redis, --redis_pool_size, --redis_timeout
+  std::string key_prefix;         // --key_prefix
+  int ledger_shards = 16;         // --ledger_shards
+  std::string time_zone;          // --time_zone
+  std::map<std::string, std::string> token_keys;  // --token_keys kid=secret,...
+  std::string token_key_id;       // --token_key_id
+  absl::Duration token_lifetime;  // --token_lifetime
+  int max_message_bytes = 0;      // --max_message_bytes
+  absl::Duration health_interval; // --health_interval
+  absl::Duration shutdown_grace;  // --shutdown_grace
+};
+
+// Reads and validates the common flags; INVALID_ARGUMENT names the flag.
+absl::StatusOr<CommonConfig> CommonConfigFromFlags();
+
+// Prints `status` with the program's name to stderr and exits with code 2.
+[[noreturn]] void ExitWithConfigError(const absl::Status& status);
+
+}  // namespace ecoact

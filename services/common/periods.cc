@@ -1,0 +1,71 @@
+#include "services/common/periods.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace ecoact {
+namespace {
+
+absl::CivilDay MondayOf(absl::CivilDay day) {
+  // GetWeekday: Monday..Sunday; days since Monday in [0, 6].
+  int since_monday = (static_cast<int>(absl::GetWeekday(day)) -
+                      static_cast<int>(absl::Weekday::monday) + 7) % 7;
+  return day - since_monday;
+}
+
+}  // namespace
+
+absl::StatusOr<CityCalendar> CityCalendar::Create(absl::string_view time_zone) {
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(std::string(time_zone), &zone)) {
+    return absl::NotFoundError(absl::StrCat(
+        "unknown time zone '", time_zone, "' (is the tzdata package installed?)"));
+  }
+  return CityCalendar(zone);
+}
+
+absl::CivilDay CityCalendar::LocalDay(absl::Time t) const {
+  return absl::ToCivilDay(t, zone_);
+}
+
+std::string IsoWeekKey(absl::CivilDay day) {
+  // The ISO week belongs to the year of its Thursday.
+  absl::CivilDay thursday = MondayOf(day) + 3;
+  int week = static_cast<int>(absl::GetYearDay(thursday) - 1) / 7 + 1;
+  return absl::StrFormat("%04d-W%02d", thursday.year(), week);
+}
+
+PeriodKeys CityCalendar::KeysAt(absl::Time t) const {
+  absl::CivilDay day = LocalDay(t);
+  PeriodKeys keys;
+  keys.day = absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+  keys.week = IsoWeekKey(day);
+  keys.month = absl::StrFormat("%04d-%02d", day.year(), day.month());
+  return keys;
+}
+
+absl::Time CityCalendar::StartOf(absl::CivilDay day) const {
+  return absl::FromCivil(day, zone_);
+}
+
+absl::Time CityCalendar::DayEnd(absl::Time t) const { return StartOf(LocalDay(t) + 1); }
+
+absl::Time CityCalendar::WeekEnd(absl::Time t) const {
+  return StartOf(MondayOf(LocalDay(t)) + 7);
+}
+
+absl::Time CityCalendar::MonthEnd(absl::Time t) const {
+  absl::CivilMonth month(LocalDay(t));
+  return StartOf(absl::CivilDay(month + 1));
+}
+
+absl::StatusOr<absl::CivilDay> ParseCivilDay(absl::string_view text) {
+  absl::CivilDay day;
+  if (text.size() != 10 || !absl::ParseCivilTime(text, &day)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a date as YYYY-MM-DD, got '", text, "'"));
+  }
+  return day;
+}
+
+}  // namespace ecoact

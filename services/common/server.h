@@ -1,0 +1,72 @@
+// Server bootstrap shared by every binary: listening port, message size
+// limit, keepalive, reflection, the gRPC health service driven by a real
+// Redis PING, background workers, and graceful shutdown on SIGTERM/SIGINT.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "services/common/redis.h"
+
+namespace ecoact {
+
+// A loop that runs beside the server (e.g. the leaderboard projector).
+class BackgroundWorker {
+ public:
+  virtual ~BackgroundWorker() = default;
+  virtual void Start() = 0;
+  // Returns once the worker has stopped.
+  virtual void Stop() = 0;
+};
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";
+  int max_message_bytes = 1 << 20;
+  absl::Duration health_interval = absl::Seconds(1);
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+class EcoactServer {
+ public:
+  EcoactServer(ServerOptions options, RedisClient* redis);
+  ~EcoactServer();
+
+  // `health_name` is the full service name, e.g. "ecoact.v1.ActionsService".
+  void AddService(grpc::Service* service, std::string health_name);
+  void AddWorker(BackgroundWorker* worker);
+
+  // Binds and starts serving; UNAVAILABLE if the address cannot be bound.
+  absl::Status Start();
+  // The bound port (useful with port 0).
+  int port() const { return port_; }
+  // Stops accepting calls, lets in-flight calls finish within the grace
+  // period, stops workers. Safe to call twice.
+  void Shutdown();
+
+ private:
+  void HealthLoop();
+
+  ServerOptions options_;
+  RedisClient* redis_;
+  std::vector<std::pair<grpc::Service*, std::string>> services_;
+  std::vector<BackgroundWorker*> workers_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::thread health_thread_;
+  absl::Notification stop_health_;
+  std::atomic<bool> shut_down_{false};
+};
+
+// Blocks SIGINT and SIGTERM in every thread; call first thing in main().
+void BlockTerminationSignals();
+// Waits for SIGINT or SIGTERM, then shuts the server down gracefully.
+void WaitForTerminationSignal(EcoactServer& server);
+
+}  // namespace ecoact
