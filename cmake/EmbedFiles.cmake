@@ -16,14 +16,17 @@ function(ecoact_embed_files)
     get_filename_component(abs "${f}" ABSOLUTE)
     list(APPEND abs_files "${abs}")
   endforeach()
+  # ';' would split the shell command: pass the list with '|' instead.
+  string(REPLACE ";" "|" files_arg "${abs_files}")
   add_custom_command(
     OUTPUT "${header}" "${source}"
     COMMAND ${CMAKE_COMMAND}
       -DHEADER=${header} -DSOURCE=${source} -DNAMESPACE=${ARG_NAMESPACE}
-      "-DFILES=${abs_files}"
+      "-DFILES=${files_arg}"
       -P "${PROJECT_SOURCE_DIR}/cmake/EmbedFilesScript.cmake"
     DEPENDS ${abs_files} "${PROJECT_SOURCE_DIR}/cmake/EmbedFilesScript.cmake"
-    COMMENT "Embedding ${ARG_TARGET}")
+    COMMENT "Embedding ${ARG_TARGET}"
+    VERBATIM)
   add_library(${ARG_TARGET} STATIC "${source}" "${header}")
   target_include_directories(${ARG_TARGET} PUBLIC "${out_dir}")
 endfunction()

@@ -1,0 +1,101 @@
+#include "services/actions/actions_service.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_status.h"
+#include "services/common/status_macros.h"
+
+namespace ecoact::actions {
+
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts,
+                                         absl::string_view field) {
+  constexpr int64_t kYear2000 = 946684800;
+  constexpr int64_t kYear2200 = 7258118400;
+  if (ts.seconds() < kYear2000 || ts.seconds() >= kYear2200 || ts.nanos() < 0 ||
+      ts.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not a plausible time (years 2000 to 2199 accepted)"));
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> ParsePaging(int32_t page_size,
+                                                        const std::string& page_token) {
+  if (page_size < 0 || page_size > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size must be 0 (default 20) to 100, got ", page_size));
+  }
+  int64_t offset = 0;
+  if (!page_token.empty() &&
+      (!absl::SimpleAtoi(page_token, &offset) || offset < 0 || offset > 10000000)) {
+    return absl::InvalidArgumentError("page_token is not one this service returned");
+  }
+  return std::make_pair(offset, static_cast<int64_t>(page_size == 0 ? 20 : page_size));
+}
+
+ActionsServiceImpl::ActionsServiceImpl(const ActionRecorder* recorder, LedgerStore* store,
+                                       const Authenticator* auth)
+    : recorder_(recorder), store_(store), auth_(auth) {}
+
+absl::Status ActionsServiceImpl::DoRecord(const grpc::ServerContext& context,
+                                          const v1::RecordActionRequest& request,
+                                          v1::RecordActionResponse* response) {
+  ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
+  ActionInput input;
+  input.account_id = claims.subject;
+  input.request_id = request.request_id();
+  input.action_type = request.action_type();
+  input.quantity = request.quantity();
+  input.unit = request.unit();
+  if (request.has_occurred_at()) {
+    ASSIGN_OR_RETURN(input.occurred_at, TimeFromProto(request.occurred_at(), "occurred_at"));
+  }
+  ASSIGN_OR_RETURN(PreparedAction prepared, recorder_->Prepare(input));
+  ASSIGN_OR_RETURN(RecordedAction recorded, store_->Append(prepared));
+  *response->mutable_entry() = std::move(recorded.entry);
+  response->set_replayed(recorded.replayed);
+  for (auto& totals : recorded.totals) *response->add_totals() = std::move(totals);
+  return absl::OkStatus();
+}
+
+absl::Status ActionsServiceImpl::DoList(const grpc::ServerContext& context,
+                                        const v1::ListMyActionsRequest& request,
+                                        v1::ListMyActionsResponse* response) {
+  ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
+  ASSIGN_OR_RETURN(auto paging, ParsePaging(request.page_size(), request.page_token()));
+  ASSIGN_OR_RETURN(HistoryPage page, store_->History(claims.subject, paging.first, paging.second));
+  for (auto& entry : page.entries) *response->add_entries() = std::move(entry);
+  int64_t next = paging.first + paging.second;
+  if (next < page.total) response->set_next_page_token(absl::StrCat(next));
+  return absl::OkStatus();
+}
+
+absl::Status ActionsServiceImpl::DoImpact(const grpc::ServerContext& context,
+                                          v1::GetMyImpactResponse* response) {
+  ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
+  PeriodKeys periods = recorder_->calendar().KeysAt(recorder_->Now());
+  ASSIGN_OR_RETURN(ImpactSnapshot snapshot, store_->Impact(claims.subject, periods));
+  for (auto& totals : snapshot.totals) *response->add_totals() = std::move(totals);
+  for (auto& cat : snapshot.by_category) *response->add_by_category() = std::move(cat);
+  return absl::OkStatus();
+}
+
+grpc::Status ActionsServiceImpl::RecordAction(grpc::ServerContext* context,
+                                              const v1::RecordActionRequest* request,
+                                              v1::RecordActionResponse* response) {
+  return ToGrpcStatus(DoRecord(*context, *request, response));
+}
+
+grpc::Status ActionsServiceImpl::ListMyActions(grpc::ServerContext* context,
+                                               const v1::ListMyActionsRequest* request,
+                                               v1::ListMyActionsResponse* response) {
+  return ToGrpcStatus(DoList(*context, *request, response));
+}
+
+grpc::Status ActionsServiceImpl::GetMyImpact(grpc::ServerContext* context,
+                                             const v1::GetMyImpactRequest*,
+                                             v1::GetMyImpactResponse* response) {
+  return ToGrpcStatus(DoImpact(*context, response));
+}
+
+}  // namespace ecoact::actions

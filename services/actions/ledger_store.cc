@@ -1,0 +1,216 @@
+#include "services/actions/ledger_store.h"
+
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "actions_lua.h"
+#include "google/protobuf/util/time_util.h"
+#include "nlohmann/json.hpp"
+#include "services/common/ledger_format.h"
+#include "services/common/status_macros.h"
+
+namespace ecoact::actions {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+const LuaScript& RecordScript() {
+  static const LuaScript script("record_action", embedded::kRecordActionLua);
+  return script;
+}
+const LuaScript& ListScript() {
+  static const LuaScript script("list_actions", embedded::kListActionsLua);
+  return script;
+}
+
+constexpr v1::Period kPeriods[] = {v1::PERIOD_ALL_TIME, v1::PERIOD_MONTH, v1::PERIOD_WEEK,
+                                   v1::PERIOD_DAY};
+
+int64_t JsonInt(const nlohmann::json& value) {
+  if (value.is_number()) return value.get<int64_t>();
+  int64_t parsed = 0;
+  if (value.is_string()) absl::SimpleAtoi(value.get<std::string>(), &parsed);
+  return parsed;
+}
+
+absl::StatusOr<RecordedAction> DecodeResult(const std::string& json, bool replayed) {
+  nlohmann::json r = nlohmann::json::parse(json, nullptr, false);
+  if (!r.is_object() || !r["totals"].is_array() || r["totals"].size() != 4) {
+    return absl::InternalError("record_action returned an unreadable result");
+  }
+  RecordedAction out;
+  out.replayed = replayed;
+  v1::LedgerEntry& e = out.entry;
+  e.set_entry_id(r.value("id", ""));
+  e.set_action_type(r.value("type", ""));
+  e.set_category(r.value("cat", ""));
+  e.set_quantity_milli(JsonInt(r["qty"]));
+  e.set_unit(static_cast<v1::Unit>(JsonInt(r["unit"])));
+  e.set_co2e_grams(JsonInt(r["co2"]));
+  e.set_points(JsonInt(r["pts"]));
+  e.set_factor_version(r.value("fv", ""));
+  *e.mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(JsonInt(r["occ"]));
+  *e.mutable_recorded_at() = TimeUtil::MillisecondsToTimestamp(JsonInt(r["rec"]));
+  e.set_ward(r.value("ward", ""));
+  e.set_team(r.value("team", ""));
+  for (int i = 0; i < 4; ++i) {
+    v1::Totals* t = &out.totals.emplace_back();
+    t->set_period(kPeriods[i]);
+    t->set_period_key(r["keys"][i].get<std::string>());
+    t->set_co2e_grams(JsonInt(r["totals"][i]["co2"]));
+    t->set_points(JsonInt(r["totals"][i]["pts"]));
+    t->set_actions(JsonInt(r["totals"][i]["n"]));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatMilli(int64_t milli) {
+  std::string s = absl::StrFormat("%d.%03d", milli / 1000, std::abs(milli % 1000));
+  while (absl::EndsWith(s, "0")) s.pop_back();
+  if (absl::EndsWith(s, ".")) s.pop_back();
+  return s;
+}
+
+RedisLedgerStore::RedisLedgerStore(RedisClient* redis, KeySpace keys, LedgerStoreOptions options)
+    : redis_(redis), keys_(std::move(keys)), options_(options) {}
+
+absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& action) {
+  const std::string& account = action.input.account_id;
+  const catalog::Conversion& c = action.conversion;
+  std::vector<std::string> keys = {
+      keys_.Account(account),
+      keys_.Request(account, action.input.request_id),
+      keys_.Ledger(keys_.ShardOf(account)),
+      keys_.Totals(account, "all"),
+      keys_.Totals(account, action.periods.month),
+      keys_.Totals(account, action.periods.week),
+      keys_.Totals(account, action.periods.day),
+      keys_.History(account),
+  };
+  std::vector<std::string> args = {
+      action.fingerprint,
+      absl::StrCat(absl::ToInt64Seconds(options_.idempotency_ttl)),
+      absl::StrCat(c.type->daily_cap_milli),
+      c.type->id,
+      c.type->category,
+      absl::StrCat(c.quantity_milli),
+      absl::StrCat(static_cast<int>(c.type->unit)),
+      absl::StrCat(c.co2e_grams),
+      absl::StrCat(c.points),
+      c.factor_tag,
+      absl::StrCat(absl::ToUnixMillis(action.occurred_at)),
+      absl::StrCat(absl::ToUnixMillis(action.recorded_at)),
+      account,
+      action.input.request_id,
+      "self",
+      absl::StrCat(absl::ToUnixSeconds(action.month_totals_expire_at)),
+      absl::StrCat(absl::ToUnixSeconds(action.week_totals_expire_at)),
+      absl::StrCat(absl::ToUnixSeconds(action.day_totals_expire_at)),
+      action.periods.month,
+      action.periods.week,
+      action.periods.day,
+  };
+  ASSIGN_OR_RETURN(RedisValue reply, redis_->Eval(RecordScript(), keys, args));
+  if (reply.elements.empty()) return absl::InternalError("record_action returned nothing");
+  const std::string& outcome = reply.elements[0].str;
+  if (outcome == "ok" || outcome == "replay") {
+    ASSIGN_OR_RETURN(RecordedAction result,
+                     DecodeResult(reply.elements[1].str, outcome == "replay"));
+    result.entry.set_request_id(action.input.request_id);
+    return result;
+  }
+  if (outcome == "conflict") {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "request_id '", action.input.request_id,
+        "' was already used for a different action; use a new request_id for a new action"));
+  }
+  if (outcome == "no_account") return absl::NotFoundError("this account no longer exists");
+  if (outcome == "not_citizen") {
+    return absl::PermissionDeniedError("only citizen accounts record their own actions");
+  }
+  if (outcome == "cap" && reply.elements.size() == 3) {
+    int64_t used = 0, cap = 0;
+    absl::SimpleAtoi(reply.elements[1].str, &used);
+    absl::SimpleAtoi(reply.elements[2].str, &cap);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "daily cap reached for '", c.type->id, "' on ", action.periods.day, ": ",
+        FormatMilli(used), " of ", FormatMilli(cap), " already recorded, ",
+        FormatMilli(std::max<int64_t>(0, cap - used)), " left today"));
+  }
+  return absl::InternalError(absl::StrCat("record_action: unexpected outcome '", outcome, "'"));
+}
+
+absl::StatusOr<HistoryPage> RedisLedgerStore::History(absl::string_view account_id,
+                                                      int64_t offset, int64_t limit) {
+  ASSIGN_OR_RETURN(RedisValue reply,
+                   redis_->Eval(ListScript(),
+                                {keys_.History(account_id),
+                                 keys_.Ledger(keys_.ShardOf(account_id))},
+                                {absl::StrCat(offset), absl::StrCat(limit)}));
+  HistoryPage page;
+  if (reply.elements.empty()) return page;
+  ASSIGN_OR_RETURN(page.total, reply.elements[0].AsInt());
+  for (size_t i = 1; i < reply.elements.size(); ++i) {
+    ASSIGN_OR_RETURN(StoredEntry stored, DecodeStreamEntry(reply.elements[i]));
+    page.entries.push_back(std::move(stored.entry));
+  }
+  return page;
+}
+
+absl::StatusOr<ImpactSnapshot> RedisLedgerStore::Impact(absl::string_view account_id,
+                                                        const PeriodKeys& periods) {
+  const std::string period_keys[] = {"all", periods.month, periods.week, periods.day};
+  std::vector<std::vector<std::string>> commands;
+  for (const std::string& key : period_keys) {
+    commands.push_back({"HGETALL", keys_.Totals(account_id, key)});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(commands));
+  ImpactSnapshot snapshot;
+  std::map<std::string, v1::CategoryTotals> categories;
+  for (int i = 0; i < 4; ++i) {
+    if (replies[i].IsError()) return absl::InternalError(replies[i].str);
+    std::map<std::string, int64_t> fields;
+    const auto& kv = replies[i].elements;
+    for (size_t j = 0; j + 1 < kv.size(); j += 2) {
+      int64_t value = 0;
+      if (absl::SimpleAtoi(kv[j + 1].str, &value)) fields[kv[j].str] = value;
+    }
+    v1::Totals* totals = &snapshot.totals.emplace_back();
+    totals->set_period(kPeriods[i]);
+    totals->set_period_key(period_keys[i]);
+    totals->set_co2e_grams(fields["co2"]);
+    totals->set_points(fields["pts"]);
+    totals->set_actions(fields["n"]);
+    for (const auto& [field, value] : fields) {
+      if (!absl::StartsWith(field, "n:c:")) continue;
+      std::string category = field.substr(4);
+      v1::CategoryTotals& cat = categories[category];
+      cat.set_category(category);
+      while (cat.totals_size() <= i) {
+        v1::Totals* t = cat.add_totals();
+        t->set_period(kPeriods[cat.totals_size() - 1]);
+        t->set_period_key(period_keys[cat.totals_size() - 1]);
+      }
+      v1::Totals* t = cat.mutable_totals(i);
+      t->set_actions(value);
+      t->set_co2e_grams(fields["co2:c:" + category]);
+      t->set_points(fields["pts:c:" + category]);
+    }
+  }
+  for (auto& [name, cat] : categories) {
+    while (cat.totals_size() < 4) {
+      v1::Totals* t = cat.add_totals();
+      t->set_period(kPeriods[cat.totals_size() - 1]);
+      t->set_period_key(period_keys[cat.totals_size() - 1]);
+    }
+    snapshot.by_category.push_back(std::move(cat));
+  }
+  return snapshot;
+}
+
+}  // namespace ecoact::actions

@@ -1,0 +1,39 @@
+#include "services/actions/recorder.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/status_macros.h"
+#include "services/common/validation.h"
+
+namespace ecoact::actions {
+
+ActionRecorder::ActionRecorder(const catalog::Catalog* catalog, const CityCalendar* calendar,
+                               Clock clock, RecorderOptions options)
+    : catalog_(catalog), calendar_(calendar), clock_(std::move(clock)), options_(options) {}
+
+absl::StatusOr<PreparedAction> ActionRecorder::Prepare(const ActionInput& input) const {
+  RETURN_IF_ERROR(ValidateRequestId(input.request_id));
+  const absl::Time now = clock_();
+  PreparedAction prepared;
+  prepared.input = input;
+  prepared.recorded_at = now;
+  prepared.occurred_at = input.occurred_at.value_or(now);
+  RETURN_IF_ERROR(catalog::CheckOccurredAt(prepared.occurred_at, now, options_.max_backdate));
+  catalog::ConversionRequest request;
+  request.action_type = input.action_type;
+  request.quantity = input.quantity;
+  request.unit = input.unit;
+  request.occurred_at = prepared.occurred_at;
+  ASSIGN_OR_RETURN(prepared.conversion, catalog_->Convert(request));
+  prepared.periods = calendar_->KeysAt(prepared.occurred_at);
+  const absl::Duration keep = options_.max_backdate + absl::Hours(24);
+  prepared.month_totals_expire_at = calendar_->MonthEnd(prepared.occurred_at) + keep;
+  prepared.week_totals_expire_at = calendar_->WeekEnd(prepared.occurred_at) + keep;
+  prepared.day_totals_expire_at = calendar_->DayEnd(prepared.occurred_at) + keep;
+  prepared.fingerprint = Fingerprint(
+      {"record", input.action_type, absl::StrCat(prepared.conversion.quantity_milli),
+       absl::StrCat(static_cast<int>(prepared.conversion.type->unit)),
+       input.occurred_at ? absl::StrCat(absl::ToUnixMillis(*input.occurred_at)) : "now"});
+  return prepared;
+}
+
+}  // namespace ecoact::actions

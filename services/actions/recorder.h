@@ -1,0 +1,67 @@
+// The actions domain (no gRPC, no Redis): validates a citizen's action,
+// converts it with the catalogue, and describes the exact ledger write that
+// the store performs atomically.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/catalog/catalog.h"
+#include "services/common/clock.h"
+#include "services/common/periods.h"
+
+namespace ecoact::actions {
+
+struct ActionInput {
+  std::string account_id;
+  std::string request_id;
+  std::string action_type;
+  double quantity = 0;
+  v1::Unit unit = v1::UNIT_UNSPECIFIED;
+  std::optional<absl::Time> occurred_at;  // nullopt = now
+};
+
+// Everything the ledger write needs, computed before the one round trip.
+struct PreparedAction {
+  ActionInput input;
+  catalog::Conversion conversion;
+  absl::Time occurred_at;
+  absl::Time recorded_at;
+  PeriodKeys periods;
+  // Totals of a period expire after the period ended and backdating into it
+  // is no longer possible.
+  absl::Time month_totals_expire_at;
+  absl::Time week_totals_expire_at;
+  absl::Time day_totals_expire_at;
+  // Digest of what the client sent (not of server-chosen values), for
+  // "same request id, different payload".
+  std::string fingerprint;
+};
+
+struct RecorderOptions {
+  absl::Duration max_backdate = absl::Hours(24 * 7);
+};
+
+class ActionRecorder {
+ public:
+  ActionRecorder(const catalog::Catalog* catalog, const CityCalendar* calendar, Clock clock,
+                 RecorderOptions options);
+
+  // INVALID_ARGUMENT / NOT_FOUND with a precise message; nothing is written.
+  absl::StatusOr<PreparedAction> Prepare(const ActionInput& input) const;
+
+  const CityCalendar& calendar() const { return *calendar_; }
+  absl::Time Now() const { return clock_(); }
+
+ private:
+  const catalog::Catalog* catalog_;
+  const CityCalendar* calendar_;
+  Clock clock_;
+  RecorderOptions options_;
+};
+
+}  // namespace ecoact::actions

@@ -1,0 +1,13 @@
+// ecoact_server: every service in one process on one port — the default for
+// a single machine, a pilot or a developer laptop.
+#include "services/actions/actions_module.h"
+#include "services/catalog/catalog_module.h"
+#include "services/identity/identity_module.h"
+#include "services/leaderboard/leaderboard_module.h"
+
+int main(int argc, char** argv) {
+  return ecoact::RunServerMain(
+      argc, argv, "ecoact_server: identity, catalog, actions and leaderboard on one port",
+      {ecoact::identity::AddIdentityService, ecoact::catalog::AddCatalogService,
+       ecoact::actions::AddActionsService, ecoact::leaderboard::AddLeaderboardService});
+}

@@ -1,0 +1,7 @@
+// catalog_server: the action catalogue alone, for split deployments.
+#include "services/catalog/catalog_module.h"
+
+int main(int argc, char** argv) {
+  return ecoact::RunServerMain(argc, argv, "catalog_server: action types and emission factors",
+                               {ecoact::catalog::AddCatalogService});
+}

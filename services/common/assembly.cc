@@ -1,0 +1,45 @@
+#include "services/common/assembly.h"
+
+#include "services/common/log.h"
+
+namespace ecoact {
+
+int RunServerMain(int argc, char** argv, absl::string_view usage,
+                  const std::vector<ServiceModule>& modules) {
+  BlockTerminationSignals();
+  InitFlags(argc, argv, usage);
+  auto config = CommonConfigFromFlags();
+  if (!config.ok()) ExitWithConfigError(config.status());
+  auto calendar = CityCalendar::Create(config->time_zone);
+  if (!calendar.ok()) ExitWithConfigError(calendar.status());
+  auto tokens = TokenService::Create(config->token_keys, config->token_key_id, "ecoact",
+                                     config->token_lifetime);
+  if (!tokens.ok()) ExitWithConfigError(tokens.status());
+  if (config->token_key_id == "ephemeral") {
+    LogWarning("no --token_keys configured: tokens are signed with a random key and die on restart");
+  }
+  RedisClient redis(config->redis);
+  KeySpace keys(config->key_prefix, config->ledger_shards);
+  Authenticator auth(&*tokens, SystemClock());
+  ServerOptions server_options;
+  server_options.listen = config->listen;
+  server_options.max_message_bytes = config->max_message_bytes;
+  server_options.health_interval = config->health_interval;
+  server_options.shutdown_grace = config->shutdown_grace;
+  EcoactServer server(server_options, &redis);
+
+  Assembly assembly{&*config, &redis, &keys, &*calendar, &*tokens, &auth, &server, {}};
+  for (const ServiceModule& module : modules) {
+    absl::Status status = module(assembly);
+    if (!status.ok()) ExitWithConfigError(status);
+  }
+  absl::Status started = server.Start();
+  if (!started.ok()) {
+    LogError("start-up failed", {{"reason", std::string(started.message())}});
+    return 1;
+  }
+  WaitForTerminationSignal(server);
+  return 0;
+}
+
+}  // namespace ecoact

@@ -1,0 +1,31 @@
+// The ledger entry as stored in a shard's Redis stream: the contract between
+// the actions service (writer) and its readers (leaderboard projector,
+// rebuild, history). Field names are short because every entry carries them.
+//
+//   acct account id   req request id   type action type   cat category
+//   qty quantity in thousandths of the unit   unit Unit enum number
+//   co2 grams CO2e    pts points        fv factor tag "<type>@v<n>"
+//   occ occurred (unix ms)   rec recorded (unix ms)
+//   ward, team  of the account when recorded   src "self" | "staff"
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ecoact/v1/actions.pb.h"
+#include "services/common/redis.h"
+
+namespace ecoact {
+
+struct StoredEntry {
+  std::string account_id;
+  std::string source;
+  v1::LedgerEntry entry;  // entry_id, figures, times, ward, team
+};
+
+// Decodes a stream entry as returned by XRANGE/XREADGROUP: [id, [f, v, ...]].
+// INTERNAL if a required field is missing or malformed.
+absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry);
+
+}  // namespace ecoact

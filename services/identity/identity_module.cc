@@ -1,0 +1,38 @@
+#include "services/identity/identity_module.h"
+
+#include "services/common/log.h"
+#include "services/common/status_macros.h"
+#include "services/identity/identity_flags.h"
+#include "services/identity/identity_service.h"
+
+namespace ecoact::identity {
+
+absl::Status AddIdentityService(Assembly& assembly) {
+  ASSIGN_OR_RETURN(IdentityConfig config, IdentityConfigFromFlags());
+  ASSIGN_OR_RETURN(WardDirectory wards, WardDirectory::Parse(config.wards));
+  auto* ward_directory = assembly.Keep(std::make_unique<WardDirectory>(std::move(wards)));
+  auto* store = assembly.Keep(
+      std::make_unique<RedisAccountStore>(assembly.redis, *assembly.keys));
+  IdentityOptions options;
+  // Credentials derive from the current signing key, under their own label.
+  options.credential_key = assembly.config->token_keys.at(assembly.config->token_key_id);
+  options.password_iterations = config.password_iterations;
+  auto* service = assembly.Keep(std::make_unique<IdentityServiceImpl>(
+      store, assembly.auth, ward_directory, options));
+  assembly.server->AddService(service, "ecoact.v1.IdentityService");
+  if (config.admin_password.empty()) {
+    LogWarning("no --admin_password: no admin account is created");
+    return absl::OkStatus();
+  }
+  absl::Status admin = EnsureAdmin(store, config.admin_login, config.admin_password,
+                                   config.password_iterations, assembly.auth->Now());
+  if (absl::IsUnavailable(admin) || absl::IsDeadlineExceeded(admin)) {
+    // Redis may start after us; the admin is created on the next start.
+    LogError("could not create the first admin: Redis unreachable",
+             {{"reason", std::string(admin.message())}});
+    return absl::OkStatus();
+  }
+  return admin;
+}
+
+}  // namespace ecoact::identity

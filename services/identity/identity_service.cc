@@ -1,0 +1,203 @@
+#include "services/identity/identity_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/grpc_status.h"
+#include "services/common/status_macros.h"
+#include "services/common/validation.h"
+
+namespace ecoact::identity {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr size_t kMinPasswordLength = 12;
+constexpr size_t kMaxSecretLength = 128;
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  *out = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
+}
+
+}  // namespace
+
+void ToProfileProto(const AccountRecord& record, v1::Profile* profile) {
+  profile->set_account_id(record.id);
+  profile->set_role(record.role);
+  profile->set_nickname(record.nickname);
+  profile->set_ward(record.ward);
+  profile->set_team(record.team);
+  SetTimestamp(record.created_at, profile->mutable_created_at());
+}
+
+IdentityServiceImpl::IdentityServiceImpl(AccountStore* store, const Authenticator* auth,
+                                         const WardDirectory* wards, IdentityOptions options)
+    : store_(store), auth_(auth), wards_(wards), options_(std::move(options)) {}
+
+absl::Status IdentityServiceImpl::LoadProfile(absl::string_view id, v1::Profile* response) {
+  ASSIGN_OR_RETURN(std::optional<AccountRecord> record, store_->Get(id));
+  if (!record) return absl::NotFoundError("this account no longer exists");
+  ToProfileProto(*record, response);
+  return absl::OkStatus();
+}
+
+absl::Status IdentityServiceImpl::DoRegister(const v1::RegisterRequest& request,
+                                             v1::RegisterResponse* response) {
+  // 16+ characters: the request id alone decides the credentials, so it
+  // must be as unguessable as a UUID.
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), 16));
+  AccountRecord record;
+  RETURN_IF_ERROR(ValidateProfile(*wards_, request.nickname(), request.ward(), request.team(),
+                                  &record.nickname));
+  CitizenCredentials credentials =
+      DeriveCitizenCredentials(options_.credential_key, request.request_id());
+  const absl::Time now = auth_->Now();
+  record.id = credentials.account_id;
+  record.role = v1::ROLE_CITIZEN;
+  record.ward = request.ward();
+  record.team = request.team();
+  record.secret_hash = HashSecret(credentials.secret, kCitizenSecretIterations);
+  record.created_at = now;
+  record.fingerprint = Fingerprint({"register", record.nickname, record.ward, record.team});
+  ASSIGN_OR_RETURN(CreateOutcome outcome, store_->Create(record));
+  (void)outcome;  // a replay returns the same credentials, derived again
+  RETURN_IF_ERROR(LoadProfile(record.id, response->mutable_profile()));
+  response->set_account_id(credentials.account_id);
+  response->set_account_secret(credentials.secret);
+  response->set_token(auth_->tokens().Issue(record.id, v1::ROLE_CITIZEN, now));
+  SetTimestamp(now + auth_->tokens().lifetime(), response->mutable_token_expires_at());
+  return absl::OkStatus();
+}
+
+absl::Status IdentityServiceImpl::DoSignIn(const v1::SignInRequest& request,
+                                           v1::SignInResponse* response) {
+  const absl::Status rejected =
+      absl::UnauthenticatedError("unknown account or wrong secret");
+  if (request.account_id().empty() || request.account_id().size() > 64 ||
+      request.secret().empty() || request.secret().size() > kMaxSecretLength) {
+    return rejected;
+  }
+  ASSIGN_OR_RETURN(std::optional<AccountRecord> record, store_->Get(request.account_id()));
+  if (!record || !VerifySecret(request.secret(), record->secret_hash)) return rejected;
+  const absl::Time now = auth_->Now();
+  response->set_token(auth_->tokens().Issue(record->id, record->role, now));
+  SetTimestamp(now + auth_->tokens().lifetime(), response->mutable_token_expires_at());
+  ToProfileProto(*record, response->mutable_profile());
+  return absl::OkStatus();
+}
+
+absl::Status IdentityServiceImpl::DoUpdate(const grpc::ServerContext& context,
+                                           const v1::UpdateMyProfileRequest& request,
+                                           v1::Profile* response) {
+  ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  ProfileChange change;
+  if (!request.nickname().empty()) {
+    std::string nickname;
+    RETURN_IF_ERROR(ValidateDisplayText("nickname", request.nickname(), 24, &nickname));
+    change.nickname = nickname;
+  }
+  if (!request.ward().empty()) {
+    if (!wards_->Contains(request.ward())) {
+      return absl::NotFoundError(absl::StrCat("unknown ward '", request.ward(), "'; see ListWards"));
+    }
+    change.ward = request.ward();
+  }
+  if (request.clear_team() && !request.team().empty()) {
+    return absl::InvalidArgumentError("set either team or clear_team, not both");
+  }
+  if (!request.team().empty()) {
+    RETURN_IF_ERROR(ValidateSlug("team", request.team(), 2, 32));
+    change.team = request.team();
+  }
+  if (request.clear_team()) change.team = "";
+  ASSIGN_OR_RETURN(AccountRecord record, store_->UpdateProfile(claims.subject, change));
+  ToProfileProto(record, response);
+  return absl::OkStatus();
+}
+
+absl::Status IdentityServiceImpl::DoCreateStaff(const grpc::ServerContext& context,
+                                                const v1::CreateStaffRequest& request,
+                                                v1::Profile* response) {
+  RETURN_IF_ERROR(auth_->Require(context, {v1::ROLE_ADMIN}).status());
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  RETURN_IF_ERROR(ValidateSlug("login", request.login(), 3, 32));
+  if (request.password().size() < kMinPasswordLength ||
+      request.password().size() > kMaxSecretLength) {
+    return absl::InvalidArgumentError(absl::StrCat("password must be ", kMinPasswordLength,
+                                                   " to ", kMaxSecretLength, " characters"));
+  }
+  AccountRecord record;
+  RETURN_IF_ERROR(ValidateDisplayText(
+      "display_name", request.display_name().empty() ? request.login() : request.display_name(),
+      40, &record.nickname));
+  record.id = request.login();
+  record.role = v1::ROLE_STAFF;
+  record.secret_hash = HashSecret(request.password(), options_.password_iterations);
+  record.created_at = auth_->Now();
+  record.fingerprint = Fingerprint({"staff", request.request_id(), record.id, record.nickname});
+  ASSIGN_OR_RETURN(CreateOutcome outcome, store_->Create(record));
+  (void)outcome;
+  return LoadProfile(record.id, response);
+}
+
+grpc::Status IdentityServiceImpl::Register(grpc::ServerContext*, const v1::RegisterRequest* request,
+                                           v1::RegisterResponse* response) {
+  return ToGrpcStatus(DoRegister(*request, response));
+}
+
+grpc::Status IdentityServiceImpl::SignIn(grpc::ServerContext*, const v1::SignInRequest* request,
+                                         v1::SignInResponse* response) {
+  return ToGrpcStatus(DoSignIn(*request, response));
+}
+
+grpc::Status IdentityServiceImpl::GetMyProfile(grpc::ServerContext* context,
+                                               const v1::GetMyProfileRequest*,
+                                               v1::Profile* response) {
+  auto claims = auth_->RequireAny(*context);
+  if (!claims.ok()) return ToGrpcStatus(claims.status());
+  return ToGrpcStatus(LoadProfile(claims->subject, response));
+}
+
+grpc::Status IdentityServiceImpl::UpdateMyProfile(grpc::ServerContext* context,
+                                                  const v1::UpdateMyProfileRequest* request,
+                                                  v1::Profile* response) {
+  return ToGrpcStatus(DoUpdate(*context, *request, response));
+}
+
+grpc::Status IdentityServiceImpl::CreateStaff(grpc::ServerContext* context,
+                                              const v1::CreateStaffRequest* request,
+                                              v1::Profile* response) {
+  return ToGrpcStatus(DoCreateStaff(*context, *request, response));
+}
+
+grpc::Status IdentityServiceImpl::ListWards(grpc::ServerContext*, const v1::ListWardsRequest*,
+                                            v1::ListWardsResponse* response) {
+  for (const WardInfo& ward : wards_->wards()) {
+    v1::Ward* out = response->add_wards();
+    out->set_id(ward.id);
+    out->set_name(ward.name);
+  }
+  return grpc::Status::OK;
+}
+
+absl::Status EnsureAdmin(AccountStore* store, absl::string_view login, absl::string_view password,
+                         int iterations, absl::Time now) {
+  RETURN_IF_ERROR(ValidateSlug("--admin_login", login, 3, 32));
+  if (password.size() < kMinPasswordLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--admin_password (ECOACT_ADMIN_PASSWORD) must be at least ", kMinPasswordLength,
+        " characters"));
+  }
+  ASSIGN_OR_RETURN(std::optional<AccountRecord> existing, store->Get(login));
+  if (existing) return absl::OkStatus();
+  AccountRecord record;
+  record.id = std::string(login);
+  record.role = v1::ROLE_ADMIN;
+  record.nickname = std::string(login);
+  record.secret_hash = HashSecret(password, iterations);
+  record.created_at = now;
+  record.fingerprint = Fingerprint({"bootstrap-admin", login});
+  return store->Create(record).status();
+}
+
+}  // namespace ecoact::identity

@@ -1,0 +1,8 @@
+// identity_server: the identity service alone, for split deployments.
+#include "services/common/assembly.h"
+#include "services/identity/identity_module.h"
+
+int main(int argc, char** argv) {
+  return ecoact::RunServerMain(argc, argv, "identity_server: accounts, profiles and tokens",
+                               {ecoact::identity::AddIdentityService});
+}

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "services/common/assembly.h"
+#include "services/leaderboard/projector.h"
+
+namespace ecoact::leaderboard {
+
+// --board_retention, --projector_* flags.
+absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags();
+
+// Adds ecoact.v1.LeaderboardService and, unless --projector=false, the
+// projector that keeps the boards up to date.
+absl::Status AddLeaderboardService(Assembly& assembly);
+
+}  // namespace ecoact::leaderboard

@@ -1,0 +1,7 @@
+// leaderboard_server: boards and their projector, for split deployments.
+#include "services/leaderboard/leaderboard_module.h"
+
+int main(int argc, char** argv) {
+  return ecoact::RunServerMain(argc, argv, "leaderboard_server: boards and the projector",
+                               {ecoact::leaderboard::AddLeaderboardService});
+}

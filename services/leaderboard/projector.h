@@ -1,0 +1,91 @@
+// The leaderboard projector: reads every ledger shard stream through a
+// consumer group and sets each affected board score to the account's exact
+// total (boards.h). Because scores are absolute, an entry applied twice (a
+// crash between apply and XACK, then redelivery of the pending entry) gives
+// the same boards: every entry counts exactly once.
+//
+// Round trips per batch of up to `batch` entries: XREADGROUP, one pipelined
+// HMGET of the totals, one pipeline of ZADD/EXPIREAT/XACK.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "services/common/keys.h"
+#include "services/common/ledger_format.h"
+#include "services/common/periods.h"
+#include "services/common/redis.h"
+#include "services/common/server.h"
+#include "services/leaderboard/boards.h"
+
+namespace ecoact::leaderboard {
+
+struct ProjectorOptions {
+  std::string group = "boards";
+  // Stable per process: after a restart the same consumer re-reads its own
+  // unacknowledged entries first.
+  std::string consumer = "projector";
+  int batch = 1000;
+  absl::Duration block = absl::Milliseconds(500);
+  BoardOptions boards;
+};
+
+class Projector : public BackgroundWorker {
+ public:
+  Projector(RedisClient* redis, const KeySpace* keys, const CityCalendar* calendar,
+            ProjectorOptions options);
+  ~Projector() override;
+
+  // Creates the consumer groups (idempotent).
+  absl::Status EnsureGroups();
+
+  // One read -> apply -> acknowledge cycle; returns the entries applied (0
+  // when nothing was waiting within the block time).
+  absl::StatusOr<int> RunOnce();
+
+  // Test hook: read and apply, but do not acknowledge, as if the process died
+  // between the two.
+  absl::StatusOr<int> RunOnceWithoutAck();
+
+  void Start() override;
+  void Stop() override;
+
+  // Entries applied since start (for logs and benchmarks).
+  int64_t applied() const { return applied_.load(); }
+
+ private:
+  absl::StatusOr<int> Cycle(bool acknowledge);
+  absl::Status Apply(const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge);
+  void Loop();
+
+  RedisClient* redis_;
+  const KeySpace* keys_;
+  const CityCalendar* calendar_;
+  ProjectorOptions options_;
+  bool recovering_ = true;  // first drain our own pending entries ("0")
+  bool groups_ready_ = false;
+  std::atomic<int64_t> applied_{0};
+  std::thread thread_;
+  absl::Notification stop_;
+};
+
+struct RebuildReport {
+  int64_t entries = 0;
+  int64_t boards = 0;
+  int64_t scores = 0;
+  int64_t stale_boards_removed = 0;
+};
+
+// Recomputes every board from the ledger streams alone and replaces the
+// boards in Redis (each written under a temporary key, then renamed), and
+// removes boards no entry supports. Boards whose retention has passed at
+// `now` are not recreated.
+absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
+                                            const CityCalendar& calendar,
+                                            const BoardOptions& options, absl::Time now);
+
+}  // namespace ecoact::leaderboard
