@@ -373,9 +373,9 @@ absl::StatusOr<int64_t> QuantityToMilli(const ActionTypeInfo& type, double quant
         "quantity must be a finite number ", AllowedRange(type), ", got ", ShortestText(quantity)));
   }
   if (type.unit == v1::UNIT_ITEM && quantity != std::trunc(quantity)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("quantity of '", type.id, "' is counted in whole items: it must be a whole number ",
-                     AllowedRange(type), ", got ", ShortestText(quantity)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "quantity of '", type.id, "' is counted in whole items: it must be a whole number ",
+        AllowedRange(type), ", got ", ShortestText(quantity)));
   }
   auto out_of_range = [&] {
     return absl::InvalidArgumentError(absl::StrCat("quantity must be ", AllowedRange(type),
@@ -496,11 +496,11 @@ absl::Status CheckOccurredAt(absl::Time occurred_at, absl::Time now, absl::Durat
   const absl::Time latest = now + kMaxAhead;
   if (occurred_at >= earliest && occurred_at <= latest) return absl::OkStatus();
   auto format = [](absl::Time t) {
-    return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
   };
   return absl::InvalidArgumentError(absl::StrCat(
-      "occurred_at ", format(occurred_at), " is ", occurred_at > latest ? "in the future" : "too far back",
-      ": it must be between ", format(earliest), " and ", format(latest), " (at most ",
+      "occurred_at ", format(occurred_at), " is ",
+      occurred_at > latest ? "in the future" : "too far back", ": it must be between ", format(earliest), " and ", format(latest), " (at most ",
       absl::FormatDuration(max_backdate), " before and ", absl::FormatDuration(kMaxAhead),
       " after the server's clock)"));
 }

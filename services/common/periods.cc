@@ -1,5 +1,6 @@
 #include "services/common/periods.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -60,8 +61,14 @@ absl::Time CityCalendar::MonthEnd(absl::Time t) const {
 }
 
 absl::StatusOr<absl::CivilDay> ParseCivilDay(absl::string_view text) {
+  // absl::ParseCivilTime reads the year with strtoll, which also takes a
+  // sign or leading blanks ("+026-11-29" would be year 26): check the shape.
+  bool shaped = text.size() == 10;
+  for (size_t i = 0; shaped && i < text.size(); ++i) {
+    shaped = (i == 4 || i == 7) ? text[i] == '-' : absl::ascii_isdigit(text[i]);
+  }
   absl::CivilDay day;
-  if (text.size() != 10 || !absl::ParseCivilTime(text, &day)) {
+  if (!shaped || !absl::ParseCivilTime(text, &day)) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected a date as YYYY-MM-DD, got '", text, "'"));
   }

@@ -1,6 +1,7 @@
 #include "services/common/redis.h"
 
 #include <cerrno>
+#include <poll.h>
 #include <sys/time.h>
 
 #include "absl/strings/numbers.h"
@@ -56,6 +57,13 @@ void AppendArgv(redisContext* context, const std::vector<std::string>& args) {
     lengths.push_back(a.size());
   }
   redisAppendCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data());
+}
+
+// An idle connection has nothing to read: if its socket is readable, the
+// server has closed it (EOF or reset).
+bool IdleConnectionUsable(redisContext* context) {
+  pollfd socket{context->fd, POLLIN, 0};
+  return ::poll(&socket, 1, 0) == 0;
 }
 
 // Redis answers LOADING while it replays its AOF after a restart, and
@@ -145,17 +153,22 @@ absl::StatusOr<redisContext*> RedisClient::Connect() {
 absl::StatusOr<redisContext*> RedisClient::Acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
   const absl::Time deadline = absl::Now() + options_.command_timeout;
-  while (idle_.empty() && open_ >= options_.pool_size) {
+  while (true) {
+    while (!idle_.empty()) {
+      redisContext* context = idle_.back();
+      idle_.pop_back();
+      if (IdleConnectionUsable(context)) return context;
+      // Closed by the server while idle (restart, failover, idle timeout):
+      // open a new one instead of failing the caller.
+      redisFree(context);
+      --open_;
+    }
+    if (open_ < options_.pool_size) break;
     if (available_.wait_for(lock, absl::ToChronoNanoseconds(deadline - absl::Now())) ==
             std::cv_status::timeout &&
         idle_.empty() && open_ >= options_.pool_size) {
       return absl::DeadlineExceededError("redis: no free connection within the command timeout");
     }
-  }
-  if (!idle_.empty()) {
-    redisContext* context = idle_.back();
-    idle_.pop_back();
-    return context;
   }
   ++open_;
   lock.unlock();
@@ -239,7 +252,8 @@ absl::StatusOr<RedisValue> RedisClient::Eval(const LuaScript& script,
     command[0] = "EVALSHA";
     auto retried = Pipeline({{"SCRIPT", "LOAD", script.source()}, command});
     if (!retried.ok()) return retried.status();
-    reply = std::move((*retried)[1]);
+    // If the script does not compile, SCRIPT LOAD's error says why.
+    reply = std::move((*retried)[(*retried)[0].IsError() ? 0 : 1]);
   }
   if (reply.IsError()) {
     return ErrorReplyToStatus(absl::StrCat("redis script ", script.name()), reply.str);

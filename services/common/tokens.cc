@@ -97,7 +97,9 @@ absl::StatusOr<TokenClaims> TokenService::Verify(absl::string_view token, absl::
     return Unauthenticated("not base64url");
   }
   nlohmann::json header = nlohmann::json::parse(header_json, nullptr, false);
-  if (!header.is_object() || header.value("alg", "") != "HS256" ||
+  // Compare the JSON value, not value("alg", ""): that throws when "alg" is
+  // not a string (e.g. {"alg":256}), before the signature is even checked.
+  if (!header.is_object() || !header.contains("alg") || header["alg"] != "HS256" ||
       !header.contains("kid") || !header["kid"].is_string()) {
     return Unauthenticated("unsupported header (HS256 with a key id expected)");
   }

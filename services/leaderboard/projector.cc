@@ -80,7 +80,11 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
       entries.emplace_back(shard, *std::move(entry));
     }
   }
-  if (recovering_ && entries.empty()) recovering_ = false;
+  if (recovering_ && entries.empty()) {
+    // Own pending entries drained: go on with new ones in the same call.
+    recovering_ = false;
+    return Cycle(acknowledge);
+  }
   if (entries.empty()) return 0;
   RETURN_IF_ERROR(Apply(entries, acknowledge));
   applied_ += static_cast<int64_t>(entries.size());

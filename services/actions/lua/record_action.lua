@@ -63,7 +63,7 @@ for i = 4, 7 do
     redis.call('HINCRBY', k, 'co2@t:' .. team, co2)
     redis.call('HINCRBY', k, 'pts@t:' .. team, pts)
   end
-  if i > 4 then redis.call('EXPIREAT', k, ARGV[12 + i]) end
+  if i > 4 then redis.call('EXPIREAT', k, ARGV[11 + i]) end
   totals[#totals + 1] = t
 end
 redis.call('HINCRBY', KEYS[7], cap_field, qty)

@@ -1,0 +1,1119 @@
+// ecoact: the command-line client of the ecoact API, for trying every service
+// without any other tool.
+//
+// The table in Commands() drives parsing, the usage text and dispatch. Every
+// RPC goes through Client::Call, which sets the deadline and the bearer token,
+// signs in again with the stored citizen secret when the token has expired,
+// and prints a failure as "error: CODE: message".
+//
+// Options are parsed here instead of with absl flags: absl flags are global to
+// the process and its parser exits 1 on an unknown flag, while each command
+// accepts its own options and a usage error must exit 2.
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "ecoact/v1/actions.grpc.pb.h"
+#include "ecoact/v1/catalog.grpc.pb.h"
+#include "ecoact/v1/identity.grpc.pb.h"
+#include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
+
+namespace ecoact::cli {
+namespace {
+
+namespace v1 = ::ecoact::v1;
+using google::protobuf::RepeatedPtrField;
+using google::protobuf::Timestamp;
+using Rows = std::vector<std::vector<std::string>>;
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+// ------------------------------------------------------------------ options
+
+enum class Kind { kString, kFlag, kInt, kDuration, kTime, kChoice };
+
+struct OptionSpec {
+  const char* name;
+  Kind kind;
+  // The placeholder in the usage text. For kChoice, the choices in the order
+  // of the proto enum's values from 1, so that Invocation::Choice can map them.
+  const char* value;
+};
+
+// Every option of every command; values are checked once, when parsed.
+constexpr OptionSpec kOptionSpecs[] = {
+    {"server", Kind::kString, "HOST:PORT"},
+    {"session", Kind::kString, "FILE"},
+    {"timeout", Kind::kDuration, "DURATION"},
+    {"json", Kind::kFlag, ""},
+    {"help", Kind::kFlag, ""},
+    {"nickname", Kind::kString, "NAME"},
+    {"ward", Kind::kString, "WARD"},
+    {"team", Kind::kString, "TEAM"},
+    {"clear_team", Kind::kFlag, ""},
+    {"account", Kind::kString, "ACCOUNT_ID|LOGIN"},
+    {"secret", Kind::kString, "SECRET"},
+    {"request_id", Kind::kString, "ID"},
+    {"at", Kind::kTime, "RFC3339"},
+    {"page_size", Kind::kInt, "N"},
+    {"page_token", Kind::kString, "TOKEN"},
+    {"scope", Kind::kChoice, "city|ward|team"},
+    {"id", Kind::kString, "WARD_OR_TEAM"},
+    {"period", Kind::kChoice, "all|month|week|day"},
+    {"metric", Kind::kChoice, "points|co2"},
+    {"size", Kind::kInt, "N"},
+    {"neighbours", Kind::kInt, "N"},
+    {"login", Kind::kString, "LOGIN"},
+    {"password", Kind::kString, "PASSWORD"},
+    {"display_name", Kind::kString, "NAME"},
+};
+constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
+
+const OptionSpec* FindOption(absl::string_view name) {
+  for (const OptionSpec& spec : kOptionSpecs) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+// Checks `value` and puts it in canonical form (flags become "true"/"false").
+bool NormalizeValue(const OptionSpec& spec, std::string* value) {
+  bool flag;
+  int number;
+  absl::Duration duration;
+  absl::Time time;
+  std::string error;
+  std::vector<std::string> choices = absl::StrSplit(spec.value, '|');
+  switch (spec.kind) {
+    case Kind::kString:
+      return true;
+    case Kind::kFlag:
+      return absl::SimpleAtob(*value, &flag) && (*value = flag ? "true" : "false", true);
+    case Kind::kInt:
+      return absl::SimpleAtoi(*value, &number);
+    case Kind::kDuration:
+      return absl::ParseDuration(*value, &duration) && duration > absl::ZeroDuration();
+    case Kind::kTime:
+      return absl::ParseTime(absl::RFC3339_full, *value, &time, &error);
+    case Kind::kChoice:
+      return std::count(choices.begin(), choices.end(), *value) == 1;
+  }
+  return false;
+}
+
+struct Command;
+
+// One command line: the command, its arguments and every option given.
+struct Invocation {
+  const Command* command = nullptr;
+  std::vector<std::string> words;  // the command's name words, then its arguments
+  std::map<std::string, std::string, std::less<>> options;
+  std::string error;  // the first malformed option, reported once the command is known
+
+  bool Has(absl::string_view name) const { return options.find(name) != options.end(); }
+  std::string Str(absl::string_view name, absl::string_view fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? std::string(fallback) : it->second;
+  }
+  bool Flag(absl::string_view name) const { return Str(name) == "true"; }
+  int Int(absl::string_view name, int fallback) const {
+    int value = fallback;
+    return absl::SimpleAtoi(Str(name), &value) ? value : fallback;
+  }
+  // The 1-based position of the value among the option's choices: the proto enum value.
+  int Choice(absl::string_view name, absl::string_view fallback) const {
+    std::vector<std::string> choices = absl::StrSplit(FindOption(name)->value, '|');
+    return std::find(choices.begin(), choices.end(), Str(name, fallback)) - choices.begin() + 1;
+  }
+};
+
+Invocation ParseCommandLine(int argc, char** argv) {
+  Invocation in;
+  bool only_words = false;
+  for (int i = 1; i < argc && in.error.empty(); ++i) {
+    absl::string_view arg = argv[i];
+    double number;  // a negative quantity is a word, for the server to judge
+    if (only_words || arg.size() < 2 || arg[0] != '-' || absl::SimpleAtod(arg, &number)) {
+      in.words.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_words = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--")) absl::ConsumePrefix(&arg, "-");
+    if (arg == "h") arg = "help";
+    std::pair<std::string, std::string> option = absl::StrSplit(arg, absl::MaxSplits('=', 1));
+    auto& [name, value] = option;
+    bool has_value = absl::StrContains(arg, '=');
+    const OptionSpec* spec = FindOption(name);
+    if (spec == nullptr) {
+      in.error = absl::StrCat("unknown option --", name);
+    } else if (!has_value && spec->kind == Kind::kFlag) {
+      in.options[name] = "true";
+    } else if (!has_value && i + 1 == argc) {
+      in.error = absl::StrCat("--", name, " needs a value");
+    } else {
+      if (!has_value) value = argv[++i];
+      if (!NormalizeValue(*spec, &value)) {
+        in.error = absl::StrCat("bad value '", value, "' for --", name, " (",
+                                spec->kind == Kind::kFlag ? "true|false" : spec->value, ")");
+      }
+      in.options[name] = value;
+    }
+  }
+  return in;
+}
+
+// --------------------------------------------------------------- formatting
+
+// "2.35" for 2350: quantities, and kilograms of CO2e, are exact thousandths.
+std::string FormatMilli(int64_t milli) {
+  uint64_t magnitude = milli < 0 ? 0 - static_cast<uint64_t>(milli) : milli;
+  std::string out = absl::StrCat(milli < 0 ? "-" : "", magnitude / 1000);
+  if (magnitude % 1000 == 0) return out;
+  std::string fraction = absl::StrFormat("%03d", magnitude % 1000);
+  return absl::StrCat(out, ".", absl::StripSuffix(absl::StripSuffix(fraction, "0"), "0"));
+}
+
+std::string FormatCo2(int64_t grams) {
+  return absl::StrCat(grams, " g (", FormatMilli(grams), " kg)");
+}
+
+// "ROLE_ADMIN" -> "admin", "PERIOD_ALL_TIME" -> "all time".
+std::string Label(absl::string_view enum_name) {
+  return absl::StrReplaceAll(absl::AsciiStrToLower(enum_name.substr(enum_name.find('_') + 1)),
+                             {{"_", " "}});
+}
+
+std::string UnitLabel(v1::Unit unit) {
+  constexpr const char* kLabels[] = {"?", "kg", "items", "km"};
+  return unit >= 0 && unit < 4 ? kLabels[unit] : "?";
+}
+
+// An unset timestamp is "never", not 1970.
+absl::Time FromTimestamp(const Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return absl::InfiniteFuture();
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+Timestamp ToTimestamp(absl::Time time) {
+  Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(time));
+  ts.set_nanos((time - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1));
+  return ts;
+}
+
+// RFC 3339 in the local time zone, the format --at takes.
+std::string ShowTime(absl::Time time) {
+  if (time == absl::InfiniteFuture()) return "-";
+  return absl::FormatTime(absl::RFC3339_sec, time, absl::LocalTimeZone());
+}
+std::string ShowTime(const Timestamp& ts) { return ShowTime(FromTimestamp(ts)); }
+
+// Terminal columns of UTF-8 text. Characters of three or more bytes (kana,
+// kanji, full-width forms) count as two, so that Japanese names line up.
+size_t DisplayWidth(absl::string_view text) {
+  size_t width = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) width += c >= 0xE0 ? 2 : 1;
+  }
+  return width;
+}
+
+// Prints rows as aligned columns.
+void PrintTable(const Rows& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], DisplayWidth(row[c]));
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      absl::StrAppend(&line, row[c], std::string(widths[c] - DisplayWidth(row[c]) + 2, ' '));
+    }
+    std::printf("%s\n", std::string(absl::StripTrailingAsciiWhitespace(line)).c_str());
+  }
+}
+
+void PrintJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) json = "{}";
+  std::printf("%s%s", json.c_str(), absl::EndsWith(json, "\n") ? "" : "\n");
+}
+
+void PrintTotals(const RepeatedPtrField<v1::Totals>& totals) {
+  Rows rows = {{"PERIOD", "KEY", "CO2E AVOIDED", "POINTS", "ACTIONS"}};
+  for (const v1::Totals& t : totals) {
+    rows.push_back({Label(v1::Period_Name(t.period())), t.period_key(), FormatCo2(t.co2e_grams()),
+                    absl::StrCat(t.points()), absl::StrCat(t.actions())});
+  }
+  PrintTable(rows);
+}
+
+void PrintProfile(const v1::Profile& p) {
+  PrintTable({{"account", p.account_id()},
+              {"role", Label(v1::Role_Name(p.role()))},
+              {"nickname", p.nickname()},
+              {"ward", p.ward().empty() ? "-" : p.ward()},
+              {"team", p.team().empty() ? "-" : p.team()},
+              {"created", ShowTime(p.created_at())}});
+}
+
+// ------------------------------------------------------------------ session
+
+// What the session file keeps between runs. The secret is kept for citizens
+// only: it is their one way to sign in again, whereas staff and admins know
+// their password and `login` again when the token expires.
+struct Session {
+  std::string account_id;
+  std::string role;
+  std::string secret;
+  std::string token;
+  absl::Time token_expires_at = absl::InfiniteFuture();
+};
+
+absl::Status ErrnoError(absl::string_view what, absl::string_view path) {
+  return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+absl::StatusOr<std::optional<Session>> ReadSession(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) return std::nullopt;
+    return ErrnoError("cannot read", path);
+  }
+  if ((info.st_mode & 077) != 0) {
+    std::fprintf(stderr, "warning: other users can read %s; run: chmod 600 %s\n", path.c_str(),
+                 path.c_str());
+  }
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) return ErrnoError("cannot read", path);
+  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto field = [&json](const char* key) {
+    auto it = json.is_object() ? json.find(key) : json.end();
+    return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  Session session{field("account_id"), field("role"), field("secret"), field("token")};
+  std::string expires = field("token_expires_at"), error;
+  if (session.account_id.empty() || session.token.empty() ||
+      (!expires.empty() &&
+       !absl::ParseTime(absl::RFC3339_full, expires, &session.token_expires_at, &error))) {
+    return absl::DataLossError(absl::StrCat(path, " is not a valid session file; move it away"));
+  }
+  return session;
+}
+
+// Writes a 0600 temporary file and renames it into place, so that a crash
+// never leaves half a session, and a lost citizen secret, behind.
+absl::Status WriteSession(const std::string& path, const Session& session) {
+  nlohmann::json json = {
+      {"account_id", session.account_id}, {"role", session.role}, {"token", session.token}};
+  if (!session.secret.empty()) json["secret"] = session.secret;
+  if (session.token_expires_at != absl::InfiniteFuture()) {
+    json["token_expires_at"] =
+        absl::FormatTime(absl::RFC3339_sec, session.token_expires_at, absl::UTCTimeZone());
+  }
+  std::string text = json.dump(2) + "\n";
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    mkdir(path.substr(0, slash).c_str(), 0700);  // an error shows in open() below
+  }
+  std::string temp = absl::StrCat(path, ".tmp.", getpid());
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot write", temp);
+  bool written = fchmod(fd, 0600) == 0 &&  // whatever the umask or a stale file had
+                 write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                 fsync(fd) == 0;
+  if (close(fd) != 0 || !written || rename(temp.c_str(), path.c_str()) != 0) {
+    absl::Status error = ErrnoError("cannot write", path);
+    unlink(temp.c_str());
+    return error;
+  }
+  return absl::OkStatus();
+}
+
+// A secret from the terminal without echo, or one line from a pipe, so that
+// passwords stay out of the shell history and the process list.
+std::optional<std::string> ReadSecret(const char* prompt) {
+  termios saved;
+  bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (tty) {
+    std::fprintf(stderr, "%s: ", prompt);
+    termios quiet = saved;
+    quiet.c_lflag &= ~ECHO;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  bool read = static_cast<bool>(std::getline(std::cin, line));
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    std::fputc('\n', stderr);
+  }
+  absl::StripTrailingAsciiWhitespace(&line);
+  if (!read || line.empty()) return std::nullopt;
+  return line;
+}
+
+// 32 hex digits from the system's random source, the shape of a UUID.
+std::string NewRequestId() {
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&id, absl::Hex(random(), absl::kZeroPad8));
+  return id;
+}
+
+// ------------------------------------------------------------------- client
+
+struct GlobalOptions {
+  std::string server;
+  std::string session_path;
+  absl::Duration timeout;
+  bool json = false;
+};
+
+enum class Auth { kNone, kToken };
+
+class Client {
+ public:
+  explicit Client(GlobalOptions options)
+      : options_(std::move(options)),
+        channel_(grpc::CreateChannel(options_.server, grpc::InsecureChannelCredentials())),
+        identity_(v1::IdentityService::NewStub(channel_)),
+        catalog_(v1::CatalogService::NewStub(channel_)),
+        actions_(v1::ActionsService::NewStub(channel_)),
+        leaderboard_(v1::LeaderboardService::NewStub(channel_)) {}
+
+  const GlobalOptions& options() const { return options_; }
+  v1::IdentityService::Stub& identity() { return *identity_; }
+  v1::CatalogService::Stub& catalog() { return *catalog_; }
+  v1::ActionsService::Stub& actions() { return *actions_; }
+  v1::LeaderboardService::Stub& leaderboard() { return *leaderboard_; }
+  const std::optional<Session>& session() const { return session_; }
+
+  // Runs `rpc` with a fresh deadline and, for kToken, the session's bearer
+  // token; a citizen's expired or refused token is renewed once with the
+  // stored secret. On failure prints "error: CODE: message" and hints, naming
+  // `request_id` for a write so that a retry is applied only once.
+  bool Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
+            absl::string_view request_id = "") {
+    if (auth == Auth::kToken && !RequireSession()) return false;
+    bool renewed = false;
+    if (auth == Auth::kToken && absl::Now() + absl::Seconds(30) >= session_->token_expires_at) {
+      if (!RenewToken()) return false;
+      renewed = true;
+    }
+    for (;; renewed = true) {
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+      if (auth == Auth::kToken) context.AddMetadata("authorization", "Bearer " + session_->token);
+      grpc::Status status = rpc(&context);
+      if (status.ok()) return true;
+      if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED || auth != Auth::kToken ||
+          session_->secret.empty() || renewed) {
+        PrintRpcError(status, auth, request_id);
+        return false;
+      }
+      if (!RenewToken()) return false;
+    }
+  }
+
+  // Loads the session file once; false (error printed) if it is unreadable.
+  bool LoadSession() {
+    if (session_loaded_) return true;
+    absl::StatusOr<std::optional<Session>> session = ReadSession(options_.session_path);
+    if (!session.ok()) return Fail(session.status().message());
+    session_ = *std::move(session);
+    return session_loaded_ = true;
+  }
+
+  // A citizen's secret is stored nowhere else: never overwrite it with the
+  // session of another account.
+  bool MayReplaceSession(absl::string_view account_id) {
+    if (!LoadSession()) return false;
+    if (!session_ || session_->secret.empty() || session_->account_id == account_id) return true;
+    return Fail(absl::StrCat(options_.session_path, " holds citizen account ", session_->account_id,
+                             " and its only copy of the secret; pass --session=OTHER_FILE for "
+                             "another account, or move that file away first"));
+  }
+
+  bool SaveSession(Session session) {
+    session_ = std::move(session);
+    session_loaded_ = true;
+    absl::Status saved = WriteSession(options_.session_path, *session_);
+    return saved.ok() || Fail(saved.message());
+  }
+
+  static bool Fail(absl::string_view message) {
+    std::fprintf(stderr, "error: %s\n", std::string(message).c_str());
+    return false;
+  }
+
+ private:
+  bool RequireSession() {
+    if (!LoadSession()) return false;
+    return session_.has_value() ||
+           Fail(absl::StrCat("not signed in (no ", options_.session_path,
+                             "); run `ecoact register --nickname=NAME --ward=WARD` or "
+                             "`ecoact login --account=ID` first"));
+  }
+
+  bool RenewToken() {
+    if (session_->secret.empty()) {
+      return Fail(absl::StrCat("the token has expired; sign in again: ecoact login --account=",
+                               session_->account_id));
+    }
+    v1::SignInRequest request;
+    request.set_account_id(session_->account_id);
+    request.set_secret(session_->secret);
+    v1::SignInResponse response;
+    if (!Call(Auth::kNone, [&](auto* c) { return identity_->SignIn(c, request, &response); })) {
+      return false;
+    }
+    Session renewed = *session_;
+    renewed.token = response.token();
+    renewed.token_expires_at = FromTimestamp(response.token_expires_at());
+    SaveSession(std::move(renewed));  // if saving fails, the new token still serves this run
+    return true;
+  }
+
+  void PrintRpcError(const grpc::Status& status, Auth auth, absl::string_view request_id) const {
+    auto code = static_cast<absl::StatusCode>(status.error_code());
+    std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(code).c_str(),
+                 status.error_message().c_str());
+    if (code == absl::StatusCode::kUnavailable) {
+      std::fprintf(stderr,
+                   "hint: is the ecoact server running at %s? (deploy/local/run.sh starts one)\n",
+                   options_.server.c_str());
+    } else if (code == absl::StatusCode::kUnauthenticated && auth == Auth::kToken) {
+      std::fprintf(stderr, "hint: sign in again with `ecoact login`\n");
+    }
+    bool maybe_applied = code == absl::StatusCode::kUnavailable ||
+                         code == absl::StatusCode::kDeadlineExceeded ||
+                         code == absl::StatusCode::kCancelled;
+    if (maybe_applied && !request_id.empty()) {
+      std::fprintf(stderr,
+                   "hint: retrying with --request_id=%s is safe: it is applied at most once\n",
+                   std::string(request_id).c_str());
+    }
+  }
+
+  GlobalOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::IdentityService::Stub> identity_;
+  std::unique_ptr<v1::CatalogService::Stub> catalog_;
+  std::unique_ptr<v1::ActionsService::Stub> actions_;
+  std::unique_ptr<v1::LeaderboardService::Stub> leaderboard_;
+  std::optional<Session> session_;
+  bool session_loaded_ = false;
+};
+
+// The shape of most commands: one call, then the response as JSON or text.
+template <typename Response, typename Rpc, typename Printer>
+int Exchange(Client& client, Auth auth, Rpc rpc, Printer print, absl::string_view request_id = "") {
+  Response response;
+  if (!client.Call(
+          auth, [&](grpc::ClientContext* c) { return rpc(c, &response); }, request_id)) {
+    return kExitError;
+  }
+  client.options().json ? PrintJson(response) : print(response);
+  return kExitOk;
+}
+
+int UsageError(const Invocation& in, absl::string_view message);
+
+Session SessionFrom(const v1::Profile& profile, const std::string& secret, const std::string& token,
+                    const Timestamp& expires_at) {
+  bool citizen = profile.role() == v1::ROLE_CITIZEN;
+  return {profile.account_id(), Label(v1::Role_Name(profile.role())), citizen ? secret : "", token,
+          FromTimestamp(expires_at)};
+}
+
+// ----------------------------------------------------------------- commands
+
+int Register(Client& client, const Invocation& in) {
+  v1::RegisterRequest request;
+  request.set_request_id(in.Str("request_id", NewRequestId()));
+  request.set_nickname(in.Str("nickname"));
+  request.set_ward(in.Str("ward"));
+  request.set_team(in.Str("team"));
+  v1::RegisterResponse r;
+  if (!client.MayReplaceSession("") ||
+      !client.Call(
+          Auth::kNone, [&](auto* c) { return client.identity().Register(c, request, &r); },
+          request.request_id())) {
+    return kExitError;
+  }
+  if (!client.SaveSession(
+          SessionFrom(r.profile(), r.account_secret(), r.token(), r.token_expires_at()))) {
+    std::fprintf(stderr, "Write down the secret of account %s, it is shown only once: %s\n",
+                 r.account_id().c_str(), r.account_secret().c_str());
+    return kExitError;
+  }
+  if (client.options().json) {
+    PrintJson(r);
+    return kExitOk;
+  }
+  std::printf(
+      "Registered account %s (nickname %s, ward %s).\n"
+      "Its secret and a token are saved in %s (mode 0600):\n"
+      "keep that file, the secret is the only way to sign in to this account again.\n",
+      r.account_id().c_str(), r.profile().nickname().c_str(), r.profile().ward().c_str(),
+      client.options().session_path.c_str());
+  return kExitOk;
+}
+
+int Login(Client& client, const Invocation& in) {
+  v1::SignInRequest request;
+  request.set_account_id(in.Str("account"));
+  std::optional<std::string> secret =
+      in.Has("secret") ? in.Str("secret") : ReadSecret("secret or password");
+  if (!secret) return UsageError(in, "give --secret, or type or pipe it on standard input");
+  request.set_secret(*secret);
+  v1::SignInResponse r;
+  if (!client.MayReplaceSession(request.account_id()) ||
+      !client.Call(Auth::kNone,
+                   [&](auto* c) { return client.identity().SignIn(c, request, &r); }) ||
+      !client.SaveSession(
+          SessionFrom(r.profile(), request.secret(), r.token(), r.token_expires_at()))) {
+    return kExitError;
+  }
+  if (client.options().json) {
+    PrintJson(r);
+    return kExitOk;
+  }
+  std::printf("Signed in as %s (%s) until %s; session saved in %s.\n",
+              r.profile().account_id().c_str(), Label(v1::Role_Name(r.profile().role())).c_str(),
+              ShowTime(r.token_expires_at()).c_str(), client.options().session_path.c_str());
+  return kExitOk;
+}
+
+int Whoami(Client& client, const Invocation&) {
+  return Exchange<v1::Profile>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) {
+        return client.identity().GetMyProfile(c, v1::GetMyProfileRequest(), out);
+      },
+      [&](const v1::Profile& p) {
+        PrintProfile(p);
+        std::printf("token valid until %s\n", ShowTime(client.session()->token_expires_at).c_str());
+      });
+}
+
+int Profile(Client& client, const Invocation& in) {
+  if (!in.Has("nickname") && !in.Has("ward") && !in.Has("team") && !in.Flag("clear_team")) {
+    return UsageError(in, "give at least one of --nickname, --ward, --team, --clear_team");
+  }
+  if (in.Has("team") && in.Flag("clear_team"))
+    return UsageError(in, "--team and --clear_team conflict");
+  v1::UpdateMyProfileRequest request;
+  request.set_request_id(in.Str("request_id", NewRequestId()));
+  request.set_nickname(in.Str("nickname"));
+  request.set_ward(in.Str("ward"));
+  request.set_team(in.Str("team"));
+  request.set_clear_team(in.Flag("clear_team"));
+  return Exchange<v1::Profile>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.identity().UpdateMyProfile(c, request, out); },
+      PrintProfile, request.request_id());
+}
+
+int Wards(Client& client, const Invocation&) {
+  return Exchange<v1::ListWardsResponse>(
+      client, Auth::kNone,
+      [&](auto* c, auto* out) {
+        return client.identity().ListWards(c, v1::ListWardsRequest(), out);
+      },
+      [](const v1::ListWardsResponse& r) {
+        Rows rows = {{"WARD", "NAME"}};
+        for (const v1::Ward& w : r.wards()) rows.push_back({w.id(), w.name()});
+        PrintTable(rows);
+      });
+}
+
+std::string FormatCap(const v1::ActionType& t) {
+  if (t.daily_cap_milli() == 0) return "none";
+  return absl::StrCat(FormatMilli(t.daily_cap_milli()), " ", UnitLabel(t.unit()), "/day");
+}
+
+int Catalog(Client& client, const Invocation&) {
+  return Exchange<v1::ListActionTypesResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) {
+        return client.catalog().ListActionTypes(c, v1::ListActionTypesRequest(), out);
+      },
+      [](const v1::ListActionTypesResponse& r) {
+        Rows rows = {
+            {"ACTION TYPE", "NAME", "UNIT", "FACTOR", "CONFIDENCE", "POINTS/UNIT", "DAILY CAP"}};
+        for (const v1::ActionType& t : r.action_types()) {
+          rows.push_back({t.id(), t.name_en(), UnitLabel(t.unit()), t.current_factor().display(),
+                          Label(v1::Confidence_Name(t.current_factor().confidence())),
+                          absl::StrCat(t.points_per_unit()), FormatCap(t)});
+        }
+        PrintTable(rows);
+        std::printf("\ncatalogue %s; `ecoact factor ACTION_TYPE` shows a factor's sources\n",
+                    r.catalog_version().c_str());
+      });
+}
+
+int Factor(Client& client, const Invocation& in) {
+  v1::GetFactorRequest request;
+  request.set_action_type(in.words.at(1));
+  return Exchange<v1::GetFactorResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.catalog().GetFactor(c, request, out); },
+      [](const v1::GetFactorResponse& r) {
+        const v1::ActionType& t = r.action_type();
+        std::printf(
+            "%s: %s / %s, category %s\nquantity %s to %s %s per action, %lld points per unit, "
+            "daily cap %s\n",
+            t.id().c_str(), t.name_en().c_str(), t.name_ja().c_str(), t.category().c_str(),
+            FormatMilli(t.min_quantity_milli()).c_str(),
+            FormatMilli(t.max_quantity_milli()).c_str(), UnitLabel(t.unit()).c_str(),
+            static_cast<long long>(t.points_per_unit()), FormatCap(t).c_str());
+        for (const v1::Factor& f : r.versions()) {
+          std::printf("\nv%d  %s  confidence %s, for actions from %s until %s\n", f.version(),
+                      f.display().c_str(), Label(v1::Confidence_Name(f.confidence())).c_str(),
+                      ShowTime(f.valid_from()).c_str(),
+                      f.has_valid_until() ? ShowTime(f.valid_until()).c_str() : "now");
+          if (!f.basis().empty()) std::printf("  basis: %s\n", f.basis().c_str());
+          if (!f.derivation().empty()) std::printf("  derivation: %s\n", f.derivation().c_str());
+          for (const v1::Source& s : f.sources()) {
+            std::printf("  source: %s, %s, %d\n          %s\n", s.title().c_str(),
+                        s.publisher().c_str(), s.year(), s.url().c_str());
+          }
+        }
+      });
+}
+
+// Fills action type, quantity and --at; false if QUANTITY is not a number.
+template <typename Request>
+bool ActionArguments(const Invocation& in, Request* request) {
+  double quantity;
+  absl::Time at;
+  std::string error;
+  if (!absl::SimpleAtod(in.words.at(2), &quantity) || !std::isfinite(quantity)) return false;
+  request->set_action_type(in.words.at(1));
+  request->set_quantity(quantity);
+  if (absl::ParseTime(absl::RFC3339_full, in.Str("at"), &at, &error)) {
+    *request->mutable_occurred_at() = ToTimestamp(at);
+  }
+  return true;
+}
+
+int Preview(Client& client, const Invocation& in) {
+  v1::PreviewImpactRequest request;
+  if (!ActionArguments(in, &request))
+    return UsageError(in, "QUANTITY must be a number, such as 2.5");
+  return Exchange<v1::PreviewImpactResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.catalog().PreviewImpact(c, request, out); },
+      [&](const v1::PreviewImpactResponse& r) {
+        PrintTable(
+            {{"preview", absl::StrCat(FormatMilli(r.quantity_milli()), " of ",
+                                      request.action_type(), " (nothing recorded)")},
+             {"CO2e avoided", FormatCo2(r.co2e_grams())},
+             {"points", absl::StrCat(r.points())},
+             {"factor", absl::StrCat("v", r.factor().version(), ": ", r.factor().display())}});
+      });
+}
+
+int Record(Client& client, const Invocation& in) {
+  v1::RecordActionRequest request;
+  if (!ActionArguments(in, &request))
+    return UsageError(in, "QUANTITY must be a number, such as 2.5");
+  request.set_request_id(in.Str("request_id", NewRequestId()));
+  return Exchange<v1::RecordActionResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.actions().RecordAction(c, request, out); },
+      [](const v1::RecordActionResponse& r) {
+        const v1::LedgerEntry& e = r.entry();
+        PrintTable(
+            {{"recorded", absl::StrCat(FormatMilli(e.quantity_milli()), " ", UnitLabel(e.unit()),
+                                       " of ", e.action_type(), " at ", ShowTime(e.occurred_at()))},
+             {"CO2e avoided", FormatCo2(e.co2e_grams())},
+             {"points", absl::StrCat(e.points())},
+             {"factor", e.factor_version()},
+             {"request id", e.request_id()},
+             {"replayed", r.replayed() ? "yes: recorded before, nothing changed" : "no"}});
+        std::printf("\nyour totals:\n");
+        PrintTotals(r.totals());
+      },
+      request.request_id());
+}
+
+int History(Client& client, const Invocation& in) {
+  v1::ListMyActionsRequest request;
+  request.set_page_size(in.Int("page_size", 0));
+  request.set_page_token(in.Str("page_token"));
+  return Exchange<v1::ListMyActionsResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.actions().ListMyActions(c, request, out); },
+      [](const v1::ListMyActionsResponse& r) {
+        Rows rows = {
+            {"OCCURRED AT", "ACTION TYPE", "QUANTITY", "CO2E AVOIDED", "POINTS", "FACTOR"}};
+        for (const v1::LedgerEntry& e : r.entries()) {
+          rows.push_back({ShowTime(e.occurred_at()), e.action_type(),
+                          absl::StrCat(FormatMilli(e.quantity_milli()), " ", UnitLabel(e.unit())),
+                          FormatCo2(e.co2e_grams()), absl::StrCat(e.points()), e.factor_version()});
+        }
+        PrintTable(rows);
+        if (!r.next_page_token().empty())
+          std::printf("\nmore: --page_token=%s\n", r.next_page_token().c_str());
+      });
+}
+
+int Impact(Client& client, const Invocation&) {
+  return Exchange<v1::GetMyImpactResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) {
+        return client.actions().GetMyImpact(c, v1::GetMyImpactRequest(), out);
+      },
+      [](const v1::GetMyImpactResponse& r) {
+        PrintTotals(r.totals());
+        for (const v1::CategoryTotals& category : r.by_category()) {
+          std::printf("\n%s:\n", category.category().c_str());
+          PrintTotals(category.totals());
+        }
+      });
+}
+
+v1::BoardRef BoardFromOptions(const Invocation& in) {
+  v1::BoardRef board;
+  board.set_scope(static_cast<v1::Scope>(in.Choice("scope", "city")));
+  board.set_scope_id(in.Str("id"));
+  board.set_period(static_cast<v1::Period>(in.Choice("period", "all")));
+  board.set_metric(static_cast<v1::Metric>(in.Choice("metric", "points")));
+  return board;
+}
+
+// Prints the board's title, then its entries as a table.
+void PrintBoard(const v1::BoardRef& board, int64_t total_ranked, const std::string& period_key,
+                const Timestamp& ends_at,
+                std::vector<const RepeatedPtrField<v1::BoardEntry>*> parts) {
+  std::printf("%s%s board, %s, by %s: %lld ranked", Label(v1::Scope_Name(board.scope())).c_str(),
+              board.scope_id().empty() ? "" : (" " + board.scope_id()).c_str(),
+              Label(v1::Period_Name(board.period())).c_str(),
+              Label(v1::Metric_Name(board.metric())).c_str(), static_cast<long long>(total_ranked));
+  if (!period_key.empty())
+    std::printf("; %s ends %s", period_key.c_str(), ShowTime(ends_at).c_str());
+  Rows rows = {{"RANK", "NICKNAME", "SCORE", ""}};
+  for (const auto* part : parts) {
+    for (const v1::BoardEntry& e : *part) {
+      std::string score =
+          board.metric() == v1::METRIC_CO2E_GRAMS ? FormatCo2(e.score()) : absl::StrCat(e.score());
+      rows.push_back({absl::StrCat(e.rank()), e.nickname(), score, e.is_me() ? "<- you" : ""});
+    }
+  }
+  std::printf("\n\n");
+  PrintTable(rows);
+}
+
+int Board(Client& client, const Invocation& in) {
+  v1::GetLeaderboardRequest request;
+  *request.mutable_board() = BoardFromOptions(in);
+  request.set_page_size(in.Int("size", 20));
+  request.set_page_token(in.Str("page_token"));
+  return Exchange<v1::GetLeaderboardResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.leaderboard().GetLeaderboard(c, request, out); },
+      [&](const v1::GetLeaderboardResponse& r) {
+        PrintBoard(request.board(), r.total_ranked(), r.period_key(), r.period_ends_at(),
+                   {&r.entries()});
+        if (!r.next_page_token().empty())
+          std::printf("\nmore: --page_token=%s\n", r.next_page_token().c_str());
+      });
+}
+
+int Rank(Client& client, const Invocation& in) {
+  v1::GetMyRankRequest request;
+  *request.mutable_board() = BoardFromOptions(in);
+  request.set_neighbours(in.Int("neighbours", 2));
+  return Exchange<v1::GetMyRankResponse>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.leaderboard().GetMyRank(c, request, out); },
+      [&](const v1::GetMyRankResponse& r) {
+        RepeatedPtrField<v1::BoardEntry> me;
+        if (r.ranked()) {
+          *me.Add() = r.me();
+          me[0].set_is_me(true);
+        }
+        PrintBoard(request.board(), r.total_ranked(), r.period_key(), r.period_ends_at(),
+                   {&r.above(), &me, &r.below()});
+        if (!r.ranked())
+          std::printf("You are not on this board yet: `ecoact record` an action first.\n");
+      });
+}
+
+int CreateStaff(Client& client, const Invocation& in) {
+  v1::CreateStaffRequest request;
+  request.set_request_id(in.Str("request_id", NewRequestId()));
+  request.set_login(in.Str("login"));
+  request.set_display_name(in.Str("display_name"));
+  std::optional<std::string> password =
+      in.Has("password") ? in.Str("password") : ReadSecret("password of the new staff account");
+  if (!password) return UsageError(in, "give --password, or type or pipe it on standard input");
+  request.set_password(*password);
+  return Exchange<v1::Profile>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.identity().CreateStaff(c, request, out); },
+      [](const v1::Profile& p) {
+        PrintProfile(p);
+        std::printf("\nThe staff member signs in with: ecoact login --account=%s\n",
+                    p.account_id().c_str());
+      },
+      request.request_id());
+}
+
+// ------------------------------------------------------------ command table
+
+struct OptionUse {
+  const char* name;
+  bool required;
+};
+
+struct Command {
+  const char* name;  // one or two words: "record", "admin create-staff"
+  const char* args;  // its arguments, all required
+  std::vector<OptionUse> options;
+  const char* summary;
+  int (*run)(Client&, const Invocation&);
+};
+
+const std::vector<Command>& Commands() {
+  // clang-format off
+  static const auto* commands = new std::vector<Command>{
+    {"register", "", {{"nickname", true}, {"ward", true}, {"team", false}, {"request_id", false}},
+     "create a citizen account; save its secret and token in the session file", Register},
+    {"login", "", {{"account", true}, {"secret", false}},
+     "sign in with a citizen account id and secret, or a staff/admin login and\n"
+     "      password; without --secret, it is read from standard input", Login},
+    {"whoami", "", {}, "show your profile", Whoami},
+    {"profile", "", {{"nickname", false}, {"ward", false}, {"team", false}, {"clear_team", false},
+                     {"request_id", false}},
+     "change your nickname, ward or team", Profile},
+    {"wards", "", {}, "list the wards a citizen can pick (no sign-in needed)", Wards},
+    {"catalog", "", {}, "list the action types: unit, factor, confidence, points, daily cap", Catalog},
+    {"factor", "ACTION_TYPE", {}, "show every version of an action type's factor, with its sources", Factor},
+    {"preview", "ACTION_TYPE QUANTITY", {{"at", false}},
+     "show the CO2e and points an action would give, without recording it", Preview},
+    {"record", "ACTION_TYPE QUANTITY", {{"at", false}, {"request_id", false}},
+     "record an action, QUANTITY in the type's unit; retries reuse --request_id", Record},
+    {"history", "", {{"page_size", false}, {"page_token", false}},
+     "list your recorded actions, newest first", History},
+    {"impact", "", {}, "show your totals: today, this week, this month, all time; by category", Impact},
+    {"board", "", {{"scope", false}, {"id", false}, {"period", false}, {"metric", false}, {"size", false},
+                   {"page_token", false}},
+     "show a leaderboard (default: city, all, points, 20 entries)", Board},
+    {"rank", "", {{"scope", false}, {"id", false}, {"period", false}, {"metric", false}, {"neighbours", false}},
+     "show your rank on a board and your neighbours (default 2 above and below)", Rank},
+    {"admin create-staff", "", {{"login", true}, {"password", false}, {"display_name", false},
+                                {"request_id", false}},
+     "create a staff account, as an admin; without --password, read from stdin", CreateStaff},
+  };
+  // clang-format on
+  return *commands;
+}
+
+// "  ecoact record ACTION_TYPE QUANTITY [--at=RFC3339] ..." wrapped at 80
+// columns, then the summary.
+std::string CommandUsage(const Command& command) {
+  std::vector<std::string> words = {"  ecoact", command.name};
+  if (*command.args != '\0') words.push_back(command.args);
+  for (const OptionUse& use : command.options) {
+    const OptionSpec& spec = *FindOption(use.name);
+    std::string option =
+        absl::StrCat("--", spec.name, spec.kind == Kind::kFlag ? "" : "=", spec.value);
+    words.push_back(use.required ? option : absl::StrCat("[", option, "]"));
+  }
+  std::string out;
+  size_t line_start = 0;
+  for (const std::string& word : words) {
+    if (out.size() - line_start + word.size() >= 80) {
+      line_start = out.size() + 1;
+      out += "\n         ";
+    }
+    absl::StrAppend(&out, out.empty() ? "" : " ", word);
+  }
+  return absl::StrCat(out, "\n      ", command.summary, "\n");
+}
+
+std::string Usage() {
+  std::string text =
+      "ecoact: command-line client of the ecoact climate-action service.\n\n"
+      "usage: ecoact [global options] COMMAND [ARGUMENTS] [OPTIONS]\n\n"
+      "commands:\n";
+  for (const Command& command : Commands()) absl::StrAppend(&text, CommandUsage(command));
+  return absl::StrCat(
+      text,
+      "  ecoact help [COMMAND]\n"
+      "      show this text, or one command's\n"
+      "\n"
+      "global options (anywhere on the line; --name VALUE works too):\n"
+      "  --server=HOST:PORT  server to call (default 127.0.0.1:7700, env ECOACT_SERVER)\n"
+      "  --session=FILE      keeps account id, citizen secret and token, mode 0600\n"
+      "                      (default $HOME/.config/ecoact/session.json,\n"
+      "                      env ECOACT_SESSION; one file per account)\n"
+      "  --timeout=DURATION  deadline of each call (default 5s, env ECOACT_TIMEOUT)\n"
+      "  --json              print each response as proto3 JSON\n"
+      "\n"
+      "examples:\n"
+      "  ecoact wards\n"
+      "  ecoact register --nickname=Mika --ward=nakahara\n"
+      "  ecoact catalog\n"
+      "  ecoact record clothing_reuse 2.5\n"
+      "  ecoact board --scope=ward --id=nakahara --period=week --metric=co2\n"
+      "  ecoact --session=admin.json login --account=admin < .data/admin-password\n"
+      "\n"
+      "exit status: 0 success, 1 error (`error: CODE: message` on stderr), 2 usage\n");
+}
+
+int UsageError(const Invocation& in, absl::string_view message) {
+  std::fprintf(stderr, "ecoact: %s\n\nusage:\n%s\nRun `ecoact help` for every command.\n",
+               std::string(message).c_str(), CommandUsage(*in.command).c_str());
+  return kExitUsage;
+}
+
+int GlobalUsageError(absl::string_view message) {
+  std::fprintf(stderr, "ecoact: %s\n\n%s", std::string(message).c_str(), Usage().c_str());
+  return kExitUsage;
+}
+
+size_t WordCount(absl::string_view text) {
+  return std::vector<absl::string_view>(absl::StrSplit(text, ' ', absl::SkipEmpty())).size();
+}
+
+// The command named by the first words of the line, or null.
+const Command* FindCommand(const std::vector<std::string>& words) {
+  for (const Command& command : Commands()) {
+    std::vector<std::string> name = absl::StrSplit(command.name, ' ');
+    if (words.size() >= name.size() && std::equal(name.begin(), name.end(), words.begin())) {
+      return &command;
+    }
+  }
+  return nullptr;
+}
+
+// Checks options and arguments against the command: kExitOk, or kExitUsage
+// with the error printed.
+int CheckCommandLine(const Invocation& in) {
+  const Command& command = *in.command;
+  for (const auto& [name, value] : in.options) {
+    if (std::count(std::begin(kGlobalOptions), std::end(kGlobalOptions), name) == 0 &&
+        std::none_of(command.options.begin(), command.options.end(),
+                     [&name = name](const OptionUse& use) { return name == use.name; })) {
+      return UsageError(in, absl::StrCat("`", command.name, "` takes no option --", name));
+    }
+  }
+  for (const OptionUse& use : command.options) {
+    if (use.required && !in.Has(use.name))
+      return UsageError(in, absl::StrCat("missing --", use.name));
+  }
+  size_t given = in.words.size() - WordCount(command.name);
+  if (given != WordCount(command.args)) {
+    return UsageError(in, absl::StrCat("`", command.name, "` takes ",
+                                       *command.args ? command.args : "no arguments", ", got ",
+                                       given, " argument", given == 1 ? "" : "s"));
+  }
+  return kExitOk;
+}
+
+std::string DefaultSessionPath() {
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') {
+    const passwd* entry = getpwuid(getuid());
+    home = entry != nullptr ? entry->pw_dir : ".";
+  }
+  return absl::StrCat(home, "/.config/ecoact/session.json");
+}
+
+int Main(int argc, char** argv) {
+  Invocation in = ParseCommandLine(argc, argv);
+  bool help = in.Flag("help");
+  if (!in.words.empty() && in.words[0] == "help") {
+    help = true;
+    in.words.erase(in.words.begin());
+  }
+  in.command = in.words.empty() ? nullptr : FindCommand(in.words);
+  if (!in.error.empty()) {
+    return in.command != nullptr ? UsageError(in, in.error) : GlobalUsageError(in.error);
+  }
+  if (in.words.empty() && !help) return GlobalUsageError("no command given");
+  if (help) {
+    std::printf("%s", in.command == nullptr
+                          ? Usage().c_str()
+                          : absl::StrCat("usage:\n", CommandUsage(*in.command)).c_str());
+    return kExitOk;
+  }
+  if (in.command == nullptr) {
+    return GlobalUsageError(absl::StrCat("unknown command '", absl::StrJoin(in.words, " "), "'"));
+  }
+  if (int checked = CheckCommandLine(in); checked != kExitOk) return checked;
+
+  // Environment defaults for options not on the command line.
+  for (const char* name : {"server", "session", "timeout"}) {
+    std::string variable = absl::StrCat("ECOACT_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr || *value == '\0' || in.Has(name)) continue;
+    std::string normalized = value;
+    if (!NormalizeValue(*FindOption(name), &normalized)) {
+      return GlobalUsageError(absl::StrCat("bad value '", value, "' in ", variable));
+    }
+    in.options[name] = normalized;
+  }
+  GlobalOptions global;
+  global.server = in.Str("server", "127.0.0.1:7700");
+  global.session_path = in.Has("session") ? in.Str("session") : DefaultSessionPath();
+  (void)absl::ParseDuration(in.Str("timeout", "5s"), &global.timeout);
+  global.json = in.Flag("json");
+  Client client(std::move(global));
+  return in.command->run(client, in);
+}
+
+}  // namespace
+}  // namespace ecoact::cli
+
+int main(int argc, char** argv) { return ecoact::cli::Main(argc, argv); }

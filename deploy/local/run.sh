@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Runs ecoact on this machine: installs what is missing (scripts/setup.sh),
+# builds (scripts/build.sh), then starts Redis on loopback with the append-only
+# file on and the all-in-one server in front of it. Works on a fresh Debian 12.
+#
+#   deploy/local/run.sh            run in the foreground; Ctrl-C stops both
+#   deploy/local/run.sh --detach   return once both are up; deploy/local/stop.sh stops them
+#
+# Environment:
+#   ECOACT_PORT (7700), ECOACT_REDIS_PORT (6390)   loopback ports
+#   ECOACT_ADMIN_LOGIN (admin), ECOACT_ADMIN_PASSWORD   the first admin, created
+#       at start-up if missing; without a password, one is generated once into
+#       .data/admin-password
+#   ECOACT_TOKEN_KEYS   token signing keys; without it, one key is generated
+#       once into .data/token-keys, so that tokens survive restarts
+#   any other ECOACT_<FLAG> (ECOACT_TIME_ZONE, ...) reaches the server as is.
+#   BUILD_DIR (build)   as in scripts/build.sh
+#
+# Everything the run keeps is under .data/: redis/ (the AOF), *.pid, *.log.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "${here}/../.." && pwd)"
+cd "${repo}"
+data="${repo}/.data"
+port="${ECOACT_PORT:-7700}"
+redis_port="${ECOACT_REDIS_PORT:-6390}"
+build_dir="${BUILD_DIR:-build}"
+server_bin="${build_dir}/services/allinone/ecoact_server"
+
+log() { printf 'run.sh: %s\n' "$*" >&2; }
+die() {
+  printf 'run.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+detach=false
+case "${1:-}" in
+  "") ;;
+  --detach) detach=true ;;
+  -h | --help)
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "usage: deploy/local/run.sh [--detach]" >&2
+    exit 2
+    ;;
+esac
+[[ $# -le 1 ]] || {
+  echo "usage: deploy/local/run.sh [--detach]" >&2
+  exit 2
+}
+for p in "${port}" "${redis_port}"; do
+  if ! [[ "${p}" =~ ^[0-9]{1,5}$ ]] || ((p == 0 || p > 65535)); then
+    die "bad port '${p}' in ECOACT_PORT or ECOACT_REDIS_PORT"
+  fi
+done
+[[ "${port}" != "${redis_port}" ]] || die "ECOACT_PORT and ECOACT_REDIS_PORT are both ${port}"
+
+# --- set-up and build --------------------------------------------------------
+
+if [[ -f scripts/setup.sh ]]; then
+  bash scripts/setup.sh
+fi
+bash scripts/build.sh
+[[ -x "${server_bin}" ]] || die "${server_bin} was not built; see the output of scripts/build.sh above"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  die "redis-server or redis-cli not found; scripts/setup.sh installs them (package redis-server)"
+fi
+
+# --- refuse to start twice or on a busy port ------------------------------------
+
+mkdir -p "${data}/redis"
+chmod 700 "${data}"
+
+for name in server redis; do
+  if [[ -s "${data}/${name}.pid" ]] && kill -0 "$(<"${data}/${name}.pid")" 2>/dev/null; then
+    die "ecoact is already running (${name} pid $(<"${data}/${name}.pid")); stop it with deploy/local/stop.sh"
+  fi
+  rm -f "${data}/${name}.pid"
+done
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+for p in "${redis_port}" "${port}"; do
+  if listening "${p}"; then
+    owner="$(ss -Hltnp "sport = :${p}" 2>/dev/null | grep -o 'users:.*' | head -n1 || true)"
+    die "something already listens on 127.0.0.1:${p}${owner:+ (${owner})}; stop it, or pick" \
+      "another port with ECOACT_PORT / ECOACT_REDIS_PORT"
+  fi
+done
+
+# --- secrets, generated once and kept in .data (mode 0600) ------------------------
+
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+if [[ -z "${ECOACT_ADMIN_PASSWORD:-}" ]]; then
+  if [[ ! -s "${data}/admin-password" ]]; then
+    (umask 077 && random_hex 16 >"${data}/admin-password")
+    log "generated the first admin's password into .data/admin-password"
+  fi
+  ECOACT_ADMIN_PASSWORD="$(<"${data}/admin-password")"
+  admin_password_source=".data/admin-password"
+  admin_password_input=" < .data/admin-password"
+else
+  admin_password_source="ECOACT_ADMIN_PASSWORD"
+  admin_password_input="" # typed at the prompt
+fi
+if [[ -z "${ECOACT_TOKEN_KEYS:-}" ]]; then
+  if [[ ! -s "${data}/token-keys" ]]; then
+    (umask 077 && printf 'local1=%s\n' "$(random_hex 32)" >"${data}/token-keys")
+    log "generated a token signing key into .data/token-keys"
+  fi
+  ECOACT_TOKEN_KEYS="$(<"${data}/token-keys")"
+fi
+# Passed through the environment, not the command line, to stay out of `ps`.
+export ECOACT_ADMIN_PASSWORD ECOACT_TOKEN_KEYS
+export ECOACT_ADMIN_LOGIN="${ECOACT_ADMIN_LOGIN:-admin}"
+
+# --- start ----------------------------------------------------------------------
+
+# Until the run is up (or for good in the foreground), leaving this script
+# stops whatever it started. The children run in their own session (setsid),
+# so that Ctrl-C reaches only this script, which stops the server first and
+# Redis last.
+# shellcheck disable=SC2317  # invoked by the trap
+stop() { "${here}/stop.sh" || true; }
+trap stop EXIT
+trap 'echo >&2; log "stopping"; exit 0' INT TERM
+
+wait_until() {  # NAME PID SECONDS COMMAND...: polls COMMAND while PID lives
+  local name=$1 pid=$2 seconds=$3
+  shift 3
+  for ((i = 0; i < seconds * 10; i++)); do
+    "$@" && return 0
+    kill -0 "${pid}" 2>/dev/null || die "${name} exited at start-up; last lines of .data/${name}.log:
+$(tail -n 20 "${data}/${name}.log")"
+    sleep 0.1
+  done
+  die "${name} not ready after ${seconds}s; see .data/${name}.log"
+}
+# shellcheck disable=SC2317  # invoked through wait_until
+redis_ready() { [[ "$(redis-cli -p "${redis_port}" ping 2>/dev/null)" == PONG ]]; }
+
+printf '\n--- %s: run.sh starting redis on port %s\n' "$(date -Is)" "${redis_port}" >>"${data}/redis.log"
+setsid redis-server "${here}/redis.conf" --port "${redis_port}" --dir "${data}/redis" \
+  >>"${data}/redis.log" 2>&1 </dev/null &
+redis_pid=$!
+echo "${redis_pid}" >"${data}/redis.pid"
+echo "${redis_port}" >"${data}/redis.port"
+wait_until redis "${redis_pid}" 10 redis_ready
+
+printf '\n--- %s: run.sh starting the server on port %s\n' "$(date -Is)" "${port}" >>"${data}/server.log"
+setsid "${server_bin}" --listen="127.0.0.1:${port}" --redis="127.0.0.1:${redis_port}" \
+  >>"${data}/server.log" 2>&1 </dev/null &
+server_pid=$!
+echo "${server_pid}" >"${data}/server.pid"
+wait_until server "${server_pid}" 30 listening "${port}"
+
+cli="${build_dir}/cli/ecoact"
+[[ "${port}" == 7700 ]] || cli+=" --server=127.0.0.1:${port}"
+cat <<EOF
+
+ecoact is running: server 127.0.0.1:${port} (pid ${server_pid}), Redis 127.0.0.1:${redis_port} (pid ${redis_pid}).
+Data and logs: .data/ (redis/ holds the append-only file; server.log, redis.log).
+
+Try it, from ${repo}:
+  ${cli} wards
+  ${cli} register --nickname=Mika --ward=nakahara
+  ${cli} catalog
+  ${cli} record clothing_reuse 2.5
+  ${cli} board --period=week
+  ${cli} help
+
+The first admin is '${ECOACT_ADMIN_LOGIN}', password in ${admin_password_source}. Keep the admin
+session apart from your citizen one:
+  ${cli} --session=.data/admin-session.json login --account=${ECOACT_ADMIN_LOGIN}${admin_password_input}
+
+EOF
+
+if [[ "${detach}" == true ]]; then
+  trap - EXIT INT TERM
+  echo "Stop with: deploy/local/stop.sh"
+  exit 0
+fi
+echo "Press Ctrl-C to stop."
+# Returns when either process exits (unexpectedly) or a signal runs the trap.
+set +e
+wait -n "${server_pid}" "${redis_pid}"
+status=$?
+set -e
+if kill -0 "${server_pid}" 2>/dev/null; then name=redis; else name=server; fi
+die "${name} exited (status ${status}); last lines of .data/${name}.log:
+$(tail -n 20 "${data}/${name}.log")"

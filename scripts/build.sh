@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the dependencies if needed, then configures and builds everything
+# (services, CLI, tests) in ./build. BUILD_DIR overrides the directory.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/setup.sh
+build_dir="${BUILD_DIR:-build}"
+cmake -S . -B "${build_dir}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build "${build_dir}" --parallel "$(nproc)"

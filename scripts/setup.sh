@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package ecoact needs to build and run its tests.
+# Idempotent: when everything is already installed it changes nothing and
+# returns at once (the developer fast path); on a fresh Debian 12 image it runs
+# apt-get as root, or through sudo.
+#
+# The redis-server package is installed for its binary only: integration
+# tests start their own redis-server on a free port, so the system service is
+# not started here.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential g++ cmake ninja-build ccache pkg-config git ca-certificates tzdata
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libhiredis-dev libssl-dev nlohmann-json3-dev
+  redis-server
+  googletest libgtest-dev libgmock-dev
+  procps
+)
+
+installed() {
+  # `dpkg -s` also succeeds for removed packages whose configuration remains,
+  # so read the status itself.
+  [[ "$(dpkg -s "$1" 2>/dev/null | sed -n 's/^Status: //p')" == "install ok installed" ]]
+}
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  installed "${package}" || missing+=("${package}")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+
+if [[ "$(id -u)" -eq 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "setup: missing packages (${missing[*]}) and neither root nor sudo to install them" >&2
+  exit 1
+fi
+
+# Keep maintainer scripts from starting services (redis-server) while
+# installing: policy-rc.d answering 101 is the Debian way to say "not now".
+policy=/usr/sbin/policy-rc.d
+created_policy=false
+if [[ ! -e "${policy}" ]]; then
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "${policy}" >/dev/null
+  "${as_root[@]}" chmod 755 "${policy}"
+  created_policy=true
+fi
+cleanup() {
+  if [[ "${created_policy}" == true ]]; then "${as_root[@]}" rm -f "${policy}"; fi
+}
+trap cleanup EXIT
+
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}"
+
+for package in "${PACKAGES[@]}"; do
+  if ! installed "${package}"; then
+    echo "setup: ${package} is still not installed" >&2
+    exit 1
+  fi
+done
+echo "setup: done"

@@ -1,0 +1,594 @@
+#include "tests/support/redis_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "hiredis/hiredis.h"
+
+extern char** environ;
+
+namespace ecoact::test {
+namespace {
+
+constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+constexpr int kRedisPortAttempts = 5;
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool IsExecutableFile(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string ReadFileFrom(const std::string& path, size_t offset) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size <= 0 || static_cast<size_t>(size) <= offset) return "";
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string text(static_cast<size_t>(size) - offset, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+size_t FileSize(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<size_t>(info.st_size) : 0;
+}
+
+std::string Tail(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  return absl::StrCat("...", text.substr(text.size() - max_bytes));
+}
+
+void PrintLogIfTestFailed(absl::string_view what, const std::string& path) {
+  if (!::testing::Test::HasFailure() || path.empty()) return;
+  std::string log = ReadFileFrom(path, 0);
+  std::cerr << "---- last lines of " << what << " log (" << path << ") ----\n"
+            << Tail(log, 4096) << (log.empty() || log.back() == '\n' ? "" : "\n")
+            << "---- end of " << what << " log ----" << std::endl;
+}
+
+void RemoveTree(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
+// One TCP connection attempt, bounded by `timeout`.
+bool TryConnect(const std::string& host, int port, absl::Duration timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return false;
+  }
+  bool connected = false;
+  for (addrinfo* a = found; a != nullptr && !connected; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      connected = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) == 1) {
+        int error = 0;
+        socklen_t length = sizeof(error);
+        connected = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+      }
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return connected;
+}
+
+// PONG from the redis-server with pid `pid` on 127.0.0.1:port. Checking the
+// pid guards against a foreign server that owns the port while ours fails to
+// bind it.
+bool RedisAnswers(int port, pid_t pid) {
+  const timeval timeout = absl::ToTimeval(absl::Milliseconds(250));
+  redisContext* context = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  if (context == nullptr) return false;
+  bool ready = false;
+  if (context->err == 0 && redisSetTimeout(context, timeout) == REDIS_OK) {
+    auto* pong = static_cast<redisReply*>(redisCommand(context, "PING"));
+    if (pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
+        absl::string_view(pong->str, pong->len) == "PONG") {
+      auto* info = static_cast<redisReply*>(redisCommand(context, "INFO server"));
+      if (info != nullptr && info->type == REDIS_REPLY_STRING) {
+        ready = absl::StrContains(absl::string_view(info->str, info->len),
+                                  absl::StrCat("\nprocess_id:", pid, "\r"));
+      }
+      if (info != nullptr) freeReplyObject(info);
+    }
+    if (pong != nullptr) freeReplyObject(pong);
+  }
+  redisFree(context);
+  return ready;
+}
+
+}  // namespace
+
+std::string UniqueKeyPrefix() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("t", ::getpid(), "n", counter.fetch_add(1));
+}
+
+absl::StatusOr<std::string> MakeTempDir(absl::string_view label) {
+  std::string safe_label;
+  for (char c : label) safe_label += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '_';
+  std::string base = ::testing::TempDir();
+  if (base.empty()) base = "/tmp/";
+  if (base.back() != '/') base += '/';
+  std::string pattern = absl::StrCat(base, "ecoact-", safe_label, "-XXXXXX");
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot create a temp dir like ", pattern, ": ", ErrnoText(errno)));
+  }
+  return pattern;
+}
+
+absl::StatusOr<int> PickFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int error = errno;
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("no free loopback port: ", ErrnoText(error)));
+  }
+  ::close(fd);
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
+absl::Status WaitForPort(const std::string& host, int port, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (TryConnect(host, port, std::min(std::max(left, absl::Milliseconds(1)),
+                                        absl::Milliseconds(250)))) {
+      return absl::OkStatus();
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("nothing accepted connections on ", host,
+                                                      ":", port, " within ",
+                                                      absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+absl::StatusOr<std::string> FindExecutable(absl::string_view name,
+                                           const std::vector<std::string>& fallbacks) {
+  std::string wanted(name);
+  if (absl::StrContains(wanted, '/')) {
+    if (IsExecutableFile(wanted)) return wanted;
+    return absl::NotFoundError(absl::StrCat("'", wanted, "' is not an executable file"));
+  }
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir : absl::StrSplit(path != nullptr ? path : "", ':')) {
+    if (dir.empty()) continue;
+    std::string candidate = absl::StrCat(dir, "/", wanted);
+    if (IsExecutableFile(candidate)) return candidate;
+  }
+  for (const std::string& candidate : fallbacks) {
+    if (IsExecutableFile(candidate)) return candidate;
+  }
+  return absl::NotFoundError(absl::StrCat("'", wanted, "' was not found on $PATH",
+                                          fallbacks.empty() ? "" : " nor at ",
+                                          absl::StrJoin(fallbacks, ", ")));
+}
+
+std::string ExitInfo::ToString() const {
+  if (signal != 0) return absl::StrFormat("killed by signal %d (%s)", signal, strsignal(signal));
+  return absl::StrCat("exit code ", exit_code);
+}
+
+// ---------------------------------------------------------------- ProcessHandle
+
+absl::StatusOr<std::unique_ptr<ProcessHandle>> ProcessHandle::Start(ProcessOptions options) {
+  if (options.binary.empty()) return absl::InvalidArgumentError("ProcessOptions.binary is empty");
+  auto binary = FindExecutable(options.binary);
+  if (!binary.ok()) return binary.status();
+
+  std::unique_ptr<ProcessHandle> handle(new ProcessHandle());
+  handle->binary_ = *binary;
+  handle->log_path_ = options.log_path;
+  if (handle->log_path_.empty()) {
+    auto dir = MakeTempDir(Basename(*binary));
+    if (!dir.ok()) return dir.status();
+    handle->owned_dir_ = *dir;
+    handle->log_path_ = absl::StrCat(*dir, "/", Basename(*binary), ".log");
+  }
+
+  // Everything the child needs is prepared before fork: between fork and
+  // exec only async-signal-safe calls are allowed (the parent has threads).
+  std::vector<std::string> arg_storage;
+  arg_storage.push_back(*binary);
+  arg_storage.insert(arg_storage.end(), options.args.begin(), options.args.end());
+  std::vector<char*> argv;
+  for (std::string& a : arg_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::set<std::string> replaced(options.unset_env.begin(), options.unset_env.end());
+  for (const auto& [name, value] : options.env) replaced.insert(name);
+  std::vector<std::string> env_storage;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    absl::string_view entry(*e);
+    if (replaced.count(std::string(entry.substr(0, entry.find('=')))) == 0) {
+      env_storage.emplace_back(entry);
+    }
+  }
+  for (const auto& [name, value] : options.env) env_storage.push_back(absl::StrCat(name, "=", value));
+  std::vector<char*> envp;
+  for (std::string& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  const int log_fd =
+      ::open(handle->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot open log ", handle->log_path_, ": ", ErrnoText(errno)));
+  }
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int exec_error_pipe[2];
+  if (null_fd < 0 || ::pipe2(exec_error_pipe, O_CLOEXEC) != 0) {
+    int error = errno;
+    ::close(log_fd);
+    if (null_fd >= 0) ::close(null_fd);
+    return absl::InternalError(absl::StrCat("cannot prepare the child's files: ", ErrnoText(error)));
+  }
+  long max_fd = ::sysconf(_SC_OPEN_MAX);
+  if (max_fd < 0 || max_fd > 65536) max_fd = 65536;
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  const pid_t parent = ::getpid();
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    int error = errno;
+    ::close(log_fd);
+    ::close(null_fd);
+    ::close(exec_error_pipe[0]);
+    ::close(exec_error_pipe[1]);
+    return absl::InternalError(absl::StrCat("fork: ", ErrnoText(error)));
+  }
+  if (pid == 0) {
+    // Child. Die with the test, even when it is killed without cleanup.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    // Signals blocked or ignored by the test (gRPC ignores SIGPIPE, servers
+    // block SIGTERM) would otherwise survive exec.
+    for (int s = 1; s < NSIG; ++s) {
+      if (s != SIGKILL && s != SIGSTOP) ::sigaction(s, &default_action, nullptr);
+    }
+    ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+    const int targets[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+    const int sources[3] = {null_fd, log_fd, log_fd};
+    for (int i = 0; i < 3; ++i) {
+      if (sources[i] == targets[i]) {
+        ::fcntl(targets[i], F_SETFD, 0);
+      } else {
+        ::dup2(sources[i], targets[i]);
+      }
+    }
+    // No other descriptor of the test (sockets, listeners) leaks into the child.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    ::execve(argv[0], argv.data(), envp.data());
+    int error = errno;
+    ssize_t ignored = ::write(exec_error_pipe[1], &error, sizeof(error));
+    (void)ignored;
+    ::_exit(127);
+  }
+
+  ::close(exec_error_pipe[1]);
+  ::close(log_fd);
+  ::close(null_fd);
+  handle->pid_ = pid;
+  int exec_error = 0;
+  ssize_t n;
+  do {
+    n = ::read(exec_error_pipe[0], &exec_error, sizeof(exec_error));
+  } while (n < 0 && errno == EINTR);
+  ::close(exec_error_pipe[0]);
+  if (n == static_cast<ssize_t>(sizeof(exec_error))) {
+    handle->Reap(/*block=*/true);
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot execute ", *binary, ": ", ErrnoText(exec_error)));
+  }
+  return handle;
+}
+
+ProcessHandle::~ProcessHandle() {
+  if (!owned_dir_.empty()) PrintLogIfTestFailed(Basename(binary_), log_path_);
+  if (pid_ > 0 && !exit_info_.has_value()) Kill();
+  RemoveTree(owned_dir_);
+}
+
+bool ProcessHandle::Reap(bool block) {
+  if (exit_info_.has_value()) return true;
+  int status = 0;
+  pid_t result;
+  do {
+    result = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
+  } while (result < 0 && errno == EINTR);
+  if (result == 0) return false;
+  ExitInfo info;
+  if (result == pid_) {
+    if (WIFEXITED(status)) info.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) info.signal = WTERMSIG(status);
+  }
+  // result < 0 (ECHILD): reaped elsewhere; the exit code is unknown (-1).
+  exit_info_ = info;
+  return true;
+}
+
+bool ProcessHandle::IsRunning() { return !Reap(/*block=*/false); }
+
+std::string ProcessHandle::ReadLog(size_t offset) const { return ReadFileFrom(log_path_, offset); }
+
+std::string ProcessHandle::LogTail(size_t max_bytes) const {
+  return Tail(ReadFileFrom(log_path_, 0), max_bytes);
+}
+
+absl::Status ProcessHandle::Signal(int signal_number) {
+  if (!IsRunning()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Basename(binary_), " has already ended: ", exit_info_->ToString()));
+  }
+  if (::kill(pid_, signal_number) != 0) {
+    return absl::InternalError(absl::StrCat("kill(", pid_, "): ", ErrnoText(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExitInfo> ProcessHandle::Wait(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!Reap(/*block=*/false)) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(absl::StrCat(Basename(binary_), " (pid ", pid_,
+                                                      ") still runs after ",
+                                                      absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(std::min(left, kPollInterval));
+  }
+  return *exit_info_;
+}
+
+absl::StatusOr<ExitInfo> ProcessHandle::Terminate(absl::Duration timeout) {
+  if (!IsRunning()) return *exit_info_;
+  ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT);
+  auto ended = Wait(timeout);
+  if (ended.ok()) return ended;
+  ExitInfo killed = Kill();
+  return absl::DeadlineExceededError(absl::StrCat(
+      Basename(binary_), " ignored SIGTERM for ", absl::FormatDuration(timeout), "; ",
+      killed.ToString()));
+}
+
+ExitInfo ProcessHandle::Kill() {
+  if (IsRunning()) {
+    ::kill(pid_, SIGKILL);
+    Reap(/*block=*/true);
+  }
+  return *exit_info_;
+}
+
+absl::Status ProcessHandle::WaitForPort(const std::string& host, int port,
+                                        absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (!IsRunning()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(Basename(binary_), " ended (", exit_info_->ToString(),
+                       ") before listening on ", host, ":", port, "; its log:\n", LogTail()));
+    }
+    if (TryConnect(host, port, absl::Milliseconds(250))) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(Basename(binary_), " did not listen on ", host, ":", port, " within ",
+                       absl::FormatDuration(timeout), "; its log:\n", LogTail()));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+// ----------------------------------------------------------- RedisServerProcess
+
+absl::StatusOr<std::unique_ptr<RedisServerProcess>> RedisServerProcess::Start(
+    RedisServerOptions options) {
+  std::unique_ptr<RedisServerProcess> server(new RedisServerProcess(std::move(options)));
+  auto binary = FindExecutable(
+      server->options_.binary.empty() ? "redis-server" : server->options_.binary,
+      {"/usr/bin/redis-server", "/usr/local/bin/redis-server"});
+  if (!binary.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        binary.status().message(),
+        "; integration tests need a real redis-server (scripts/setup.sh installs it)"));
+  }
+  server->binary_ = *binary;
+  auto dir = MakeTempDir("redis");
+  if (!dir.ok()) return dir.status();
+  server->dir_ = *dir;
+
+  absl::Status last = absl::UnavailableError("no attempt made");
+  for (int attempt = 0; attempt < kRedisPortAttempts; ++attempt) {
+    auto port = PickFreePort();
+    if (!port.ok()) return port.status();
+    bool port_taken = false;
+    last = server->Launch(*port, &port_taken);
+    if (last.ok()) {
+      server->port_ = *port;
+      return server;
+    }
+    if (!port_taken) break;
+  }
+  return last;
+}
+
+RedisServerProcess::~RedisServerProcess() {
+  PrintLogIfTestFailed("redis-server", log_path());
+  if (process_ != nullptr) (void)process_->Terminate(absl::Seconds(5));
+  process_.reset();
+  RemoveTree(dir_);
+}
+
+std::string RedisServerProcess::address() const { return absl::StrCat(host(), ":", port_); }
+
+RedisOptions RedisServerProcess::client_options() const {
+  RedisOptions options;
+  options.host = host();
+  options.port = port_;
+  return options;
+}
+
+std::string RedisServerProcess::log_path() const {
+  return dir_.empty() ? "" : absl::StrCat(dir_, "/redis.log");
+}
+
+std::string RedisServerProcess::ReadLog() const { return ReadFileFrom(log_path(), 0); }
+
+pid_t RedisServerProcess::pid() const { return process_ != nullptr ? process_->pid() : -1; }
+
+bool RedisServerProcess::IsRunning() { return process_ != nullptr && process_->IsRunning(); }
+
+std::vector<std::string> RedisServerProcess::Arguments(int port) const {
+  std::vector<std::string> args = {
+      "--port", absl::StrCat(port), "--bind", "127.0.0.1", "--dir", dir_,
+      "--daemonize", "no", "--logfile", "",  // "" = stdout, i.e. our log file
+      "--save", "",                          // no RDB snapshots
+  };
+  if (options_.appendonly) {
+    args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+  } else {
+    args.insert(args.end(), {"--appendonly", "no"});
+  }
+  if (options_.enable_debug_command) {
+    args.insert(args.end(), {"--enable-debug-command", "local"});
+  }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  return args;
+}
+
+absl::Status RedisServerProcess::Launch(int port, bool* port_taken) {
+  *port_taken = false;
+  const size_t log_offset = FileSize(log_path());
+  ProcessOptions process_options;
+  process_options.binary = binary_;
+  process_options.args = Arguments(port);
+  process_options.log_path = log_path();
+  auto started = ProcessHandle::Start(std::move(process_options));
+  if (!started.ok()) return started.status();
+  std::unique_ptr<ProcessHandle> process = std::move(*started);
+
+  const absl::Time deadline = absl::Now() + options_.startup_timeout;
+  while (true) {
+    if (!process->IsRunning()) {
+      std::string log = process->ReadLog(log_offset);
+      *port_taken = absl::StrContains(log, "Address already in use");
+      return absl::UnavailableError(absl::StrCat("redis-server on port ", port, " ended at start-up (",
+                                                 process->exit_info()->ToString(), "): ",
+                                                 Tail(log, 2048)));
+    }
+    if (RedisAnswers(port, process->pid())) {
+      process_ = std::move(process);
+      return absl::OkStatus();
+    }
+    if (absl::Now() >= deadline) {
+      process->Kill();
+      return absl::DeadlineExceededError(
+          absl::StrCat("redis-server on port ", port, " did not answer PING within ",
+                       absl::FormatDuration(options_.startup_timeout), ": ",
+                       Tail(process->ReadLog(log_offset), 2048)));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+absl::Status RedisServerProcess::Stop() {
+  if (process_ == nullptr) return absl::OkStatus();
+  auto ended = process_->Terminate(absl::Seconds(10));
+  process_.reset();
+  return ended.ok() ? absl::OkStatus() : ended.status();
+}
+
+void RedisServerProcess::Kill() {
+  if (process_ == nullptr) return;
+  process_->Kill();
+  process_.reset();
+}
+
+absl::Status RedisServerProcess::Pause() {
+  if (process_ == nullptr) return absl::FailedPreconditionError("redis-server is stopped");
+  return process_->Signal(SIGSTOP);
+}
+
+absl::Status RedisServerProcess::Resume() {
+  if (process_ == nullptr) return absl::FailedPreconditionError("redis-server is stopped");
+  return process_->Signal(SIGCONT);
+}
+
+absl::Status RedisServerProcess::Restart() {
+  absl::Status stopped = Stop();
+  if (!stopped.ok()) return stopped;
+  // The port was ours a moment ago; if something grabbed it meanwhile, wait
+  // a little for it to go rather than move (clients know this port).
+  const absl::Time deadline = absl::Now() + options_.startup_timeout;
+  while (true) {
+    bool port_taken = false;
+    absl::Status launched = Launch(port_, &port_taken);
+    if (launched.ok() || !port_taken || absl::Now() >= deadline) return launched;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+}  // namespace ecoact::test

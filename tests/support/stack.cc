@@ -1,0 +1,141 @@
+#include "tests/support/stack.h"
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/clock.h"
+
+namespace ecoact::test {
+
+absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
+  std::unique_ptr<Stack> stack(new Stack());
+  if (redis == nullptr) {
+    auto started = RedisServerProcess::Start();
+    if (!started.ok()) return started.status();
+    stack->owned_redis_ = *std::move(started);
+    redis = stack->owned_redis_.get();
+  }
+  stack->redis_process_ = redis;
+  RedisOptions redis_options = redis->client_options();
+  redis_options.command_timeout = absl::Milliseconds(800);
+  redis_options.connect_timeout = absl::Milliseconds(200);
+  stack->redis_ = std::make_unique<RedisClient>(redis_options);
+  stack->keys_ = std::make_unique<KeySpace>(UniqueKeyPrefix(), 4);
+  auto calendar = CityCalendar::Create("Asia/Tokyo");
+  if (!calendar.ok()) return calendar.status();
+  stack->calendar_ = std::make_unique<CityCalendar>(*calendar);
+  auto catalog = catalog::Catalog::Parse(catalog::EmbeddedCatalogText(), *stack->calendar_);
+  if (!catalog.ok()) return catalog.status();
+  stack->catalog_ = std::make_unique<catalog::Catalog>(*std::move(catalog));
+  auto tokens = TokenService::Create({{"k1", std::string(40, 'k')}}, "k1", "ecoact",
+                                     absl::Hours(1));
+  if (!tokens.ok()) return tokens.status();
+  stack->tokens_ = std::make_unique<TokenService>(*std::move(tokens));
+  stack->set_now(absl::Now());
+  Stack* raw = stack.get();
+  Clock clock = [raw] { return raw->now(); };
+  stack->auth_ = std::make_unique<Authenticator>(stack->tokens_.get(), clock);
+  auto wards = identity::WardDirectory::Parse(identity::kKawasakiWards);
+  if (!wards.ok()) return wards.status();
+  stack->wards_ = std::make_unique<identity::WardDirectory>(*std::move(wards));
+  stack->accounts_ = std::make_unique<identity::RedisAccountStore>(stack->redis_.get(), *stack->keys_);
+  identity::IdentityOptions identity_options;
+  identity_options.credential_key = std::string(40, 'k');
+  identity_options.password_iterations = 1000;
+  stack->identity_service_ = std::make_unique<identity::IdentityServiceImpl>(
+      stack->accounts_.get(), stack->auth_.get(), stack->wards_.get(), identity_options);
+  absl::Status admin = identity::EnsureAdmin(stack->accounts_.get(), "admin", kAdminPassword,
+                                             1000, stack->now());
+  if (!admin.ok()) return admin;
+  const absl::Duration max_backdate = absl::Hours(24 * 7);
+  stack->catalog_service_ = std::make_unique<catalog::CatalogServiceImpl>(
+      stack->catalog_.get(), stack->auth_.get(), max_backdate);
+  actions::RecorderOptions recorder_options;
+  recorder_options.max_backdate = max_backdate;
+  stack->recorder_ = std::make_unique<actions::ActionRecorder>(
+      stack->catalog_.get(), stack->calendar_.get(), clock, recorder_options);
+  stack->ledger_ = std::make_unique<actions::RedisLedgerStore>(stack->redis_.get(), *stack->keys_,
+                                                               actions::LedgerStoreOptions{});
+  stack->actions_service_ = std::make_unique<actions::ActionsServiceImpl>(
+      stack->recorder_.get(), stack->ledger_.get(), stack->auth_.get());
+  stack->board_store_ = std::make_unique<leaderboard::BoardStore>(stack->redis_.get(), *stack->keys_);
+  stack->leaderboard_service_ = std::make_unique<leaderboard::LeaderboardServiceImpl>(
+      stack->board_store_.get(), stack->redis_.get(), stack->keys_.get(), stack->calendar_.get(),
+      stack->auth_.get());
+  leaderboard::ProjectorOptions projector_options;
+  projector_options.consumer = "test-projector";
+  projector_options.block = absl::Milliseconds(20);
+  stack->projector_ = std::make_unique<leaderboard::Projector>(
+      stack->redis_.get(), stack->keys_.get(), stack->calendar_.get(), projector_options);
+
+  ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.health_interval = absl::Milliseconds(100);
+  server_options.shutdown_grace = absl::Seconds(2);
+  stack->server_ = std::make_unique<EcoactServer>(server_options, stack->redis_.get());
+  stack->server_->AddService(stack->identity_service_.get(), "ecoact.v1.IdentityService");
+  stack->server_->AddService(stack->catalog_service_.get(), "ecoact.v1.CatalogService");
+  stack->server_->AddService(stack->actions_service_.get(), "ecoact.v1.ActionsService");
+  stack->server_->AddService(stack->leaderboard_service_.get(), "ecoact.v1.LeaderboardService");
+  absl::Status started = stack->server_->Start();
+  if (!started.ok()) return started;
+  stack->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", stack->server_->port()),
+                                        grpc::InsecureChannelCredentials());
+  return stack;
+}
+
+Stack::~Stack() {
+  if (server_) server_->Shutdown();
+}
+
+std::unique_ptr<grpc::ClientContext> Stack::Context(const std::string& token) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  return context;
+}
+
+Citizen Stack::Register(const std::string& nickname, const std::string& ward,
+                        const std::string& team) {
+  v1::RegisterRequest request;
+  request.set_request_id(absl::StrCat("reg-", Base32(RandomBytes(12))));
+  request.set_nickname(nickname);
+  request.set_ward(ward);
+  request.set_team(team);
+  v1::RegisterResponse response;
+  grpc::Status status = identity()->Register(Context().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return {response.account_id(), response.account_secret(), response.token()};
+}
+
+std::string Stack::AdminToken() {
+  v1::SignInRequest request;
+  request.set_account_id("admin");
+  request.set_secret(kAdminPassword);
+  v1::SignInResponse response;
+  grpc::Status status = identity()->SignIn(Context().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.token();
+}
+
+grpc::Status Stack::Record(const std::string& token, const std::string& type, double quantity,
+                           v1::RecordActionResponse* response) {
+  v1::RecordActionRequest request;
+  request.set_request_id(absl::StrCat("rec-", Base32(RandomBytes(12))));
+  request.set_action_type(type);
+  request.set_quantity(quantity);
+  v1::RecordActionResponse ignored;
+  return actions()->RecordAction(Context(token).get(), request, response ? response : &ignored);
+}
+
+int Stack::DrainProjector() {
+  int total = 0;
+  for (int round = 0; round < 1000; ++round) {
+    auto applied = projector_->RunOnce();
+    EXPECT_TRUE(applied.ok()) << applied.status();
+    if (!applied.ok() || *applied == 0) break;
+    total += *applied;
+  }
+  return total;
+}
+
+}  // namespace ecoact::test
