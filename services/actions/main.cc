@@ -2,6 +2,6 @@
 #include "services/actions/actions_module.h"
 
 int main(int argc, char** argv) {
-  return ecoact::RunServerMain(argc, argv, "actions_server: records actions in the ledger",
+  return ecoact::RunServerMain(argc, argv, "the ledger of actions (actions service alone)",
                                {ecoact::actions::AddActionsService});
 }

@@ -7,7 +7,7 @@
 
 int main(int argc, char** argv) {
   return ecoact::RunServerMain(
-      argc, argv, "ecoact_server: identity, catalog, actions and leaderboard on one port",
+      argc, argv, "identity, catalog, actions and leaderboard services on one port",
       {ecoact::identity::AddIdentityService, ecoact::catalog::AddCatalogService,
        ecoact::actions::AddActionsService, ecoact::leaderboard::AddLeaderboardService});
 }

@@ -2,6 +2,6 @@
 #include "services/catalog/catalog_module.h"
 
 int main(int argc, char** argv) {
-  return ecoact::RunServerMain(argc, argv, "catalog_server: action types and emission factors",
+  return ecoact::RunServerMain(argc, argv, "action types and emission factors (catalog service alone)",
                                {ecoact::catalog::AddCatalogService});
 }

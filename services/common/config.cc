@@ -49,7 +49,10 @@ void InitFlags(int argc, char** argv, absl::string_view usage) {
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
-  absl::SetProgramUsageMessage(usage);
+  absl::SetProgramUsageMessage(absl::StrCat(
+      usage, "\n\nEvery flag below may also be set by the environment variable "
+             "ECOACT_<FLAG NAME IN CAPITALS> (e.g. ECOACT_REDIS); a flag on the command "
+             "line wins."));
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     std::string variable = absl::StrCat("ECOACT_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());

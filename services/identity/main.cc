@@ -3,6 +3,6 @@
 #include "services/identity/identity_module.h"
 
 int main(int argc, char** argv) {
-  return ecoact::RunServerMain(argc, argv, "identity_server: accounts, profiles and tokens",
+  return ecoact::RunServerMain(argc, argv, "accounts, profiles and tokens (identity service alone)",
                                {ecoact::identity::AddIdentityService});
 }

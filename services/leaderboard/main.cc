@@ -2,6 +2,6 @@
 #include "services/leaderboard/leaderboard_module.h"
 
 int main(int argc, char** argv) {
-  return ecoact::RunServerMain(argc, argv, "leaderboard_server: boards and the projector",
+  return ecoact::RunServerMain(argc, argv, "leaderboards and their projector (leaderboard service alone)",
                                {ecoact::leaderboard::AddLeaderboardService});
 }

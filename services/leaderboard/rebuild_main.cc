@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   ecoact::InitFlags(argc, argv,
-                    "ecoact_rebuild: recompute every leaderboard from the ledger streams");
+                    "recomputes every leaderboard from the ledger streams, then exits");
   auto config = ecoact::CommonConfigFromFlags();
   if (!config.ok()) ecoact::ExitWithConfigError(config.status());
   auto options = ecoact::leaderboard::ProjectorOptionsFromFlags();
