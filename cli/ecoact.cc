@@ -78,32 +78,22 @@ struct OptionSpec {
 };
 
 // Every option of every command; values are checked once, when parsed.
+// clang-format off
 constexpr OptionSpec kOptionSpecs[] = {
-    {"server", Kind::kString, "HOST:PORT"},
-    {"session", Kind::kString, "FILE"},
-    {"timeout", Kind::kDuration, "DURATION"},
-    {"json", Kind::kFlag, ""},
-    {"help", Kind::kFlag, ""},
-    {"nickname", Kind::kString, "NAME"},
-    {"ward", Kind::kString, "WARD"},
-    {"team", Kind::kString, "TEAM"},
-    {"clear_team", Kind::kFlag, ""},
-    {"account", Kind::kString, "ACCOUNT_ID|LOGIN"},
-    {"secret", Kind::kString, "SECRET"},
-    {"request_id", Kind::kString, "ID"},
-    {"at", Kind::kTime, "RFC3339"},
-    {"page_size", Kind::kInt, "N"},
-    {"page_token", Kind::kString, "TOKEN"},
-    {"scope", Kind::kChoice, "city|ward|team"},
-    {"id", Kind::kString, "WARD_OR_TEAM"},
-    {"period", Kind::kChoice, "all|month|week|day"},
-    {"metric", Kind::kChoice, "points|co2"},
-    {"size", Kind::kInt, "N"},
-    {"neighbours", Kind::kInt, "N"},
-    {"login", Kind::kString, "LOGIN"},
-    {"password", Kind::kString, "PASSWORD"},
-    {"display_name", Kind::kString, "NAME"},
+    {"server", Kind::kString, "HOST:PORT"},       {"session", Kind::kString, "FILE"},
+    {"timeout", Kind::kDuration, "DURATION"},     {"json", Kind::kFlag, ""},
+    {"help", Kind::kFlag, ""},                    {"nickname", Kind::kString, "NAME"},
+    {"ward", Kind::kString, "WARD"},              {"team", Kind::kString, "TEAM"},
+    {"clear_team", Kind::kFlag, ""},              {"account", Kind::kString, "ACCOUNT_ID|LOGIN"},
+    {"secret", Kind::kString, "SECRET"},          {"request_id", Kind::kString, "ID"},
+    {"at", Kind::kTime, "RFC3339"},               {"page_size", Kind::kInt, "N"},
+    {"page_token", Kind::kString, "TOKEN"},       {"scope", Kind::kChoice, "city|ward|team"},
+    {"id", Kind::kString, "WARD_OR_TEAM"},        {"period", Kind::kChoice, "all|month|week|day"},
+    {"metric", Kind::kChoice, "points|co2"},      {"size", Kind::kInt, "N"},
+    {"neighbours", Kind::kInt, "N"},              {"login", Kind::kString, "LOGIN"},
+    {"password", Kind::kString, "PASSWORD"},      {"display_name", Kind::kString, "NAME"},
 };
+// clang-format on
 constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
 
 const OptionSpec* FindOption(absl::string_view name) {
@@ -125,7 +115,9 @@ bool NormalizeValue(const OptionSpec& spec, std::string* value) {
     case Kind::kString:
       return true;
     case Kind::kFlag:
-      return absl::SimpleAtob(*value, &flag) && (*value = flag ? "true" : "false", true);
+      if (!absl::SimpleAtob(*value, &flag)) return false;
+      *value = flag ? "true" : "false";
+      return true;
     case Kind::kInt:
       return absl::SimpleAtoi(*value, &number);
     case Kind::kDuration:
@@ -565,10 +557,9 @@ int Exchange(Client& client, Auth auth, Rpc rpc, Printer print, absl::string_vie
 
 int UsageError(const Invocation& in, absl::string_view message);
 
-Session SessionFrom(const v1::Profile& profile, const std::string& secret, const std::string& token,
-                    const Timestamp& expires_at) {
-  bool citizen = profile.role() == v1::ROLE_CITIZEN;
-  return {profile.account_id(), Label(v1::Role_Name(profile.role())), citizen ? secret : "", token,
+Session SessionFrom(const std::string& account_id, v1::Role role, const std::string& secret,
+                    const std::string& token, const Timestamp& expires_at) {
+  return {account_id, Label(v1::Role_Name(role)), role == v1::ROLE_CITIZEN ? secret : "", token,
           FromTimestamp(expires_at)};
 }
 
@@ -587,8 +578,8 @@ int Register(Client& client, const Invocation& in) {
           request.request_id())) {
     return kExitError;
   }
-  if (!client.SaveSession(
-          SessionFrom(r.profile(), r.account_secret(), r.token(), r.token_expires_at()))) {
+  if (!client.SaveSession(SessionFrom(r.account_id(), v1::ROLE_CITIZEN, r.account_secret(),
+                                      r.token(), r.token_expires_at()))) {
     std::fprintf(stderr, "Write down the secret of account %s, it is shown only once: %s\n",
                  r.account_id().c_str(), r.account_secret().c_str());
     return kExitError;
@@ -601,7 +592,7 @@ int Register(Client& client, const Invocation& in) {
       "Registered account %s (nickname %s, ward %s).\n"
       "Its secret and a token are saved in %s (mode 0600):\n"
       "keep that file, the secret is the only way to sign in to this account again.\n",
-      r.account_id().c_str(), r.profile().nickname().c_str(), r.profile().ward().c_str(),
+      r.account_id().c_str(), request.nickname().c_str(), request.ward().c_str(),
       client.options().session_path.c_str());
   return kExitOk;
 }
@@ -617,16 +608,16 @@ int Login(Client& client, const Invocation& in) {
   if (!client.MayReplaceSession(request.account_id()) ||
       !client.Call(Auth::kNone,
                    [&](auto* c) { return client.identity().SignIn(c, request, &r); }) ||
-      !client.SaveSession(
-          SessionFrom(r.profile(), request.secret(), r.token(), r.token_expires_at()))) {
+      !client.SaveSession(SessionFrom(request.account_id(), r.profile().role(), request.secret(),
+                                      r.token(), r.token_expires_at()))) {
     return kExitError;
   }
   if (client.options().json) {
     PrintJson(r);
     return kExitOk;
   }
-  std::printf("Signed in as %s (%s) until %s; session saved in %s.\n",
-              r.profile().account_id().c_str(), Label(v1::Role_Name(r.profile().role())).c_str(),
+  std::printf("Signed in as %s (%s) until %s; session saved in %s.\n", request.account_id().c_str(),
+              Label(v1::Role_Name(r.profile().role())).c_str(),
               ShowTime(r.token_expires_at()).c_str(), client.options().session_path.c_str());
   return kExitOk;
 }
@@ -838,8 +829,9 @@ void PrintBoard(const v1::BoardRef& board, int64_t total_ranked, const std::stri
               board.scope_id().empty() ? "" : (" " + board.scope_id()).c_str(),
               Label(v1::Period_Name(board.period())).c_str(),
               Label(v1::Metric_Name(board.metric())).c_str(), static_cast<long long>(total_ranked));
-  if (!period_key.empty())
+  if (ends_at.seconds() != 0) {  // unset for all time
     std::printf("; %s ends %s", period_key.c_str(), ShowTime(ends_at).c_str());
+  }
   Rows rows = {{"RANK", "NICKNAME", "SCORE", ""}};
   for (const auto* part : parts) {
     for (const v1::BoardEntry& e : *part) {
@@ -1081,15 +1073,17 @@ int Main(int argc, char** argv) {
   if (!in.error.empty()) {
     return in.command != nullptr ? UsageError(in, in.error) : GlobalUsageError(in.error);
   }
-  if (in.words.empty() && !help) return GlobalUsageError("no command given");
-  if (help) {
-    std::printf("%s", in.command == nullptr
-                          ? Usage().c_str()
-                          : absl::StrCat("usage:\n", CommandUsage(*in.command)).c_str());
+  if (in.words.empty()) {
+    if (!help) return GlobalUsageError("no command given");
+    std::printf("%s", Usage().c_str());
     return kExitOk;
   }
   if (in.command == nullptr) {
     return GlobalUsageError(absl::StrCat("unknown command '", absl::StrJoin(in.words, " "), "'"));
+  }
+  if (help) {
+    std::printf("usage:\n%s", CommandUsage(*in.command).c_str());
+    return kExitOk;
   }
   if (int checked = CheckCommandLine(in); checked != kExitOk) return checked;
 

@@ -58,17 +58,6 @@ for p in "${port}" "${redis_port}"; do
 done
 [[ "${port}" != "${redis_port}" ]] || die "ECOACT_PORT and ECOACT_REDIS_PORT are both ${port}"
 
-# --- set-up and build --------------------------------------------------------
-
-if [[ -f scripts/setup.sh ]]; then
-  bash scripts/setup.sh
-fi
-bash scripts/build.sh
-[[ -x "${server_bin}" ]] || die "${server_bin} was not built; see the output of scripts/build.sh above"
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-  die "redis-server or redis-cli not found; scripts/setup.sh installs them (package redis-server)"
-fi
-
 # --- refuse to start twice or on a busy port ------------------------------------
 
 mkdir -p "${data}/redis"
@@ -90,6 +79,17 @@ for p in "${redis_port}" "${port}"; do
       "another port with ECOACT_PORT / ECOACT_REDIS_PORT"
   fi
 done
+
+# --- set-up and build --------------------------------------------------------
+
+if [[ -f scripts/setup.sh ]]; then
+  bash scripts/setup.sh
+fi
+bash scripts/build.sh
+[[ -x "${server_bin}" ]] || die "${server_bin} was not built; see the output of scripts/build.sh above"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  die "redis-server or redis-cli not found; scripts/setup.sh installs them (package redis-server)"
+fi
 
 # --- secrets, generated once and kept in .data (mode 0600) ------------------------
 

@@ -34,6 +34,22 @@ LeaderboardServiceImpl::LeaderboardServiceImpl(BoardStore* boards, RedisClient* 
                                                const Authenticator* auth)
     : boards_(boards), redis_(redis), keys_(keys), calendar_(calendar), auth_(auth) {}
 
+absl::StatusOr<ResolvedBoard> LeaderboardServiceImpl::Resolve(const v1::BoardRef& ref,
+                                                             const TokenClaims& claims) {
+  std::string ward, team;
+  // A ward or team board without scope_id means the caller's own.
+  if (ref.scope_id().empty() && ref.scope() != v1::SCOPE_CITY &&
+      claims.role == v1::ROLE_CITIZEN) {
+    ASSIGN_OR_RETURN(RedisValue profile, redis_->Command({"HMGET", keys_->Account(claims.subject),
+                                                          "ward", "team"}));
+    if (profile.elements.size() == 2) {
+      ward = profile.elements[0].str;
+      team = profile.elements[1].str;
+    }
+  }
+  return ResolveBoard(ref, *calendar_, auth_->Now(), ward, team);
+}
+
 absl::Status LeaderboardServiceImpl::DoGetLeaderboard(const grpc::ServerContext& context,
                                                       const v1::GetLeaderboardRequest& request,
                                                       v1::GetLeaderboardResponse* response) {
@@ -48,7 +64,7 @@ absl::Status LeaderboardServiceImpl::DoGetLeaderboard(const grpc::ServerContext&
     return absl::InvalidArgumentError("page_token is not one this service returned");
   }
   const int64_t count = request.page_size() == 0 ? 20 : request.page_size();
-  ASSIGN_OR_RETURN(ResolvedBoard board, ResolveBoard(request.board(), *calendar_, auth_->Now()));
+  ASSIGN_OR_RETURN(ResolvedBoard board, Resolve(request.board(), claims));
   ASSIGN_OR_RETURN(BoardPage page, boards_->Page(board.board, offset, count));
   for (const RankedMember& m : page.members) ToEntry(m, claims.subject, response->add_entries());
   if (offset + count < page.total) response->set_next_page_token(absl::StrCat(offset + count));
@@ -65,17 +81,7 @@ absl::Status LeaderboardServiceImpl::DoGetMyRank(const grpc::ServerContext& cont
     return absl::InvalidArgumentError(
         absl::StrCat("neighbours must be 0 to 10, got ", request.neighbours()));
   }
-  std::string ward, team;
-  if (request.board().scope_id().empty() && request.board().scope() != v1::SCOPE_CITY) {
-    ASSIGN_OR_RETURN(RedisValue profile, redis_->Command({"HMGET", keys_->Account(claims.subject),
-                                                          "ward", "team"}));
-    if (profile.elements.size() == 2) {
-      ward = profile.elements[0].str;
-      team = profile.elements[1].str;
-    }
-  }
-  ASSIGN_OR_RETURN(ResolvedBoard board,
-                   ResolveBoard(request.board(), *calendar_, auth_->Now(), ward, team));
+  ASSIGN_OR_RETURN(ResolvedBoard board, Resolve(request.board(), claims));
   ASSIGN_OR_RETURN(RankWindow window,
                    boards_->Around(board.board, claims.subject, request.neighbours()));
   response->set_total_ranked(window.total);

@@ -5,6 +5,7 @@
 #include "services/common/call_context.h"
 #include "services/common/periods.h"
 #include "services/leaderboard/board_store.h"
+#include "services/leaderboard/boards.h"
 
 namespace ecoact::leaderboard {
 
@@ -20,6 +21,7 @@ class LeaderboardServiceImpl final : public v1::LeaderboardService::Service {
                          v1::GetMyRankResponse* response) override;
 
  private:
+  absl::StatusOr<ResolvedBoard> Resolve(const v1::BoardRef& ref, const TokenClaims& claims);
   absl::Status DoGetLeaderboard(const grpc::ServerContext& context,
                                 const v1::GetLeaderboardRequest& request,
                                 v1::GetLeaderboardResponse* response);
