@@ -713,8 +713,9 @@ int Factor(Client& client, const Invocation& in) {
           if (!f.basis().empty()) std::printf("  basis: %s\n", f.basis().c_str());
           if (!f.derivation().empty()) std::printf("  derivation: %s\n", f.derivation().c_str());
           for (const v1::Source& s : f.sources()) {
-            std::printf("  source: %s, %s, %d\n          %s\n", s.title().c_str(),
-                        s.publisher().c_str(), s.year(), s.url().c_str());
+            std::string year = s.year() > 0 ? ", " + std::to_string(s.year()) : "";
+            std::printf("  source: %s, %s%s\n          %s\n", s.title().c_str(),
+                        s.publisher().c_str(), year.c_str(), s.url().c_str());
           }
         }
       });

@@ -28,8 +28,8 @@ absl::StatusOr<TokenClaims> Authenticator::Require(const grpc::ServerContext& co
   std::vector<std::string> names;
   for (v1::Role role : allowed) names.emplace_back(RoleName(role));
   return absl::PermissionDeniedError(absl::StrCat("this call is for ", absl::StrJoin(names, "/"),
-                                                  " accounts; the token is a ",
-                                                  RoleName(claims->role), " token"));
+                                                  " accounts; the caller's role is ",
+                                                  RoleName(claims->role)));
 }
 
 }  // namespace ecoact
