@@ -56,6 +56,8 @@ absl::StatusOr<RecordedAction> DecodeResult(const std::string& json, bool replay
   *e.mutable_recorded_at() = TimeUtil::MillisecondsToTimestamp(JsonInt(r["rec"]));
   e.set_ward(r.value("ward", ""));
   e.set_team(r.value("team", ""));
+  e.set_event_id(r.value("event", ""));
+  e.set_staff_verified(r.value("src", "") == "staff");
   for (int i = 0; i < 4; ++i) {
     v1::Totals* t = &out.totals.emplace_back();
     t->set_period(kPeriods[i]);
@@ -95,7 +97,7 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
   std::vector<std::string> args = {
       action.fingerprint,
       absl::StrCat(absl::ToInt64Seconds(options_.idempotency_ttl)),
-      absl::StrCat(c.type->daily_cap_milli),
+      absl::StrCat(action.source == "self" ? c.type->daily_cap_milli : 0),
       c.type->id,
       c.type->category,
       absl::StrCat(c.quantity_milli),
@@ -107,13 +109,15 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
       absl::StrCat(absl::ToUnixMillis(action.recorded_at)),
       account,
       action.input.request_id,
-      "self",
+      action.source,
       absl::StrCat(absl::ToUnixSeconds(action.month_totals_expire_at)),
       absl::StrCat(absl::ToUnixSeconds(action.week_totals_expire_at)),
       absl::StrCat(absl::ToUnixSeconds(action.day_totals_expire_at)),
       action.periods.month,
       action.periods.week,
       action.periods.day,
+      action.event_id,
+      action.logged_by,
   };
   ASSIGN_OR_RETURN(RedisValue reply, redis_->Eval(RecordScript(), keys, args));
   if (reply.elements.empty()) return absl::InternalError("record_action returned nothing");

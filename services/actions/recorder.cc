@@ -24,15 +24,40 @@ absl::StatusOr<PreparedAction> ActionRecorder::Prepare(const ActionInput& input)
   request.unit = input.unit;
   request.occurred_at = prepared.occurred_at;
   ASSIGN_OR_RETURN(prepared.conversion, catalog_->Convert(request));
-  prepared.periods = calendar_->KeysAt(prepared.occurred_at);
-  const absl::Duration keep = options_.max_backdate + absl::Hours(24);
-  prepared.month_totals_expire_at = calendar_->MonthEnd(prepared.occurred_at) + keep;
-  prepared.week_totals_expire_at = calendar_->WeekEnd(prepared.occurred_at) + keep;
-  prepared.day_totals_expire_at = calendar_->DayEnd(prepared.occurred_at) + keep;
+  SetPeriods(&prepared);
   prepared.fingerprint = Fingerprint(
       {"record", input.action_type, absl::StrCat(prepared.conversion.quantity_milli),
        absl::StrCat(static_cast<int>(prepared.conversion.type->unit)),
        input.occurred_at ? absl::StrCat(absl::ToUnixMillis(*input.occurred_at)) : "now"});
+  return prepared;
+}
+
+void ActionRecorder::SetPeriods(PreparedAction* prepared) const {
+  prepared->periods = calendar_->KeysAt(prepared->occurred_at);
+  const absl::Duration keep = options_.max_backdate + absl::Hours(24);
+  prepared->month_totals_expire_at = calendar_->MonthEnd(prepared->occurred_at) + keep;
+  prepared->week_totals_expire_at = calendar_->WeekEnd(prepared->occurred_at) + keep;
+  prepared->day_totals_expire_at = calendar_->DayEnd(prepared->occurred_at) + keep;
+}
+
+PreparedAction ActionRecorder::PrepareCredit(std::string account_id, std::string request_id,
+                                             catalog::Conversion conversion,
+                                             absl::Time occurred_at, std::string event_id,
+                                             std::string logged_by) const {
+  PreparedAction prepared;
+  prepared.input.account_id = std::move(account_id);
+  prepared.input.request_id = std::move(request_id);
+  prepared.input.action_type = conversion.type->id;
+  prepared.conversion = std::move(conversion);
+  prepared.occurred_at = occurred_at;
+  prepared.recorded_at = clock_();
+  SetPeriods(&prepared);
+  prepared.source = "staff";
+  prepared.fingerprint = Fingerprint(
+      {"credit", event_id, absl::StrCat(prepared.conversion.quantity_milli),
+       absl::StrCat(prepared.conversion.co2e_grams), absl::StrCat(prepared.conversion.points)});
+  prepared.event_id = std::move(event_id);
+  prepared.logged_by = std::move(logged_by);
   return prepared;
 }
 

@@ -37,6 +37,11 @@ struct PreparedAction {
   absl::Time month_totals_expire_at;
   absl::Time week_totals_expire_at;
   absl::Time day_totals_expire_at;
+  // "self" for a citizen's own report, "staff" for a weigh-in credited by
+  // event staff (no daily cap, may be negative for a correction).
+  std::string source = "self";
+  std::string event_id;
+  std::string logged_by;
   // Digest of what the client sent (not of server-chosen values), for
   // "same request id, different payload".
   std::string fingerprint;
@@ -54,10 +59,18 @@ class ActionRecorder {
   // INVALID_ARGUMENT / NOT_FOUND with a precise message; nothing is written.
   absl::StatusOr<PreparedAction> Prepare(const ActionInput& input) const;
 
+  // A staff-verified credit for `account_id` with figures computed by the
+  // caller (a weigh-in, or a correction's signed difference): no cap, no
+  // backdating limit (the event checked the time), source "staff".
+  PreparedAction PrepareCredit(std::string account_id, std::string request_id,
+                               catalog::Conversion conversion, absl::Time occurred_at,
+                               std::string event_id, std::string logged_by) const;
+
   const CityCalendar& calendar() const { return *calendar_; }
   absl::Time Now() const { return clock_(); }
 
  private:
+  void SetPeriods(PreparedAction* prepared) const;
   const catalog::Catalog* catalog_;
   const CityCalendar* calendar_;
   Clock clock_;

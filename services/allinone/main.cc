@@ -2,12 +2,14 @@
 // a single machine, a pilot or a developer laptop.
 #include "services/actions/actions_module.h"
 #include "services/catalog/catalog_module.h"
+#include "services/events/events_module.h"
 #include "services/identity/identity_module.h"
 #include "services/leaderboard/leaderboard_module.h"
 
 int main(int argc, char** argv) {
   return ecoact::RunServerMain(
-      argc, argv, "identity, catalog, actions and leaderboard services on one port",
+      argc, argv, "identity, catalog, actions, leaderboard and events services on one port",
       {ecoact::identity::AddIdentityService, ecoact::catalog::AddCatalogService,
-       ecoact::actions::AddActionsService, ecoact::leaderboard::AddLeaderboardService});
+       ecoact::actions::AddActionsService, ecoact::leaderboard::AddLeaderboardService,
+       ecoact::events::AddEventsService});
 }

@@ -48,6 +48,8 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry) {
     else if (f == "ward") e.set_ward(v);
     else if (f == "team") e.set_team(v);
     else if (f == "src") out.source = v;
+    else if (f == "event") e.set_event_id(v);
+    else if (f == "by") out.logged_by = v;
     if (!ok) return Malformed(id, f);
   }
   if (out.account_id.empty()) return Malformed(id, "acct");
@@ -55,6 +57,7 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry) {
   if (co2 == kMissing) return Malformed(id, "co2");
   if (pts == kMissing) return Malformed(id, "pts");
   if (occ < 0) return Malformed(id, "occ");
+  e.set_staff_verified(out.source == "staff");
   e.set_quantity_milli(qty);
   e.set_unit(static_cast<v1::Unit>(unit));
   e.set_co2e_grams(co2);

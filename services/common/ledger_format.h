@@ -7,6 +7,7 @@
 //   co2 grams CO2e    pts points        fv factor tag "<type>@v<n>"
 //   occ occurred (unix ms)   rec recorded (unix ms)
 //   ward, team  of the account when recorded   src "self" | "staff"
+//   event  event id of a staff weigh-in   by  staff login who logged it
 #pragma once
 
 #include <string>
@@ -21,6 +22,7 @@ namespace ecoact {
 struct StoredEntry {
   std::string account_id;
   std::string source;
+  std::string logged_by;
   v1::LedgerEntry entry;  // entry_id, figures, times, ward, team
 };
 

@@ -47,6 +47,16 @@ std::vector<BoardTarget> TargetsForEntry(const v1::LedgerEntry& entry,
   if (!entry.ward().empty()) scopes.push_back({"ward", entry.ward(), "@w:" + entry.ward()});
   if (!entry.team().empty()) scopes.push_back({"team", entry.team(), "@t:" + entry.team()});
   std::vector<BoardTarget> targets;
+  if (!entry.event_id().empty()) {
+    // An event's own board: all time only, fed by its weigh-ins.
+    for (v1::Metric metric : {v1::METRIC_POINTS, v1::METRIC_CO2E_GRAMS}) {
+      BoardTarget target;
+      target.board = BoardName("event", entry.event_id(), "all", metric);
+      target.totals_period_key = "all";
+      target.totals_field = absl::StrCat(MetricField(metric), "@e:", entry.event_id());
+      targets.push_back(std::move(target));
+    }
+  }
   for (v1::Period period :
        {v1::PERIOD_ALL_TIME, v1::PERIOD_MONTH, v1::PERIOD_WEEK, v1::PERIOD_DAY}) {
     PeriodInfo info = PeriodAt(period, calendar, occurred);
@@ -88,8 +98,14 @@ absl::StatusOr<ResolvedBoard> ResolveBoard(const v1::BoardRef& ref, const CityCa
       scope_name = "team";
       if (scope_id.empty()) scope_id = std::string(own_team);
       break;
+    case v1::SCOPE_EVENT:
+      scope_name = "event";
+      if (ref.period() != v1::PERIOD_ALL_TIME) {
+        return absl::InvalidArgumentError("an event board has the ALL_TIME period only");
+      }
+      break;
     default:
-      return absl::InvalidArgumentError("board.scope must be CITY, WARD or TEAM");
+      return absl::InvalidArgumentError("board.scope must be CITY, WARD, TEAM or EVENT");
   }
   if (scope_name != "city") {
     if (scope_id.empty()) {

@@ -35,7 +35,8 @@ struct BoardOptions {
 };
 
 // Every board an entry (recorded under `ward`/`team` at `occurred_at`)
-// contributes to: city/ward/team x all/month/week/day x points/co2.
+// contributes to: city/ward/team x all/month/week/day x points/co2, plus
+// the all-time event board of a weigh-in.
 std::vector<BoardTarget> TargetsForEntry(const v1::LedgerEntry& entry,
                                          const CityCalendar& calendar,
                                          const BoardOptions& options);

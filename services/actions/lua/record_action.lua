@@ -12,6 +12,9 @@
 -- ARGV[13] account id  ARGV[14] request id  ARGV[15] source ("self")
 -- ARGV[16..18] EXPIREAT (unix s) of the month, week and day totals
 -- ARGV[19..21] period keys of month, week, day
+-- ARGV[22] event id ('' for none)  ARGV[23] staff login who logged it ('' for self)
+-- Staff-verified credits pass cap 0 and may carry negative figures
+-- (compensating corrections).
 --
 -- Returns {'ok', json} | {'replay', json} | {'conflict'} | {'no_account'} |
 --         {'not_citizen'} | {'cap', used, cap}
@@ -36,10 +39,17 @@ if cap > 0 then
   if used + qty > cap then return {'cap', tostring(used), tostring(cap)} end
 end
 
-local id = redis.call('XADD', KEYS[3], '*',
-  'acct', ARGV[13], 'req', ARGV[14], 'type', ARGV[4], 'cat', ARGV[5],
+local event = ARGV[22] or ''
+local fields = {'acct', ARGV[13], 'req', ARGV[14], 'type', ARGV[4], 'cat', ARGV[5],
   'qty', ARGV[6], 'unit', ARGV[7], 'co2', ARGV[8], 'pts', ARGV[9], 'fv', ARGV[10],
-  'occ', ARGV[11], 'rec', ARGV[12], 'ward', ward, 'team', team, 'src', ARGV[15])
+  'occ', ARGV[11], 'rec', ARGV[12], 'ward', ward, 'team', team, 'src', ARGV[15]}
+if event ~= '' then
+  fields[#fields + 1] = 'event'
+  fields[#fields + 1] = event
+  fields[#fields + 1] = 'by'
+  fields[#fields + 1] = ARGV[23]
+end
+local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
 
 local co2 = tonumber(ARGV[8])
 local pts = tonumber(ARGV[9])
@@ -63,16 +73,20 @@ for i = 4, 7 do
     redis.call('HINCRBY', k, 'co2@t:' .. team, co2)
     redis.call('HINCRBY', k, 'pts@t:' .. team, pts)
   end
+  if i == 4 and event ~= '' then
+    redis.call('HINCRBY', k, 'co2@e:' .. event, co2)
+    redis.call('HINCRBY', k, 'pts@e:' .. event, pts)
+  end
   if i > 4 then redis.call('EXPIREAT', k, ARGV[11 + i]) end
   totals[#totals + 1] = t
 end
-redis.call('HINCRBY', KEYS[7], cap_field, qty)
+if cap > 0 then redis.call('HINCRBY', KEYS[7], cap_field, qty) end
 redis.call('ZADD', KEYS[8], ARGV[11], id)
 
 local result = cjson.encode({
   fp = ARGV[1], id = id, ward = ward, team = team,
   occ = ARGV[11], rec = ARGV[12], co2 = ARGV[8], pts = ARGV[9], fv = ARGV[10],
-  qty = ARGV[6], type = ARGV[4], cat = cat, unit = ARGV[7],
+  qty = ARGV[6], type = ARGV[4], cat = cat, unit = ARGV[7], event = event, src = ARGV[15],
   keys = {'all', ARGV[19], ARGV[20], ARGV[21]},
   totals = totals,
 })
