@@ -67,6 +67,16 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   stack->projector_ = std::make_unique<leaderboard::Projector>(
       stack->redis_.get(), stack->keys_.get(), stack->calendar_.get(), projector_options);
 
+  stack->event_store_ = std::make_unique<events::EventStore>(stack->redis_.get(),
+                                                             stack->keys_->prefix());
+  stack->codes_ = std::make_unique<events::CheckInCodes>("checkin-test-key", absl::Minutes(10));
+  events::EventsOptions events_options;
+  for (const auto& ward : stack->wards_->wards()) events_options.wards.push_back(ward.id);
+  stack->events_service_ = std::make_unique<events::EventsServiceImpl>(
+      stack->event_store_.get(), stack->ledger_.get(), stack->recorder_.get(),
+      stack->catalog_.get(), stack->board_store_.get(), stack->redis_.get(), stack->keys_.get(),
+      stack->codes_.get(), stack->auth_.get(), events_options);
+
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   server_options.health_interval = absl::Milliseconds(100);
@@ -76,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   stack->server_->AddService(stack->catalog_service_.get(), "ecoact.v1.CatalogService");
   stack->server_->AddService(stack->actions_service_.get(), "ecoact.v1.ActionsService");
   stack->server_->AddService(stack->leaderboard_service_.get(), "ecoact.v1.LeaderboardService");
+  stack->server_->AddService(stack->events_service_.get(), "ecoact.v1.EventsService");
   absl::Status started = stack->server_->Start();
   if (!started.ok()) return started;
   stack->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", stack->server_->port()),
@@ -125,6 +136,23 @@ grpc::Status Stack::Record(const std::string& token, const std::string& type, do
   request.set_quantity(quantity);
   v1::RecordActionResponse ignored;
   return actions()->RecordAction(Context(token).get(), request, response ? response : &ignored);
+}
+
+std::string Stack::StaffToken(const std::string& login) {
+  v1::CreateStaffRequest create;
+  create.set_request_id(absl::StrCat("staff-", Base32(RandomBytes(10))));
+  create.set_login(login);
+  create.set_password("staff-password-long");
+  v1::Profile profile;
+  grpc::Status status = identity()->CreateStaff(Context(AdminToken()).get(), create, &profile);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  v1::SignInRequest request;
+  request.set_account_id(login);
+  request.set_secret("staff-password-long");
+  v1::SignInResponse response;
+  status = identity()->SignIn(Context().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.token();
 }
 
 int Stack::DrainProjector() {

@@ -11,12 +11,14 @@
 #include "absl/status/statusor.h"
 #include "ecoact/v1/actions.grpc.pb.h"
 #include "ecoact/v1/catalog.grpc.pb.h"
+#include "ecoact/v1/events.grpc.pb.h"
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "services/actions/actions_service.h"
 #include "services/catalog/catalog_service.h"
 #include "services/common/server.h"
+#include "services/events/events_service.h"
 #include "services/identity/identity_service.h"
 #include "services/leaderboard/leaderboard_service.h"
 #include "services/leaderboard/projector.h"
@@ -52,6 +54,10 @@ class Stack {
   std::unique_ptr<v1::CatalogService::Stub> catalog_stub() { return v1::CatalogService::NewStub(channel_); }
   std::unique_ptr<v1::ActionsService::Stub> actions() { return v1::ActionsService::NewStub(channel_); }
   std::unique_ptr<v1::LeaderboardService::Stub> boards() { return v1::LeaderboardService::NewStub(channel_); }
+  std::unique_ptr<v1::EventsService::Stub> events() { return v1::EventsService::NewStub(channel_); }
+
+  // Creates a staff account through the API and returns its token.
+  std::string StaffToken(const std::string& login);
 
   // A context with a 5 s deadline and, if given, the bearer token.
   static std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
@@ -89,6 +95,9 @@ class Stack {
   std::unique_ptr<leaderboard::BoardStore> board_store_;
   std::unique_ptr<leaderboard::LeaderboardServiceImpl> leaderboard_service_;
   std::unique_ptr<leaderboard::Projector> projector_;
+  std::unique_ptr<events::EventStore> event_store_;
+  std::unique_ptr<events::CheckInCodes> codes_;
+  std::unique_ptr<events::EventsServiceImpl> events_service_;
   std::unique_ptr<EcoactServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::atomic<int64_t> now_ms_{0};
