@@ -9,6 +9,10 @@
 // Options are parsed here instead of with absl flags: absl flags are global to
 // the process and its parser exits 1 on an unknown flag, while each command
 // accepts its own options and a usage error must exit 2.
+//
+// This file: options, output helpers, the session file, the Client, the
+// account, action and board commands, the command table and main().
+// events_commands.cc: the collection-drive commands. cli.h: what they share.
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -45,10 +49,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "ecoact/v1/actions.grpc.pb.h"
-#include "ecoact/v1/catalog.grpc.pb.h"
-#include "ecoact/v1/identity.grpc.pb.h"
-#include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "cli/cli.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
@@ -56,18 +57,9 @@
 namespace ecoact::cli {
 namespace {
 
-namespace v1 = ::ecoact::v1;
-using google::protobuf::RepeatedPtrField;
-using google::protobuf::Timestamp;
-using Rows = std::vector<std::vector<std::string>>;
-
-constexpr int kExitOk = 0;
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
-
 // ------------------------------------------------------------------ options
 
-enum class Kind { kString, kFlag, kInt, kDuration, kTime, kChoice };
+enum class Kind { kString, kFlag, kInt, kNumber, kDuration, kTime, kChoice };
 
 struct OptionSpec {
   const char* name;
@@ -87,11 +79,19 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"clear_team", Kind::kFlag, ""},              {"account", Kind::kString, "ACCOUNT_ID|LOGIN"},
     {"secret", Kind::kString, "SECRET"},          {"request_id", Kind::kString, "ID"},
     {"at", Kind::kTime, "RFC3339"},               {"page_size", Kind::kInt, "N"},
-    {"page_token", Kind::kString, "TOKEN"},       {"scope", Kind::kChoice, "city|ward|team"},
-    {"id", Kind::kString, "WARD_OR_TEAM"},        {"period", Kind::kChoice, "all|month|week|day"},
+    {"page_token", Kind::kString, "TOKEN"},       {"scope", Kind::kChoice, "city|ward|team|event"},
+    {"id", Kind::kString, "WARD|TEAM|EVENT_ID"},  {"period", Kind::kChoice, "all|month|week|day"},
     {"metric", Kind::kChoice, "points|co2"},      {"size", Kind::kInt, "N"},
     {"neighbours", Kind::kInt, "N"},              {"login", Kind::kString, "LOGIN"},
     {"password", Kind::kString, "PASSWORD"},      {"display_name", Kind::kString, "NAME"},
+    // Collection drives and points.
+    {"name", Kind::kString, "NAME"},              {"place", Kind::kString, "PLACE"},
+    {"starts", Kind::kTime, "RFC3339"},           {"ends", Kind::kTime, "RFC3339"},
+    {"types", Kind::kString, "TYPE,TYPE"},        {"kind", Kind::kChoice, "drive|point"},
+    {"all", Kind::kFlag, ""},                     {"participant", Kind::kString, "PARTICIPANT_ID"},
+    {"entry_id", Kind::kString, "ID"},            {"batch", Kind::kInt, "N"},
+    {"void", Kind::kFlag, ""},                    {"weight", Kind::kNumber, "KG"},
+    {"reason", Kind::kString, "TEXT"},            {"board", Kind::kInt, "N"},
 };
 // clang-format on
 constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
@@ -107,6 +107,7 @@ const OptionSpec* FindOption(absl::string_view name) {
 bool NormalizeValue(const OptionSpec& spec, std::string* value) {
   bool flag;
   int number;
+  double real;
   absl::Duration duration;
   absl::Time time;
   std::string error;
@@ -120,6 +121,8 @@ bool NormalizeValue(const OptionSpec& spec, std::string* value) {
       return true;
     case Kind::kInt:
       return absl::SimpleAtoi(*value, &number);
+    case Kind::kNumber:
+      return absl::SimpleAtod(*value, &real) && std::isfinite(real);
     case Kind::kDuration:
       return absl::ParseDuration(*value, &duration) && duration > absl::ZeroDuration();
     case Kind::kTime:
@@ -129,32 +132,6 @@ bool NormalizeValue(const OptionSpec& spec, std::string* value) {
   }
   return false;
 }
-
-struct Command;
-
-// One command line: the command, its arguments and every option given.
-struct Invocation {
-  const Command* command = nullptr;
-  std::vector<std::string> words;  // the command's name words, then its arguments
-  std::map<std::string, std::string, std::less<>> options;
-  std::string error;  // the first malformed option, reported once the command is known
-
-  bool Has(absl::string_view name) const { return options.find(name) != options.end(); }
-  std::string Str(absl::string_view name, absl::string_view fallback = "") const {
-    auto it = options.find(name);
-    return it == options.end() ? std::string(fallback) : it->second;
-  }
-  bool Flag(absl::string_view name) const { return Str(name) == "true"; }
-  int Int(absl::string_view name, int fallback) const {
-    int value = fallback;
-    return absl::SimpleAtoi(Str(name), &value) ? value : fallback;
-  }
-  // The 1-based position of the value among the option's choices: the proto enum value.
-  int Choice(absl::string_view name, absl::string_view fallback) const {
-    std::vector<std::string> choices = absl::StrSplit(FindOption(name)->value, '|');
-    return std::find(choices.begin(), choices.end(), Str(name, fallback)) - choices.begin() + 1;
-  }
-};
 
 Invocation ParseCommandLine(int argc, char** argv) {
   Invocation in;
@@ -194,9 +171,71 @@ Invocation ParseCommandLine(int argc, char** argv) {
   return in;
 }
 
+}  // namespace
+
+int Invocation::Int(absl::string_view name, int fallback) const {
+  int value = fallback;
+  return absl::SimpleAtoi(Str(name), &value) ? value : fallback;
+}
+
+double Invocation::Number(absl::string_view name, double fallback) const {
+  double value = fallback;
+  return absl::SimpleAtod(Str(name), &value) ? value : fallback;
+}
+
+std::optional<absl::Time> Invocation::Time(absl::string_view name) const {
+  absl::Time time;
+  std::string error;
+  if (!Has(name) || !absl::ParseTime(absl::RFC3339_full, Str(name), &time, &error)) {
+    return std::nullopt;
+  }
+  return time;
+}
+
+int Invocation::Choice(absl::string_view name, absl::string_view fallback) const {
+  std::vector<std::string> choices = absl::StrSplit(FindOption(name)->value, '|');
+  return std::find(choices.begin(), choices.end(), Str(name, fallback)) - choices.begin() + 1;
+}
+
 // --------------------------------------------------------------- formatting
 
-// "2.35" for 2350: quantities, and kilograms of CO2e, are exact thousandths.
+namespace {
+
+std::string UnitLabel(v1::Unit unit) {
+  constexpr const char* kLabels[] = {"?", "kg", "items", "km"};
+  return unit >= 0 && unit < 4 ? kLabels[unit] : "?";
+}
+
+// Terminal columns of UTF-8 text. Characters of three or more bytes (kana,
+// kanji, full-width forms) count as two, so that Japanese names line up.
+size_t DisplayWidth(absl::string_view text) {
+  size_t width = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) width += c >= 0xE0 ? 2 : 1;
+  }
+  return width;
+}
+
+void PrintTotals(const RepeatedPtrField<v1::Totals>& totals) {
+  Rows rows = {{"PERIOD", "KEY", "CO2E AVOIDED", "POINTS", "ACTIONS"}};
+  for (const v1::Totals& t : totals) {
+    rows.push_back({Label(v1::Period_Name(t.period())), t.period_key(), FormatCo2(t.co2e_grams()),
+                    absl::StrCat(t.points()), absl::StrCat(t.actions())});
+  }
+  PrintTable(rows);
+}
+
+void PrintProfile(const v1::Profile& p) {
+  PrintTable({{"account", p.account_id()},
+              {"role", Label(v1::Role_Name(p.role()))},
+              {"nickname", p.nickname()},
+              {"ward", p.ward().empty() ? "-" : p.ward()},
+              {"team", p.team().empty() ? "-" : p.team()},
+              {"created", ShowTime(p.created_at())}});
+}
+
+}  // namespace
+
 std::string FormatMilli(int64_t milli) {
   uint64_t magnitude = milli < 0 ? 0 - static_cast<uint64_t>(milli) : milli;
   std::string out = absl::StrCat(milli < 0 ? "-" : "", magnitude / 1000);
@@ -209,18 +248,11 @@ std::string FormatCo2(int64_t grams) {
   return absl::StrCat(grams, " g (", FormatMilli(grams), " kg)");
 }
 
-// "ROLE_ADMIN" -> "admin", "PERIOD_ALL_TIME" -> "all time".
 std::string Label(absl::string_view enum_name) {
   return absl::StrReplaceAll(absl::AsciiStrToLower(enum_name.substr(enum_name.find('_') + 1)),
                              {{"_", " "}});
 }
 
-std::string UnitLabel(v1::Unit unit) {
-  constexpr const char* kLabels[] = {"?", "kg", "items", "km"};
-  return unit >= 0 && unit < 4 ? kLabels[unit] : "?";
-}
-
-// An unset timestamp is "never", not 1970.
 absl::Time FromTimestamp(const Timestamp& ts) {
   if (ts.seconds() == 0 && ts.nanos() == 0) return absl::InfiniteFuture();
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
@@ -233,24 +265,12 @@ Timestamp ToTimestamp(absl::Time time) {
   return ts;
 }
 
-// RFC 3339 in the local time zone, the format --at takes.
 std::string ShowTime(absl::Time time) {
   if (time == absl::InfiniteFuture()) return "-";
   return absl::FormatTime(absl::RFC3339_sec, time, absl::LocalTimeZone());
 }
 std::string ShowTime(const Timestamp& ts) { return ShowTime(FromTimestamp(ts)); }
 
-// Terminal columns of UTF-8 text. Characters of three or more bytes (kana,
-// kanji, full-width forms) count as two, so that Japanese names line up.
-size_t DisplayWidth(absl::string_view text) {
-  size_t width = 0;
-  for (unsigned char c : text) {
-    if ((c & 0xC0) != 0x80) width += c >= 0xE0 ? 2 : 1;
-  }
-  return width;
-}
-
-// Prints rows as aligned columns.
 void PrintTable(const Rows& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
@@ -275,36 +295,21 @@ void PrintJson(const google::protobuf::Message& message) {
   std::printf("%s%s", json.c_str(), absl::EndsWith(json, "\n") ? "" : "\n");
 }
 
-void PrintTotals(const RepeatedPtrField<v1::Totals>& totals) {
-  Rows rows = {{"PERIOD", "KEY", "CO2E AVOIDED", "POINTS", "ACTIONS"}};
-  for (const v1::Totals& t : totals) {
-    rows.push_back({Label(v1::Period_Name(t.period())), t.period_key(), FormatCo2(t.co2e_grams()),
-                    absl::StrCat(t.points()), absl::StrCat(t.actions())});
+Rows BoardRows(v1::Metric metric, std::vector<const RepeatedPtrField<v1::BoardEntry>*> parts) {
+  Rows rows = {{"RANK", "NICKNAME", "SCORE", ""}};
+  for (const auto* part : parts) {
+    for (const v1::BoardEntry& e : *part) {
+      std::string score =
+          metric == v1::METRIC_CO2E_GRAMS ? FormatCo2(e.score()) : absl::StrCat(e.score());
+      rows.push_back({absl::StrCat(e.rank()), e.nickname(), score, e.is_me() ? "<- you" : ""});
+    }
   }
-  PrintTable(rows);
-}
-
-void PrintProfile(const v1::Profile& p) {
-  PrintTable({{"account", p.account_id()},
-              {"role", Label(v1::Role_Name(p.role()))},
-              {"nickname", p.nickname()},
-              {"ward", p.ward().empty() ? "-" : p.ward()},
-              {"team", p.team().empty() ? "-" : p.team()},
-              {"created", ShowTime(p.created_at())}});
+  return rows;
 }
 
 // ------------------------------------------------------------------ session
 
-// What the session file keeps between runs. The secret is kept for citizens
-// only: it is their one way to sign in again, whereas staff and admins know
-// their password and `login` again when the token expires.
-struct Session {
-  std::string account_id;
-  std::string role;
-  std::string secret;
-  std::string token;
-  absl::Time token_expires_at = absl::InfiniteFuture();
-};
+namespace {
 
 absl::Status ErrnoError(absl::string_view what, absl::string_view path) {
   return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
@@ -390,7 +395,8 @@ std::optional<std::string> ReadSecret(const char* prompt) {
   return line;
 }
 
-// 32 hex digits from the system's random source, the shape of a UUID.
+}  // namespace
+
 std::string NewRequestId() {
   std::random_device random;
   std::string id;
@@ -398,172 +404,129 @@ std::string NewRequestId() {
   return id;
 }
 
-// ------------------------------------------------------------------- client
-
-struct GlobalOptions {
-  std::string server;
-  std::string session_path;
-  absl::Duration timeout;
-  bool json = false;
-};
-
-enum class Auth { kNone, kToken };
-
-class Client {
- public:
-  explicit Client(GlobalOptions options)
-      : options_(std::move(options)),
-        channel_(grpc::CreateChannel(options_.server, grpc::InsecureChannelCredentials())),
-        identity_(v1::IdentityService::NewStub(channel_)),
-        catalog_(v1::CatalogService::NewStub(channel_)),
-        actions_(v1::ActionsService::NewStub(channel_)),
-        leaderboard_(v1::LeaderboardService::NewStub(channel_)) {}
-
-  const GlobalOptions& options() const { return options_; }
-  v1::IdentityService::Stub& identity() { return *identity_; }
-  v1::CatalogService::Stub& catalog() { return *catalog_; }
-  v1::ActionsService::Stub& actions() { return *actions_; }
-  v1::LeaderboardService::Stub& leaderboard() { return *leaderboard_; }
-  const std::optional<Session>& session() const { return session_; }
-
-  // Runs `rpc` with a fresh deadline and, for kToken, the session's bearer
-  // token; a citizen's expired or refused token is renewed once with the
-  // stored secret. On failure prints "error: CODE: message" and hints, naming
-  // `request_id` for a write so that a retry is applied only once.
-  bool Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
-            absl::string_view request_id = "") {
-    if (auth == Auth::kToken && !RequireSession()) return false;
-    bool renewed = false;
-    if (auth == Auth::kToken && absl::Now() + absl::Seconds(30) >= session_->token_expires_at) {
-      if (!RenewToken()) return false;
-      renewed = true;
-    }
-    for (;; renewed = true) {
-      grpc::ClientContext context;
-      context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
-      if (auth == Auth::kToken) context.AddMetadata("authorization", "Bearer " + session_->token);
-      grpc::Status status = rpc(&context);
-      if (status.ok()) return true;
-      if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED || auth != Auth::kToken ||
-          session_->secret.empty() || renewed) {
-        PrintRpcError(status, auth, request_id);
-        return false;
-      }
-      if (!RenewToken()) return false;
-    }
-  }
-
-  // Loads the session file once; false (error printed) if it is unreadable.
-  bool LoadSession() {
-    if (session_loaded_) return true;
-    absl::StatusOr<std::optional<Session>> session = ReadSession(options_.session_path);
-    if (!session.ok()) return Fail(session.status().message());
-    session_ = *std::move(session);
-    return session_loaded_ = true;
-  }
-
-  // A citizen's secret is stored nowhere else: never overwrite it with the
-  // session of another account.
-  bool MayReplaceSession(absl::string_view account_id) {
-    if (!LoadSession()) return false;
-    if (!session_ || session_->secret.empty() || session_->account_id == account_id) return true;
-    return Fail(absl::StrCat(options_.session_path, " holds citizen account ", session_->account_id,
-                             " and its only copy of the secret; pass --session=OTHER_FILE for "
-                             "another account, or move that file away first"));
-  }
-
-  bool SaveSession(Session session) {
-    session_ = std::move(session);
-    session_loaded_ = true;
-    absl::Status saved = WriteSession(options_.session_path, *session_);
-    return saved.ok() || Fail(saved.message());
-  }
-
-  static bool Fail(absl::string_view message) {
-    std::fprintf(stderr, "error: %s\n", std::string(message).c_str());
-    return false;
-  }
-
- private:
-  bool RequireSession() {
-    if (!LoadSession()) return false;
-    return session_.has_value() ||
-           Fail(absl::StrCat("not signed in (no ", options_.session_path,
-                             "); run `ecoact register --nickname=NAME --ward=WARD` or "
-                             "`ecoact login --account=ID` first"));
-  }
-
-  bool RenewToken() {
-    if (session_->secret.empty()) {
-      return Fail(absl::StrCat("the token has expired; sign in again: ecoact login --account=",
-                               session_->account_id));
-    }
-    v1::SignInRequest request;
-    request.set_account_id(session_->account_id);
-    request.set_secret(session_->secret);
-    v1::SignInResponse response;
-    if (!Call(Auth::kNone, [&](auto* c) { return identity_->SignIn(c, request, &response); })) {
-      return false;
-    }
-    Session renewed = *session_;
-    renewed.token = response.token();
-    renewed.token_expires_at = FromTimestamp(response.token_expires_at());
-    SaveSession(std::move(renewed));  // if saving fails, the new token still serves this run
-    return true;
-  }
-
-  void PrintRpcError(const grpc::Status& status, Auth auth, absl::string_view request_id) const {
-    auto code = static_cast<absl::StatusCode>(status.error_code());
-    std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(code).c_str(),
-                 status.error_message().c_str());
-    if (code == absl::StatusCode::kUnavailable) {
-      std::fprintf(stderr,
-                   "hint: is the ecoact server running at %s? (deploy/local/run.sh starts one)\n",
-                   options_.server.c_str());
-    } else if (code == absl::StatusCode::kUnauthenticated && auth == Auth::kToken) {
-      std::fprintf(stderr, "hint: sign in again with `ecoact login`\n");
-    }
-    bool maybe_applied = code == absl::StatusCode::kUnavailable ||
-                         code == absl::StatusCode::kDeadlineExceeded ||
-                         code == absl::StatusCode::kCancelled;
-    if (maybe_applied && !request_id.empty()) {
-      std::fprintf(stderr,
-                   "hint: retrying with --request_id=%s is safe: it is applied at most once\n",
-                   std::string(request_id).c_str());
-    }
-  }
-
-  GlobalOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::IdentityService::Stub> identity_;
-  std::unique_ptr<v1::CatalogService::Stub> catalog_;
-  std::unique_ptr<v1::ActionsService::Stub> actions_;
-  std::unique_ptr<v1::LeaderboardService::Stub> leaderboard_;
-  std::optional<Session> session_;
-  bool session_loaded_ = false;
-};
-
-// The shape of most commands: one call, then the response as JSON or text.
-template <typename Response, typename Rpc, typename Printer>
-int Exchange(Client& client, Auth auth, Rpc rpc, Printer print, absl::string_view request_id = "") {
-  Response response;
-  if (!client.Call(
-          auth, [&](grpc::ClientContext* c) { return rpc(c, &response); }, request_id)) {
-    return kExitError;
-  }
-  client.options().json ? PrintJson(response) : print(response);
-  return kExitOk;
+std::string RetryOption(absl::string_view option, absl::string_view value) {
+  return absl::StrCat("--", option, "=", value);
 }
 
-int UsageError(const Invocation& in, absl::string_view message);
+// ------------------------------------------------------------------- client
+
+Client::Client(GlobalOptions options)
+    : options_(std::move(options)),
+      channel_(grpc::CreateChannel(options_.server, grpc::InsecureChannelCredentials())),
+      identity_(v1::IdentityService::NewStub(channel_)),
+      catalog_(v1::CatalogService::NewStub(channel_)),
+      actions_(v1::ActionsService::NewStub(channel_)),
+      leaderboard_(v1::LeaderboardService::NewStub(channel_)),
+      events_(v1::EventsService::NewStub(channel_)) {}
+
+bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
+                  absl::string_view retry_option) {
+  if (auth == Auth::kToken && !RequireSession()) return false;
+  bool renewed = false;
+  if (auth == Auth::kToken && absl::Now() + absl::Seconds(30) >= session_->token_expires_at) {
+    if (!RenewToken()) return false;
+    renewed = true;
+  }
+  for (;; renewed = true) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+    if (auth == Auth::kToken) context.AddMetadata("authorization", "Bearer " + session_->token);
+    grpc::Status status = rpc(&context);
+    if (status.ok()) return true;
+    if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED || auth != Auth::kToken ||
+        session_->secret.empty() || renewed) {
+      PrintRpcError(status, auth, retry_option);
+      return false;
+    }
+    if (!RenewToken()) return false;
+  }
+}
+
+bool Client::LoadSession() {
+  if (session_loaded_) return true;
+  absl::StatusOr<std::optional<Session>> session = ReadSession(options_.session_path);
+  if (!session.ok()) return Fail(session.status().message());
+  session_ = *std::move(session);
+  return session_loaded_ = true;
+}
+
+bool Client::MayReplaceSession(absl::string_view account_id) {
+  if (!LoadSession()) return false;
+  if (!session_ || session_->secret.empty() || session_->account_id == account_id) return true;
+  return Fail(absl::StrCat(options_.session_path, " holds citizen account ", session_->account_id,
+                           " and its only copy of the secret; pass --session=OTHER_FILE for "
+                           "another account, or move that file away first"));
+}
+
+bool Client::SaveSession(Session session) {
+  session_ = std::move(session);
+  session_loaded_ = true;
+  absl::Status saved = WriteSession(options_.session_path, *session_);
+  return saved.ok() || Fail(saved.message());
+}
+
+bool Client::Fail(absl::string_view message) {
+  std::fprintf(stderr, "error: %s\n", std::string(message).c_str());
+  return false;
+}
+
+bool Client::RequireSession() {
+  if (!LoadSession()) return false;
+  return session_.has_value() ||
+         Fail(absl::StrCat("not signed in (no ", options_.session_path,
+                           "); run `ecoact register --nickname=NAME --ward=WARD` or "
+                           "`ecoact login --account=ID` first"));
+}
+
+bool Client::RenewToken() {
+  if (session_->secret.empty()) {
+    return Fail(absl::StrCat("the token has expired; sign in again: ecoact login --account=",
+                             session_->account_id));
+  }
+  v1::SignInRequest request;
+  request.set_account_id(session_->account_id);
+  request.set_secret(session_->secret);
+  v1::SignInResponse response;
+  if (!Call(Auth::kNone, [&](auto* c) { return identity_->SignIn(c, request, &response); })) {
+    return false;
+  }
+  Session renewed = *session_;
+  renewed.token = response.token();
+  renewed.token_expires_at = FromTimestamp(response.token_expires_at());
+  SaveSession(std::move(renewed));  // if saving fails, the new token still serves this run
+  return true;
+}
+
+void Client::PrintRpcError(const grpc::Status& status, Auth auth,
+                           absl::string_view retry_option) const {
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(code).c_str(),
+               status.error_message().c_str());
+  if (code == absl::StatusCode::kUnavailable) {
+    std::fprintf(stderr,
+                 "hint: is the ecoact server running at %s? (deploy/local/run.sh starts one)\n",
+                 options_.server.c_str());
+  } else if (code == absl::StatusCode::kUnauthenticated && auth == Auth::kToken) {
+    std::fprintf(stderr, "hint: sign in again with `ecoact login`\n");
+  }
+  bool maybe_applied = code == absl::StatusCode::kUnavailable ||
+                       code == absl::StatusCode::kDeadlineExceeded ||
+                       code == absl::StatusCode::kCancelled;
+  if (maybe_applied && !retry_option.empty()) {
+    std::fprintf(stderr, "hint: retrying with %s is safe: it is applied at most once\n",
+                 std::string(retry_option).c_str());
+  }
+}
+
+// ----------------------------------------------------------------- commands
+
+namespace {
 
 Session SessionFrom(const std::string& account_id, v1::Role role, const std::string& secret,
                     const std::string& token, const Timestamp& expires_at) {
   return {account_id, Label(v1::Role_Name(role)), role == v1::ROLE_CITIZEN ? secret : "", token,
           FromTimestamp(expires_at)};
 }
-
-// ----------------------------------------------------------------- commands
 
 int Register(Client& client, const Invocation& in) {
   v1::RegisterRequest request;
@@ -575,7 +538,7 @@ int Register(Client& client, const Invocation& in) {
   if (!client.MayReplaceSession("") ||
       !client.Call(
           Auth::kNone, [&](auto* c) { return client.identity().Register(c, request, &r); },
-          request.request_id())) {
+          RetryOption("request_id", request.request_id()))) {
     return kExitError;
   }
   if (!client.SaveSession(SessionFrom(r.account_id(), v1::ROLE_CITIZEN, r.account_secret(),
@@ -649,7 +612,7 @@ int Profile(Client& client, const Invocation& in) {
   return Exchange<v1::Profile>(
       client, Auth::kToken,
       [&](auto* c, auto* out) { return client.identity().UpdateMyProfile(c, request, out); },
-      PrintProfile, request.request_id());
+      PrintProfile, RetryOption("request_id", request.request_id()));
 }
 
 int Wards(Client& client, const Invocation&) {
@@ -692,7 +655,7 @@ int Catalog(Client& client, const Invocation&) {
 
 int Factor(Client& client, const Invocation& in) {
   v1::GetFactorRequest request;
-  request.set_action_type(in.words.at(1));
+  request.set_action_type(in.Arg(0));
   return Exchange<v1::GetFactorResponse>(
       client, Auth::kToken,
       [&](auto* c, auto* out) { return client.catalog().GetFactor(c, request, out); },
@@ -727,8 +690,8 @@ bool ActionArguments(const Invocation& in, Request* request) {
   double quantity;
   absl::Time at;
   std::string error;
-  if (!absl::SimpleAtod(in.words.at(2), &quantity) || !std::isfinite(quantity)) return false;
-  request->set_action_type(in.words.at(1));
+  if (!absl::SimpleAtod(in.Arg(1), &quantity) || !std::isfinite(quantity)) return false;
+  request->set_action_type(in.Arg(0));
   request->set_quantity(quantity);
   if (absl::ParseTime(absl::RFC3339_full, in.Str("at"), &at, &error)) {
     *request->mutable_occurred_at() = ToTimestamp(at);
@@ -774,7 +737,7 @@ int Record(Client& client, const Invocation& in) {
         std::printf("\nyour totals:\n");
         PrintTotals(r.totals());
       },
-      request.request_id());
+      RetryOption("request_id", request.request_id()));
 }
 
 int History(Client& client, const Invocation& in) {
@@ -813,13 +776,22 @@ int Impact(Client& client, const Invocation&) {
       });
 }
 
-v1::BoardRef BoardFromOptions(const Invocation& in) {
-  v1::BoardRef board;
-  board.set_scope(static_cast<v1::Scope>(in.Choice("scope", "city")));
-  board.set_scope_id(in.Str("id"));
-  board.set_period(static_cast<v1::Period>(in.Choice("period", "all")));
-  board.set_metric(static_cast<v1::Metric>(in.Choice("metric", "points")));
-  return board;
+// Fills the board named by --scope, --id, --period and --metric (default:
+// city, all time, points); a usage error message for a board that cannot exist.
+std::string BoardFromOptions(const Invocation& in, v1::BoardRef* board) {
+  board->set_scope(static_cast<v1::Scope>(in.Choice("scope", "city")));
+  board->set_scope_id(in.Str("id"));
+  board->set_period(static_cast<v1::Period>(in.Choice("period", "all")));
+  board->set_metric(static_cast<v1::Metric>(in.Choice("metric", "points")));
+  if (board->scope() == v1::SCOPE_EVENT) {
+    if (board->scope_id().empty()) {
+      return "--scope=event needs --id=EVENT_ID (`ecoact event list` shows the ids)";
+    }
+    if (board->period() != v1::PERIOD_ALL_TIME) {
+      return "an event board has the all-time period only; leave out --period";
+    }
+  }
+  return "";
 }
 
 // Prints the board's title, then its entries as a table.
@@ -833,21 +805,15 @@ void PrintBoard(const v1::BoardRef& board, int64_t total_ranked, const std::stri
   if (ends_at.seconds() != 0) {  // unset for all time
     std::printf("; %s ends %s", period_key.c_str(), ShowTime(ends_at).c_str());
   }
-  Rows rows = {{"RANK", "NICKNAME", "SCORE", ""}};
-  for (const auto* part : parts) {
-    for (const v1::BoardEntry& e : *part) {
-      std::string score =
-          board.metric() == v1::METRIC_CO2E_GRAMS ? FormatCo2(e.score()) : absl::StrCat(e.score());
-      rows.push_back({absl::StrCat(e.rank()), e.nickname(), score, e.is_me() ? "<- you" : ""});
-    }
-  }
   std::printf("\n\n");
-  PrintTable(rows);
+  PrintTable(BoardRows(board.metric(), std::move(parts)));
 }
 
 int Board(Client& client, const Invocation& in) {
   v1::GetLeaderboardRequest request;
-  *request.mutable_board() = BoardFromOptions(in);
+  if (std::string error = BoardFromOptions(in, request.mutable_board()); !error.empty()) {
+    return UsageError(in, error);
+  }
   request.set_page_size(in.Int("size", 20));
   request.set_page_token(in.Str("page_token"));
   return Exchange<v1::GetLeaderboardResponse>(
@@ -863,7 +829,9 @@ int Board(Client& client, const Invocation& in) {
 
 int Rank(Client& client, const Invocation& in) {
   v1::GetMyRankRequest request;
-  *request.mutable_board() = BoardFromOptions(in);
+  if (std::string error = BoardFromOptions(in, request.mutable_board()); !error.empty()) {
+    return UsageError(in, error);
+  }
   request.set_neighbours(in.Int("neighbours", 2));
   return Exchange<v1::GetMyRankResponse>(
       client, Auth::kToken,
@@ -876,8 +844,11 @@ int Rank(Client& client, const Invocation& in) {
         }
         PrintBoard(request.board(), r.total_ranked(), r.period_key(), r.period_ends_at(),
                    {&r.above(), &me, &r.below()});
-        if (!r.ranked())
-          std::printf("You are not on this board yet: `ecoact record` an action first.\n");
+        if (r.ranked()) return;
+        std::printf(request.board().scope() == v1::SCOPE_EVENT
+                        ? "You are not on this board: check in at the event and have your items "
+                          "weighed there.\n"
+                        : "You are not on this board yet: `ecoact record` an action first.\n");
       });
 }
 
@@ -898,8 +869,10 @@ int CreateStaff(Client& client, const Invocation& in) {
         std::printf("\nThe staff member signs in with: ecoact login --account=%s\n",
                     p.account_id().c_str());
       },
-      request.request_id());
+      RetryOption("request_id", request.request_id()));
 }
+
+}  // namespace
 
 // ------------------------------------------------------------ command table
 
@@ -910,17 +883,23 @@ struct OptionUse {
 
 struct Command {
   const char* name;  // one or two words: "record", "admin create-staff"
-  const char* args;  // its arguments, all required
+  // Its arguments: required ones, then optional ones in brackets; a last
+  // "[NAME...]" takes any number.
+  const char* args;
   std::vector<OptionUse> options;
   const char* summary;
   int (*run)(Client&, const Invocation&);
+  const char* heading = nullptr;  // starts a group of commands in the usage text
 };
+
+namespace {
 
 const std::vector<Command>& Commands() {
   // clang-format off
   static const auto* commands = new std::vector<Command>{
     {"register", "", {{"nickname", true}, {"ward", true}, {"team", false}, {"request_id", false}},
-     "create a citizen account; save its secret and token in the session file", Register},
+     "create a citizen account; save its secret and token in the session file", Register,
+     "accounts, actions and boards:"},
     {"login", "", {{"account", true}, {"secret", false}},
      "sign in with a citizen account id and secret, or a staff/admin login and\n"
      "      password; without --secret, it is read from standard input", Login},
@@ -940,12 +919,51 @@ const std::vector<Command>& Commands() {
     {"impact", "", {}, "show your totals: today, this week, this month, all time; by category", Impact},
     {"board", "", {{"scope", false}, {"id", false}, {"period", false}, {"metric", false}, {"size", false},
                    {"page_token", false}},
-     "show a leaderboard (default: city, all, points, 20 entries)", Board},
+     "show a leaderboard (default: city, all, points, 20 entries); an event's\n"
+     "      board: --scope=event --id=EVENT_ID, all time only", Board},
     {"rank", "", {{"scope", false}, {"id", false}, {"period", false}, {"metric", false}, {"neighbours", false}},
      "show your rank on a board and your neighbours (default 2 above and below)", Rank},
     {"admin create-staff", "", {{"login", true}, {"password", false}, {"display_name", false},
                                 {"request_id", false}},
      "create a staff account, as an admin; without --password, read from stdin", CreateStaff},
+
+    {"event create", "", {{"name", true}, {"ward", true}, {"starts", true}, {"ends", true}, {"types", true},
+                          {"place", false}, {"team", false}, {"kind", false}, {"request_id", false}},
+     "create a collection drive (default) or point, as an admin; --types: the\n"
+     "      action types it collects, weighed in kg; --team: the organising team",
+     EventCreate,
+     "collection drives and points (staff log weigh-ins, citizens get the credit):"},
+    {"event assign", "EVENT_ID LOGIN [LOGIN...]", {},
+     "assign staff accounts to an event, as an admin", EventAssign},
+    {"event list", "", {{"ward", false}, {"all", false}, {"page_size", false}, {"page_token", false}},
+     "list the events that have not ended, soonest first; --all: past ones too", EventList},
+    {"event show", "EVENT_ID", {}, "show an event: dates, status, accepted types, staff", EventShow},
+    {"event open", "EVENT_ID", {}, "open a scheduled event (its staff, or an admin)", EventOpen},
+    {"checkin-code", "", {},
+     "show your check-in code, as a citizen; staff check you in with it", CitizenCheckInCode},
+    {"event checkin", "EVENT_ID CODE", {},
+     "check a participant in with the code from their app (the event's staff)", EventCheckIn},
+    {"event weigh", "EVENT_ID ACTION_TYPE KG", {{"participant", false}, {"at", false}, {"entry_id", false}},
+     "log one weighed bag (the event's staff); without --participant it is an\n"
+     "      anonymous drop-off; a retry reuses --entry_id and is recorded once", EventWeigh},
+    {"event import", "EVENT_ID FILE.csv", {{"batch", false}},
+     "upload weigh-ins logged offline (the event's staff), from a CSV file with\n"
+     "      the header entry_id,participant_id,action_type,weight_kg,occurred_at\n"
+     "      (empty participant_id: anonymous; empty occurred_at: now). Rows are\n"
+     "      checked here, then sent --batch at a time (default 200, at most 500);\n"
+     "      running it again is safe: rows already recorded come back DUPLICATE",
+     EventImport},
+    {"event closing", "EVENT_ID TYPE=KG [TYPE=KG...]", {},
+     "set the total weighed per action type at closing (its staff, or an admin)", EventClosing},
+    {"event correct", "EVENT_ID ENTRY_ID", {{"void", false}, {"weight", false}, {"reason", true},
+                                            {"request_id", false}},
+     "void an entry (--void) or change its weight (--weight), with a reason for\n"
+     "      the audit trail (its staff, or an admin)", EventCorrect},
+    {"event close", "EVENT_ID", {}, "close an open event (its staff, or an admin)", EventClose},
+    {"event audit", "EVENT_ID", {}, "list an event's corrections: when, who, what, why (admin)", EventAudit},
+    {"event live", "EVENT_ID", {{"board", false}},
+     "show an event's totals per action type, participants, anonymous share and\n"
+     "      board (default 10 entries, at most 50)", EventLiveView},
   };
   // clang-format on
   return *commands;
@@ -974,16 +992,30 @@ std::string CommandUsage(const Command& command) {
   return absl::StrCat(out, "\n      ", command.summary, "\n");
 }
 
+// The usage of every command whose name starts with `group` ("event").
+std::string GroupUsage(absl::string_view group) {
+  std::string text;
+  for (const Command& command : Commands()) {
+    if (absl::StartsWith(command.name, absl::StrCat(group, " "))) {
+      absl::StrAppend(&text, CommandUsage(command));
+    }
+  }
+  return text;
+}
+
 std::string Usage() {
   std::string text =
       "ecoact: command-line client of the ecoact climate-action service.\n\n"
-      "usage: ecoact [global options] COMMAND [ARGUMENTS] [OPTIONS]\n\n"
-      "commands:\n";
-  for (const Command& command : Commands()) absl::StrAppend(&text, CommandUsage(command));
+      "usage: ecoact [global options] COMMAND [ARGUMENTS] [OPTIONS]\n";
+  for (const Command& command : Commands()) {
+    if (command.heading != nullptr) absl::StrAppend(&text, "\n", command.heading, "\n");
+    absl::StrAppend(&text, CommandUsage(command));
+  }
   return absl::StrCat(
       text,
+      "\n"
       "  ecoact help [COMMAND]\n"
-      "      show this text, or one command's\n"
+      "      show this text, or one command's; `ecoact help event`: the event commands\n"
       "\n"
       "global options (anywhere on the line; --name VALUE works too):\n"
       "  --server=HOST:PORT  server to call (default 127.0.0.1:7700, env ECOACT_SERVER)\n"
@@ -1001,14 +1033,34 @@ std::string Usage() {
       "  ecoact board --scope=ward --id=nakahara --period=week --metric=co2\n"
       "  ecoact --session=admin.json login --account=admin < .data/admin-password\n"
       "\n"
+      "a collection drive (admin.json and staff.json: an admin's and a staff session):\n"
+      "  ecoact --session=admin.json event create --name='Frontale home match'\n"
+      "      --ward=nakahara --starts=2026-11-29T12:00:00+09:00\n"
+      "      --ends=2026-11-29T18:00:00+09:00 --types=clothing_reuse,clothing_recycling\n"
+      "  ecoact --session=admin.json event assign EVENT_ID hana.staff\n"
+      "  ecoact --session=staff.json event open EVENT_ID\n"
+      "  ecoact checkin-code                    (the citizen; the app shows a QR code)\n"
+      "  ecoact --session=staff.json event checkin EVENT_ID CODE\n"
+      "  ecoact --session=staff.json event weigh EVENT_ID clothing_reuse 2.4\n"
+      "      --participant=PARTICIPANT_ID\n"
+      "  ecoact --session=staff.json event import EVENT_ID tablet-export.csv\n"
+      "  ecoact --session=staff.json event closing EVENT_ID clothing_reuse=31.5\n"
+      "  ecoact --session=staff.json event close EVENT_ID\n"
+      "  ecoact event live EVENT_ID\n"
+      "  ecoact board --scope=event --id=EVENT_ID\n"
+      "\n"
       "exit status: 0 success, 1 error (`error: CODE: message` on stderr), 2 usage\n");
 }
+
+}  // namespace
 
 int UsageError(const Invocation& in, absl::string_view message) {
   std::fprintf(stderr, "ecoact: %s\n\nusage:\n%s\nRun `ecoact help` for every command.\n",
                std::string(message).c_str(), CommandUsage(*in.command).c_str());
   return kExitUsage;
 }
+
+namespace {
 
 int GlobalUsageError(absl::string_view message) {
   std::fprintf(stderr, "ecoact: %s\n\n%s", std::string(message).c_str(), Usage().c_str());
@@ -1045,8 +1097,12 @@ int CheckCommandLine(const Invocation& in) {
     if (use.required && !in.Has(use.name))
       return UsageError(in, absl::StrCat("missing --", use.name));
   }
-  size_t given = in.words.size() - WordCount(command.name);
-  if (given != WordCount(command.args)) {
+  std::vector<absl::string_view> args = absl::StrSplit(command.args, ' ', absl::SkipEmpty());
+  size_t required =
+      std::count_if(args.begin(), args.end(), [](absl::string_view arg) { return arg[0] != '['; });
+  bool unbounded = !args.empty() && absl::EndsWith(args.back(), "...]");
+  size_t given = in.ArgCount();
+  if (given < required || (given > args.size() && !unbounded)) {
     return UsageError(in, absl::StrCat("`", command.name, "` takes ",
                                        *command.args ? command.args : "no arguments", ", got ",
                                        given, " argument", given == 1 ? "" : "s"));
@@ -1080,8 +1136,22 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (in.command == nullptr) {
+    // "ecoact event" or "ecoact help event": the commands of that group.
+    std::string group = GroupUsage(in.words[0]);
+    if (!group.empty() && in.words.size() == 1 && help) {
+      std::printf("usage:\n%s", group.c_str());
+      return kExitOk;
+    }
+    if (!group.empty()) {
+      std::string what = in.words.size() == 1
+                             ? absl::StrCat("`", in.words[0], "` needs one of these commands")
+                             : absl::StrCat("unknown command '", absl::StrJoin(in.words, " "), "'");
+      std::fprintf(stderr, "ecoact: %s\n\nusage:\n%s", what.c_str(), group.c_str());
+      return kExitUsage;
+    }
     return GlobalUsageError(absl::StrCat("unknown command '", absl::StrJoin(in.words, " "), "'"));
   }
+  in.name_words = WordCount(in.command->name);
   if (help) {
     std::printf("usage:\n%s", CommandUsage(*in.command).c_str());
     return kExitOk;

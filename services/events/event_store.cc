@@ -177,7 +177,8 @@ absl::StatusOr<absl::Time> EventStore::CheckIn(absl::string_view id, absl::strin
   }
   return absl::AlreadyExistsError(absl::StrCat(
       "this participant is already checked in at this event (since ",
-      absl::FormatTime(absl::FromUnixMillis(ToInt(reply.elements[1].str))), ")"));
+      absl::FormatTime(absl::FromUnixMillis(ToInt(reply.elements[1].str))),
+      "); log their bags with participant_id ", account));
 }
 
 absl::StatusOr<EntryRecord> EventStore::RecordEntry(absl::string_view id,
@@ -327,7 +328,9 @@ absl::StatusOr<EventTotals> EventStore::Totals(absl::string_view id) {
   const auto& ev = replies[2].elements;
   for (size_t i = 0; i + 1 < ev.size(); i += 2) {
     if (ev[i].str.rfind("close:", 0) == 0) {
-      totals.by_type[ev[i].str.substr(6)].closing = ToInt(ev[i + 1].str);
+      auto& t = totals.by_type[ev[i].str.substr(6)];
+      t.closing = ToInt(ev[i + 1].str);
+      t.has_closing = true;
     }
   }
   totals.participants = replies[1].integer;

@@ -37,6 +37,7 @@ struct EntryRecord {
 struct EventTotals {
   struct PerType {
     int64_t attributed = 0, anonymous = 0, closing = 0, co2 = 0, entries = 0;
+    bool has_closing = false;
   };
   std::map<std::string, PerType> by_type;
   int64_t co2 = 0;

@@ -130,13 +130,13 @@ absl::StatusOr<std::string> CheckInCodes::Verify(absl::string_view code, absl::T
   int64_t expiry = 0;
   if (code.size() > 200 || parts.size() != 4 || parts[0] != "EC1" || parts[1].empty() ||
       !absl::SimpleAtoi(parts[2], &expiry)) {
-    return absl::UnauthenticatedError("not an ecoact check-in code");
+    return absl::InvalidArgumentError("not an ecoact check-in code (mistyped or cut off?)");
   }
   std::string payload = absl::StrCat(parts[0], ".", parts[1], ".", parts[2]);
   std::string expected = Mac(payload);
   if (expected.size() != parts[3].size() ||
       CRYPTO_memcmp(expected.data(), parts[3].data(), expected.size()) != 0) {
-    return absl::UnauthenticatedError("check-in code has a bad signature (forged or mistyped)");
+    return absl::InvalidArgumentError("check-in code is not valid: forged or mistyped");
   }
   if (now > absl::FromUnixSeconds(expiry)) {
     return absl::FailedPreconditionError(
@@ -149,9 +149,9 @@ absl::StatusOr<PreparedEntry> PrepareWeighIn(const EventRecord& event, const v1:
                                              const catalog::Catalog& catalog,
                                              const EntryRules& rules, absl::Time now) {
   PreparedEntry entry;
-  absl::Status id_status = ValidateRequestId(weigh_in.client_entry_id());
-  if (!id_status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("client_entry_id: ", id_status.message()));
+  if (!ValidateRequestId(weigh_in.client_entry_id()).ok()) {
+    return absl::InvalidArgumentError(
+        "client_entry_id must be 8 to 64 characters of A-Z a-z 0-9 - _ (unique per event)");
   }
   entry.client_entry_id = weigh_in.client_entry_id();
   if (!weigh_in.participant_id().empty() && weigh_in.participant_id().size() > 64) {

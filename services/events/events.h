@@ -52,7 +52,8 @@ class CheckInCodes {
       : key_(std::move(key)), lifetime_(lifetime) {}
   std::string Issue(absl::string_view account_id, absl::Time now) const;
   absl::Time ExpiryOf(absl::Time now) const { return now + lifetime_; }
-  // UNAUTHENTICATED malformed or forged; FAILED_PRECONDITION expired.
+  // INVALID_ARGUMENT malformed or forged (UNAUTHENTICATED is kept for bad
+  // tokens); FAILED_PRECONDITION expired.
   absl::StatusOr<std::string> Verify(absl::string_view code, absl::Time now) const;
 
  private:

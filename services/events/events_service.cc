@@ -109,7 +109,7 @@ absl::Status EventsServiceImpl::DoAssign(const grpc::ServerContext& context,
     if (roles[i].IsNil()) return absl::NotFoundError(absl::StrCat("no account '", logins[i], "'"));
     if (roles[i].str != "staff") {
       return absl::FailedPreconditionError(
-          absl::StrCat("'", logins[i], "' is a ", roles[i].str, " account, not staff"));
+          absl::StrCat("'", logins[i], "' is not a staff account (role ", roles[i].str, ")"));
     }
   }
   RETURN_IF_ERROR(store_->AddStaff(event.id, logins));
@@ -285,6 +285,10 @@ absl::Status EventsServiceImpl::DoCorrect(const grpc::ServerContext& context,
   if (request.kind() != v1::CORRECTION_KIND_VOID && request.kind() != v1::CORRECTION_KIND_ADJUST) {
     return absl::InvalidArgumentError("kind must be CORRECTION_KIND_VOID or CORRECTION_KIND_ADJUST");
   }
+  if (request.client_entry_id().rfind("corr:", 0) == 0) {
+    return absl::FailedPreconditionError(
+        "a correction cannot be corrected; correct the original entry again");
+  }
   ASSIGN_OR_RETURN(std::optional<EntryRecord> target,
                    store_->GetEntry(event.id, request.client_entry_id()));
   if (!target) {
@@ -333,6 +337,7 @@ absl::Status EventsServiceImpl::Live(const EventRecord& event, int board_size,
     row->set_attributed_grams(t.attributed);
     row->set_anonymous_grams(t.anonymous);
     row->set_closing_total_grams(t.closing);
+    row->set_has_closing_total(t.has_closing);
     const int64_t logged = t.attributed + t.anonymous;
     const int64_t unlogged = t.closing > logged ? t.closing - logged : 0;
     row->set_unlogged_grams(unlogged);
@@ -439,7 +444,9 @@ grpc::Status EventsServiceImpl::GetAuditTrail(grpc::ServerContext* c,
                                               v1::GetAuditTrailResponse* out) {
   auto admin = auth_->Require(*c, {v1::ROLE_ADMIN});
   if (!admin.ok()) return ToGrpcStatus(admin.status());
-  auto records = store_->Audit(r->event_id());
+  auto event = LoadEvent(*c, r->event_id(), true);
+  if (!event.ok()) return ToGrpcStatus(event.status());
+  auto records = store_->Audit(event->id);
   if (records.ok()) {
     for (auto& record : *records) *out->add_records() = std::move(record);
   }

@@ -195,9 +195,10 @@ TEST_F(EventsTest, EveryRejectionPathHasAPreciseStatus) {
   // Forged, expired and reused codes.
   std::string forged = code;
   forged.back() = forged.back() == 'a' ? 'b' : 'a';
-  EXPECT_THAT(CheckIn(staff_, forged), StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(CheckIn(staff_, forged),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("forged")));
   EXPECT_THAT(CheckIn(staff_, "EC1.u123.99999999999.abc"),
-              StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
   const absl::Time issued = stack_->now();
   stack_->set_now(issued + absl::Minutes(11));
   EXPECT_THAT(CheckIn(stack_->StaffToken("staff.late"), code),
@@ -325,6 +326,9 @@ TEST_F(EventsTest, CorrectionsAreCompensatingEntriesWithAnAuditTrail) {
   cancel.set_client_entry_id("no-such-entry");
   EXPECT_THAT(stack_->events()->CorrectEntry(Stack::Context(staff_).get(), cancel, &adjusted),
               StatusIs(grpc::StatusCode::NOT_FOUND));
+  cancel.set_client_entry_id("corr:correct-0001-x");  // a correction's own id
+  EXPECT_THAT(stack_->events()->CorrectEntry(Stack::Context(staff_).get(), cancel, &adjusted),
+              StatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("cannot be corrected")));
 
   auto four_kg = stack_->catalog().Convert({"clothing_reuse", 4, v1::UNIT_KILOGRAM, stack_->now()});
   EXPECT_EQ(PersonalGrams(mika_), four_kg->co2e_grams);
@@ -345,6 +349,9 @@ TEST_F(EventsTest, CorrectionsAreCompensatingEntriesWithAnAuditTrail) {
   EXPECT_EQ(audit.records(1).corrected_by(), "admin");
   EXPECT_THAT(stack_->events()->GetAuditTrail(Stack::Context(staff_).get(), audit_request, &audit),
               StatusIs(grpc::StatusCode::PERMISSION_DENIED));
+  audit_request.set_event_id("ev-doesnotexist");
+  EXPECT_THAT(stack_->events()->GetAuditTrail(Stack::Context(admin_).get(), audit_request, &audit),
+              StatusIs(grpc::StatusCode::NOT_FOUND));
 }
 
 TEST_F(EventsTest, ClosingRecreditsAnEntryWhoseCreditWasLost) {

@@ -100,11 +100,11 @@ TEST_F(EventsDomainTest, CheckInCodesAreSignedBoundAndExpire) {
             absl::StatusCode::kFailedPrecondition);
   std::string other_account = code;
   other_account.replace(4, 9, "uaccount2");  // bound to the user: the MAC breaks
-  EXPECT_EQ(codes.Verify(other_account, now_).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(codes.Verify(other_account, now_).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckInCodes("other-key", absl::Minutes(10)).Verify(code, now_).status().code(),
-            absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(codes.Verify("hello", now_).status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(codes.Verify("", now_).status().code(), absl::StatusCode::kUnauthenticated);
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(codes.Verify("hello", now_).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(codes.Verify("", now_).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(EventsDomainTest, WeighInIsValidatedAndConverted) {

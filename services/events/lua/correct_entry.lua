@@ -15,7 +15,7 @@ if stored then
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local raw = redis.call('HGET', KEYS[2], ARGV[3])
-if not raw then return {'no_target'} end
+if not raw or string.sub(ARGV[3], 1, 5) == 'corr:' then return {'no_target'} end
 local target = cjson.decode(raw)
 if target.voided then return {'void'} end
 local old_qty = tonumber(target.cur_qty)

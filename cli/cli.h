@@ -1,0 +1,199 @@
+// What the source files of the `ecoact` command-line client share: the parsed
+// command line, the Client every RPC goes through, and the output helpers.
+//
+// ecoact.cc holds the option table, the command table, the account, action
+// and board commands and main(); events_commands.cc holds the commands of
+// collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ecoact/v1/actions.grpc.pb.h"
+#include "ecoact/v1/catalog.grpc.pb.h"
+#include "ecoact/v1/events.grpc.pb.h"
+#include "ecoact/v1/identity.grpc.pb.h"
+#include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace ecoact::cli {
+
+namespace v1 = ::ecoact::v1;
+using google::protobuf::RepeatedPtrField;
+using google::protobuf::Timestamp;
+using Rows = std::vector<std::vector<std::string>>;
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+// ------------------------------------------------------------ command line
+
+struct Command;
+
+// One command line: the command, its arguments and every option given.
+// Option values were checked against their kind when parsed.
+struct Invocation {
+  const Command* command = nullptr;
+  std::vector<std::string> words;  // the command's name words, then its arguments
+  size_t name_words = 0;           // how many of `words` name the command
+  std::map<std::string, std::string, std::less<>> options;
+  std::string error;  // the first malformed option, reported once the command is known
+
+  // The command's arguments, after its name.
+  size_t ArgCount() const { return words.size() - name_words; }
+  const std::string& Arg(size_t i) const { return words.at(name_words + i); }
+
+  bool Has(absl::string_view name) const { return options.find(name) != options.end(); }
+  std::string Str(absl::string_view name, absl::string_view fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? std::string(fallback) : it->second;
+  }
+  bool Flag(absl::string_view name) const { return Str(name) == "true"; }
+  int Int(absl::string_view name, int fallback) const;
+  double Number(absl::string_view name, double fallback) const;
+  // The value of an RFC 3339 option, or nullopt when absent.
+  std::optional<absl::Time> Time(absl::string_view name) const;
+  // The 1-based position of the value among the option's choices: the proto enum value.
+  int Choice(absl::string_view name, absl::string_view fallback) const;
+};
+
+// Prints the message and the command's usage on stderr; returns kExitUsage.
+int UsageError(const Invocation& in, absl::string_view message);
+
+// 32 hex digits from the system's random source, the shape of a UUID.
+std::string NewRequestId();
+
+// "--request_id=ID": named in the hint printed when a write may have been
+// applied although the call failed.
+std::string RetryOption(absl::string_view option, absl::string_view value);
+
+// --------------------------------------------------------------- formatting
+
+// "2.35" for 2350: quantities, and kilograms of CO2e, are exact thousandths.
+std::string FormatMilli(int64_t milli);
+// "2350 g (2.35 kg)".
+std::string FormatCo2(int64_t grams);
+// "ROLE_ADMIN" -> "admin", "PERIOD_ALL_TIME" -> "all time".
+std::string Label(absl::string_view enum_name);
+// An unset timestamp is "never" (InfiniteFuture), not 1970.
+absl::Time FromTimestamp(const Timestamp& ts);
+Timestamp ToTimestamp(absl::Time time);
+// RFC 3339 in the local time zone, the format time options take; "-" for never.
+std::string ShowTime(absl::Time time);
+std::string ShowTime(const Timestamp& ts);
+// Prints rows as aligned columns.
+void PrintTable(const Rows& rows);
+// Prints a message as proto3 JSON, every field included.
+void PrintJson(const google::protobuf::Message& message);
+// The rows of a board: RANK, NICKNAME, SCORE, "<- you".
+Rows BoardRows(v1::Metric metric, std::vector<const RepeatedPtrField<v1::BoardEntry>*> parts);
+
+// ------------------------------------------------------------------- client
+
+// What the session file keeps between runs. The secret is kept for citizens
+// only: it is their one way to sign in again, whereas staff and admins know
+// their password and `login` again when the token expires.
+struct Session {
+  std::string account_id;
+  std::string role;
+  std::string secret;
+  std::string token;
+  absl::Time token_expires_at = absl::InfiniteFuture();
+};
+
+struct GlobalOptions {
+  std::string server;
+  std::string session_path;
+  absl::Duration timeout;
+  bool json = false;
+};
+
+enum class Auth { kNone, kToken };
+
+class Client {
+ public:
+  explicit Client(GlobalOptions options);
+
+  const GlobalOptions& options() const { return options_; }
+  v1::IdentityService::Stub& identity() { return *identity_; }
+  v1::CatalogService::Stub& catalog() { return *catalog_; }
+  v1::ActionsService::Stub& actions() { return *actions_; }
+  v1::LeaderboardService::Stub& leaderboard() { return *leaderboard_; }
+  v1::EventsService::Stub& events() { return *events_; }
+  const std::optional<Session>& session() const { return session_; }
+
+  // Runs `rpc` with a fresh deadline and, for kToken, the session's bearer
+  // token; a citizen's expired or refused token is renewed once with the
+  // stored secret. On failure prints "error: CODE: message" and hints,
+  // naming `retry_option` (see RetryOption) for a write that may have been
+  // applied, so that a retry is applied only once.
+  bool Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
+            absl::string_view retry_option = "");
+
+  // Loads the session file once; false (error printed) if it is unreadable.
+  bool LoadSession();
+  // A citizen's secret is stored nowhere else: never overwrite it with the
+  // session of another account.
+  bool MayReplaceSession(absl::string_view account_id);
+  bool SaveSession(Session session);
+
+  // Prints "error: MESSAGE"; returns false.
+  static bool Fail(absl::string_view message);
+
+ private:
+  bool RequireSession();
+  bool RenewToken();
+  void PrintRpcError(const grpc::Status& status, Auth auth, absl::string_view retry_option) const;
+
+  GlobalOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::IdentityService::Stub> identity_;
+  std::unique_ptr<v1::CatalogService::Stub> catalog_;
+  std::unique_ptr<v1::ActionsService::Stub> actions_;
+  std::unique_ptr<v1::LeaderboardService::Stub> leaderboard_;
+  std::unique_ptr<v1::EventsService::Stub> events_;
+  std::optional<Session> session_;
+  bool session_loaded_ = false;
+};
+
+// The shape of most commands: one call, then the response as JSON or text.
+template <typename Response, typename Rpc, typename Printer>
+int Exchange(Client& client, Auth auth, Rpc rpc, Printer print,
+             absl::string_view retry_option = "") {
+  Response response;
+  if (!client.Call(
+          auth, [&](grpc::ClientContext* c) { return rpc(c, &response); }, retry_option)) {
+    return kExitError;
+  }
+  client.options().json ? PrintJson(response) : print(response);
+  return kExitOk;
+}
+
+// ---------------------------------------------- events_commands.cc: commands
+
+int EventCreate(Client& client, const Invocation& in);
+int EventAssign(Client& client, const Invocation& in);
+int EventList(Client& client, const Invocation& in);
+int EventShow(Client& client, const Invocation& in);
+int EventOpen(Client& client, const Invocation& in);
+int EventClose(Client& client, const Invocation& in);
+int CitizenCheckInCode(Client& client, const Invocation& in);
+int EventCheckIn(Client& client, const Invocation& in);
+int EventWeigh(Client& client, const Invocation& in);
+int EventImport(Client& client, const Invocation& in);
+int EventClosing(Client& client, const Invocation& in);
+int EventCorrect(Client& client, const Invocation& in);
+int EventAudit(Client& client, const Invocation& in);
+int EventLiveView(Client& client, const Invocation& in);
+
+}  // namespace ecoact::cli
