@@ -96,7 +96,9 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
   };
   std::vector<std::string> args = {
       action.fingerprint,
-      absl::StrCat(absl::ToInt64Seconds(options_.idempotency_ttl)),
+      // A staff credit's record never expires: CloseEvent re-runs every
+      // credit of an event that may have been open for months.
+      absl::StrCat(action.source == "staff" ? 0 : absl::ToInt64Seconds(options_.idempotency_ttl)),
       absl::StrCat(action.source == "self" ? c.type->daily_cap_milli : 0),
       c.type->id,
       c.type->category,

@@ -283,7 +283,6 @@ absl::StatusOr<std::optional<EntryRecord>> EventStore::GetEntry(absl::string_vie
   record.grams = JsonInt(j, "cur_qty");
   record.co2e_grams = JsonInt(j, "cur_co2");
   record.points = JsonInt(j, "cur_pts");
-  record.duplicate = j.value("voided", false);  // reused as "voided" for callers
   return std::optional<EntryRecord>(std::move(record));
 }
 

@@ -5,7 +5,7 @@
 -- KEYS[1] account hash        KEYS[2] idempotency record  KEYS[3] ledger stream
 -- KEYS[4] totals all time     KEYS[5] totals month        KEYS[6] totals week
 -- KEYS[7] totals day          KEYS[8] history zset
--- ARGV[1] request fingerprint ARGV[2] idempotency TTL (s)
+-- ARGV[1] request fingerprint ARGV[2] idempotency TTL (s; 0 = keep for good)
 -- ARGV[3] daily cap (milli-units, 0 = none)  ARGV[4] action type
 -- ARGV[5] category  ARGV[6] quantity (milli)  ARGV[7] unit  ARGV[8] co2 grams
 -- ARGV[9] points  ARGV[10] factor tag  ARGV[11] occurred ms  ARGV[12] recorded ms
@@ -90,5 +90,9 @@ local result = cjson.encode({
   keys = {'all', ARGV[19], ARGV[20], ARGV[21]},
   totals = totals,
 })
-redis.call('SET', KEYS[2], result, 'EX', ARGV[2])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[2], result, 'EX', ARGV[2])
+else
+  redis.call('SET', KEYS[2], result)
+end
 return {'ok', result}
