@@ -22,6 +22,7 @@ absl::Status AddActionsService(Assembly& assembly) {
   }
   RecorderOptions recorder_options;
   recorder_options.max_backdate = catalog_config.max_backdate;
+  recorder_options.period_retention = assembly.config->period_retention;
   auto* recorder = assembly.Keep(std::make_unique<ActionRecorder>(
       catalog, assembly.calendar, SystemClock(), recorder_options));
   auto* store = assembly.Keep(

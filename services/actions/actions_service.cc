@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_status.h"
 #include "services/common/status_macros.h"
+#include "services/common/validation.h"
 
 namespace ecoact::actions {
 
@@ -50,8 +51,24 @@ absl::Status ActionsServiceImpl::DoRecord(const grpc::ServerContext& context,
   if (request.has_occurred_at()) {
     ASSIGN_OR_RETURN(input.occurred_at, TimeFromProto(request.occurred_at(), "occurred_at"));
   }
-  ASSIGN_OR_RETURN(PreparedAction prepared, recorder_->Prepare(input));
-  ASSIGN_OR_RETURN(RecordedAction recorded, store_->Append(prepared));
+  absl::StatusOr<PreparedAction> prepared = recorder_->Prepare(input);
+  if (!prepared.ok()) {
+    // A retry of an action that was recorded must get its first result even
+    // if it would not validate any more (e.g. the time window moved on).
+    if (ValidateRequestId(input.request_id).ok()) {
+      ASSIGN_OR_RETURN(std::optional<RecordedAction> replay,
+                       store_->FindReplay(input.account_id, input.request_id,
+                                          ActionRecorder::RequestFingerprint(input)));
+      if (replay) {
+        *response->mutable_entry() = std::move(replay->entry);
+        response->set_replayed(true);
+        for (auto& totals : replay->totals) *response->add_totals() = std::move(totals);
+        return absl::OkStatus();
+      }
+    }
+    return prepared.status();
+  }
+  ASSIGN_OR_RETURN(RecordedAction recorded, store_->Append(*prepared));
   *response->mutable_entry() = std::move(recorded.entry);
   response->set_replayed(recorded.replayed);
   for (auto& totals : recorded.totals) *response->add_totals() = std::move(totals);

@@ -93,6 +93,8 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
       keys_.Totals(account, action.periods.week),
       keys_.Totals(account, action.periods.day),
       keys_.History(account),
+      action.corrects_request_id.empty() ? keys_.Request(account, action.input.request_id)
+                                         : keys_.Request(account, action.corrects_request_id),
   };
   std::vector<std::string> args = {
       action.fingerprint,
@@ -120,6 +122,7 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
       action.periods.day,
       action.event_id,
       action.logged_by,
+      action.corrects_request_id.empty() ? "0" : "1",
   };
   ASSIGN_OR_RETURN(RedisValue reply, redis_->Eval(RecordScript(), keys, args));
   if (reply.elements.empty()) return absl::InternalError("record_action returned nothing");
@@ -149,6 +152,21 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
         FormatMilli(std::max<int64_t>(0, cap - used)), " left today"));
   }
   return absl::InternalError(absl::StrCat("record_action: unexpected outcome '", outcome, "'"));
+}
+
+absl::StatusOr<std::optional<RecordedAction>> RedisLedgerStore::FindReplay(
+    absl::string_view account_id, absl::string_view request_id, absl::string_view fingerprint) {
+  ASSIGN_OR_RETURN(RedisValue stored, redis_->Command({"GET", keys_.Request(account_id, request_id)}));
+  if (stored.IsNil()) return std::optional<RecordedAction>();
+  nlohmann::json r = nlohmann::json::parse(stored.str, nullptr, false);
+  if (!r.is_object() || !r.contains("fp") || r["fp"] != std::string(fingerprint)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "request_id '", request_id,
+        "' was already used for a different action; use a new request_id for a new action"));
+  }
+  ASSIGN_OR_RETURN(RecordedAction result, DecodeResult(stored.str, /*replayed=*/true));
+  result.entry.set_request_id(std::string(request_id));
+  return std::optional<RecordedAction>(std::move(result));
 }
 
 absl::StatusOr<HistoryPage> RedisLedgerStore::History(absl::string_view account_id,

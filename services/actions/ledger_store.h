@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ class LedgerStore {
   // RESOURCE_EXHAUSTED over the daily cap; NOT_FOUND unknown account;
   // PERMISSION_DENIED the account is not a citizen.
   virtual absl::StatusOr<RecordedAction> Append(const PreparedAction& action) = 0;
+  // The stored first result of (account, request id), if any; ALREADY_EXISTS
+  // if it was recorded with another fingerprint.
+  virtual absl::StatusOr<std::optional<RecordedAction>> FindReplay(
+      absl::string_view account_id, absl::string_view request_id,
+      absl::string_view fingerprint) = 0;
   virtual absl::StatusOr<HistoryPage> History(absl::string_view account_id, int64_t offset,
                                               int64_t limit) = 0;
   virtual absl::StatusOr<ImpactSnapshot> Impact(absl::string_view account_id,
@@ -52,6 +58,9 @@ class RedisLedgerStore : public LedgerStore {
  public:
   RedisLedgerStore(RedisClient* redis, KeySpace keys, LedgerStoreOptions options);
   absl::StatusOr<RecordedAction> Append(const PreparedAction& action) override;
+  absl::StatusOr<std::optional<RecordedAction>> FindReplay(
+      absl::string_view account_id, absl::string_view request_id,
+      absl::string_view fingerprint) override;
   absl::StatusOr<HistoryPage> History(absl::string_view account_id, int64_t offset,
                                       int64_t limit) override;
   absl::StatusOr<ImpactSnapshot> Impact(absl::string_view account_id,

@@ -1,6 +1,9 @@
 #include "services/actions/recorder.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
 
@@ -25,16 +28,21 @@ absl::StatusOr<PreparedAction> ActionRecorder::Prepare(const ActionInput& input)
   request.occurred_at = prepared.occurred_at;
   ASSIGN_OR_RETURN(prepared.conversion, catalog_->Convert(request));
   SetPeriods(&prepared);
-  prepared.fingerprint = Fingerprint(
-      {"record", input.action_type, absl::StrCat(prepared.conversion.quantity_milli),
-       absl::StrCat(static_cast<int>(prepared.conversion.type->unit)),
-       input.occurred_at ? absl::StrCat(absl::ToUnixMillis(*input.occurred_at)) : "now"});
+  prepared.fingerprint = RequestFingerprint(input);
   return prepared;
+}
+
+std::string ActionRecorder::RequestFingerprint(const ActionInput& input) {
+  return Fingerprint({"record", input.action_type, absl::StrFormat("%.17g", input.quantity),
+                      absl::StrCat(static_cast<int>(input.unit)),
+                      input.occurred_at ? absl::StrCat(absl::ToUnixMillis(*input.occurred_at))
+                                        : "now"});
 }
 
 void ActionRecorder::SetPeriods(PreparedAction* prepared) const {
   prepared->periods = calendar_->KeysAt(prepared->occurred_at);
-  const absl::Duration keep = options_.max_backdate + absl::Hours(24);
+  const absl::Duration keep =
+      std::max(options_.period_retention, options_.max_backdate + absl::Hours(24));
   prepared->month_totals_expire_at = calendar_->MonthEnd(prepared->occurred_at) + keep;
   prepared->week_totals_expire_at = calendar_->WeekEnd(prepared->occurred_at) + keep;
   prepared->day_totals_expire_at = calendar_->DayEnd(prepared->occurred_at) + keep;

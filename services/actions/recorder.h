@@ -42,6 +42,9 @@ struct PreparedAction {
   std::string source = "self";
   std::string event_id;
   std::string logged_by;
+  // For a correction: the request id of the credit it corrects, whose ward
+  // and team it is booked under.
+  std::string corrects_request_id;
   // Digest of what the client sent (not of server-chosen values), for
   // "same request id, different payload".
   std::string fingerprint;
@@ -49,6 +52,10 @@ struct PreparedAction {
 
 struct RecorderOptions {
   absl::Duration max_backdate = absl::Hours(24 * 7);
+  // Period totals expire this long after their period ended, and never
+  // before the boards they feed (--period_retention) nor before backdating
+  // into the period stops (max_backdate + 1 day).
+  absl::Duration period_retention = absl::Hours(24 * 35);
 };
 
 class ActionRecorder {
@@ -58,6 +65,11 @@ class ActionRecorder {
 
   // INVALID_ARGUMENT / NOT_FOUND with a precise message; nothing is written.
   absl::StatusOr<PreparedAction> Prepare(const ActionInput& input) const;
+
+  // Digest of the fields the client sent (never of server-chosen values), so
+  // a retry matches its first attempt even if validation would now fail
+  // (the accepted time window moved on, the catalogue changed).
+  static std::string RequestFingerprint(const ActionInput& input);
 
   // A staff-verified credit for `account_id` with figures computed by the
   // caller (a weigh-in, or a correction's signed difference): no cap, no

@@ -34,6 +34,9 @@ ABSL_FLAG(std::string, token_keys, "",
 ABSL_FLAG(std::string, token_key_id, "",
           "Key id that signs new tokens; default the first of --token_keys");
 ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(24), "Lifetime of an issued token");
+ABSL_FLAG(absl::Duration, period_retention, absl::Hours(24 * 35),
+          "How long a finished day, week or month stays readable (its boards and the "
+          "per-account totals behind them); then both expire by themselves");
 ABSL_FLAG(int, max_message_bytes, 1 << 20, "Largest accepted request message in bytes");
 ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1),
           "How often the health check pings Redis");
@@ -119,6 +122,10 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
     config.token_key_id = absl::GetFlag(FLAGS_token_key_id);
   }
   config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
+  config.period_retention = absl::GetFlag(FLAGS_period_retention);
+  if (config.period_retention < absl::Hours(24)) {
+    return absl::InvalidArgumentError("--period_retention must be at least 24h");
+  }
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   if (config.max_message_bytes < 1024) {
     return absl::InvalidArgumentError("--max_message_bytes must be at least 1024");

@@ -28,6 +28,7 @@ struct CommonConfig {
   std::map<std::string, std::string> token_keys;  // --token_keys kid=secret,...
   std::string token_key_id;       // --token_key_id
   absl::Duration token_lifetime;  // --token_lifetime
+  absl::Duration period_retention;  // --period_retention
   int max_message_bytes = 0;      // --max_message_bytes
   absl::Duration health_interval; // --health_interval
   absl::Duration shutdown_grace;  // --shutdown_grace

@@ -63,6 +63,7 @@ absl::StatusOr<EntryRecord> DecodeRecord(const std::string& json, absl::string_v
   r.factor_tag = j.value("fv", "");
   r.occurred_at = absl::FromUnixMillis(JsonInt(j, "occ"));
   r.received_at = absl::FromUnixMillis(JsonInt(j, "rec"));
+  r.corrects = j.contains("target") && j["target"].is_string() ? j["target"].get<std::string>() : "";
   return r;
 }
 
@@ -272,6 +273,22 @@ absl::StatusOr<EntryRecord> EventStore::Correct(
   return absl::InternalError(absl::StrCat("correct_entry: unexpected outcome '", outcome, "'"));
 }
 
+absl::StatusOr<std::optional<EntryRecord>> EventStore::FindDuplicate(
+    absl::string_view id, absl::string_view client_entry_id, absl::string_view fingerprint) {
+  ASSIGN_OR_RETURN(RedisValue reply,
+                   redis_->Command({"HGET", Key(id, "entries"), std::string(client_entry_id)}));
+  if (reply.IsNil()) return std::optional<EntryRecord>();
+  nlohmann::json j = nlohmann::json::parse(reply.str, nullptr, false);
+  if (!j.is_object() || !j.contains("fp") || j["fp"] != std::string(fingerprint)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "client_entry_id '", client_entry_id,
+        "' was already used for a different entry at this event"));
+  }
+  ASSIGN_OR_RETURN(EntryRecord record, DecodeRecord(reply.str, client_entry_id));
+  record.duplicate = true;
+  return std::optional<EntryRecord>(std::move(record));
+}
+
 absl::StatusOr<std::optional<EntryRecord>> EventStore::GetEntry(absl::string_view id,
                                                                 absl::string_view client_entry_id) {
   ASSIGN_OR_RETURN(RedisValue reply,
@@ -386,6 +403,7 @@ absl::StatusOr<std::vector<EntryRecord>> EventStore::CreditedEntries(absl::strin
     r.occurred_at = absl::FromUnixMillis(ToInt(f["occ"]));
     r.received_at = absl::FromUnixMillis(ToInt(f["rec"]));
     r.logged_by = f["by"];
+    r.corrects = f["target"];
   }));
   return entries;
 }

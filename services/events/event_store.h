@@ -31,6 +31,7 @@ struct EntryRecord {
   absl::Time occurred_at;
   absl::Time received_at;
   std::string logged_by;  // staff login
+  std::string corrects;   // for a correction: the client entry id it corrects
   bool duplicate = false;
 };
 
@@ -68,6 +69,11 @@ class EventStore {
                                       bool void_entry, int64_t new_grams, int64_t new_co2,
                                       int64_t new_points, absl::string_view reason,
                                       absl::string_view staff, absl::Time now);
+  // The entry as first recorded if `client_entry_id` exists with this
+  // fingerprint (DUPLICATE); ALREADY_EXISTS for another fingerprint.
+  absl::StatusOr<std::optional<EntryRecord>> FindDuplicate(absl::string_view id,
+                                                           absl::string_view client_entry_id,
+                                                           absl::string_view fingerprint);
   // The entry as first recorded (for computing a correction's figures).
   absl::StatusOr<std::optional<EntryRecord>> GetEntry(absl::string_view id,
                                                       absl::string_view client_entry_id);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
@@ -191,11 +192,17 @@ absl::StatusOr<PreparedEntry> PrepareWeighIn(const EventRecord& event, const v1:
   request.unit = v1::UNIT_KILOGRAM;
   request.occurred_at = entry.occurred_at;
   ASSIGN_OR_RETURN(entry.conversion, catalog.Convert(request));
-  entry.fingerprint = Fingerprint(
-      {"weigh", entry.participant_id, weigh_in.action_type(),
-       absl::StrCat(entry.conversion.quantity_milli),
-       weigh_in.has_occurred_at() ? absl::StrCat(absl::ToUnixMillis(entry.occurred_at)) : "now"});
+  entry.fingerprint = WeighInFingerprint(weigh_in);
   return entry;
+}
+
+std::string WeighInFingerprint(const v1::WeighIn& weigh_in) {
+  return Fingerprint({"weigh", weigh_in.participant_id(), weigh_in.action_type(),
+                      absl::StrFormat("%.17g", weigh_in.weight_kg()),
+                      weigh_in.has_occurred_at()
+                          ? absl::StrCat(weigh_in.occurred_at().seconds(), ".",
+                                         weigh_in.occurred_at().nanos())
+                          : "now"});
 }
 
 }  // namespace ecoact::events

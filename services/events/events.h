@@ -78,6 +78,10 @@ struct PreparedEntry {
 // INVALID_ARGUMENT (ids, weight <= 0 or above the maximum, time outside the
 // event), NOT_FOUND (action type not in the catalogue), FAILED_PRECONDITION
 // (action type not accepted by this event).
+// Digest of what the staff device sent, for DUPLICATE versus "same entry id,
+// different entry"; independent of server-side validation and conversion.
+std::string WeighInFingerprint(const v1::WeighIn& weigh_in);
+
 absl::StatusOr<PreparedEntry> PrepareWeighIn(const EventRecord& event, const v1::WeighIn& weigh_in,
                                              const catalog::Catalog& catalog,
                                              const EntryRules& rules, absl::Time now);

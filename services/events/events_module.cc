@@ -38,6 +38,7 @@ absl::Status AddEventsService(Assembly& assembly) {
       "checkin:" + assembly.config->token_keys.at(assembly.config->token_key_id), code_lifetime));
   actions::RecorderOptions recorder_options;
   recorder_options.max_backdate = catalog_config.max_backdate;
+  recorder_options.period_retention = assembly.config->period_retention;
   auto* recorder = assembly.Keep(std::make_unique<actions::ActionRecorder>(
       catalog, assembly.calendar, SystemClock(), recorder_options));
   auto* ledger = assembly.Keep(std::make_unique<actions::RedisLedgerStore>(

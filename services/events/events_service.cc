@@ -196,6 +196,9 @@ absl::Status EventsServiceImpl::Credit(const EventRecord& event, const EntryReco
       record.participant, absl::StrCat(event.id, "-", record.client_entry_id), conversion,
       record.occurred_at, event.id,
       record.logged_by.empty() ? std::string(staff) : record.logged_by);
+  if (!record.corrects.empty()) {
+    credit.corrects_request_id = absl::StrCat(event.id, "-", record.corrects);
+  }
   absl::StatusOr<actions::RecordedAction> recorded = ledger_->Append(credit);
   return recorded.status();
 }
@@ -210,17 +213,35 @@ absl::Status EventsServiceImpl::Weigh(const EventRecord& event, const v1::WeighI
                                       bool allow_closed, absl::string_view staff,
                                       v1::EntryOutcome* out) {
   const absl::Time now = auth_->Now();
-  ASSIGN_OR_RETURN(PreparedEntry entry,
-                   PrepareWeighIn(event, weigh_in, *catalog_, options_.rules, now));
-  ASSIGN_OR_RETURN(EntryRecord record, store_->RecordEntry(event.id, entry, allow_closed, staff, now));
-  absl::Status credited = Credit(event, record, staff);
-  if (!credited.ok()) {
-    return absl::Status(credited.code(),
-                        absl::StrCat("recorded at the event, but crediting the participant "
-                                     "failed; send the entry again to finish: ",
-                                     credited.message()));
+  absl::StatusOr<PreparedEntry> entry =
+      PrepareWeighIn(event, weigh_in, *catalog_, options_.rules, now);
+  absl::StatusOr<EntryRecord> record;
+  if (entry.ok()) {
+    record = store_->RecordEntry(event.id, *entry, allow_closed, staff, now);
+  } else {
+    // An entry recorded by an earlier upload stays a DUPLICATE even if it
+    // would not validate any more (e.g. the event ended since).
+    absl::StatusOr<std::optional<EntryRecord>> earlier =
+        weigh_in.client_entry_id().empty() || weigh_in.client_entry_id().size() > 64
+            ? absl::StatusOr<std::optional<EntryRecord>>(std::nullopt)
+            : store_->FindDuplicate(event.id, weigh_in.client_entry_id(),
+                                    WeighInFingerprint(weigh_in));
+    if (!earlier.ok()) return earlier.status();
+    if (!*earlier) return entry.status();
+    record = **earlier;
   }
-  FillOutcome(record, out);
+  if (!record.ok()) return record.status();
+  FillOutcome(*record, out);
+  absl::Status credited = Credit(event, *record, staff);
+  if (!credited.ok()) {
+    // The entry is kept at the event: say so, so that no device logs the
+    // bag again under a new id; sending the same entry again finishes it.
+    out->set_code(CodeName(credited.code()));
+    out->set_message(absl::StrCat("recorded at the event, but crediting the participant "
+                                  "failed; send the same entry again to finish: ",
+                                  credited.message()));
+    if (!allow_closed) return absl::Status(credited.code(), out->message());
+  }
   return absl::OkStatus();
 }
 

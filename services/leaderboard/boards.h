@@ -30,8 +30,9 @@ struct BoardTarget {
 };
 
 struct BoardOptions {
-  // How long a finished period's board stays readable after it ended.
-  absl::Duration retention = absl::Hours(24 * 100);
+  // How long a finished period's board stays readable after it ended; the
+  // totals behind it live at least as long (RecorderOptions).
+  absl::Duration retention = absl::Hours(24 * 35);
 };
 
 // Every board an entry (recorded under `ward`/`team` at `occurred_at`)

@@ -11,12 +11,10 @@ ABSL_FLAG(std::string, projector_consumer, "",
           "Consumer name in the ledger consumer group; stable across restarts of the same "
           "replica. Empty: the host name");
 ABSL_FLAG(int, projector_batch, 1000, "Ledger entries read per projector round trip");
-ABSL_FLAG(absl::Duration, board_retention, absl::Hours(24 * 100),
-          "How long a finished month/week/day board stays readable; then it expires by itself");
 
 namespace ecoact::leaderboard {
 
-absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags() {
+absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags(const CommonConfig& common) {
   ProjectorOptions options;
   options.consumer = absl::GetFlag(FLAGS_projector_consumer);
   if (options.consumer.empty()) {
@@ -28,15 +26,12 @@ absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags() {
   if (options.batch < 1 || options.batch > 100000) {
     return absl::InvalidArgumentError("--projector_batch must be in [1, 100000]");
   }
-  options.boards.retention = absl::GetFlag(FLAGS_board_retention);
-  if (options.boards.retention < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--board_retention must not be negative");
-  }
+  options.boards.retention = common.period_retention;
   return options;
 }
 
 absl::Status AddLeaderboardService(Assembly& assembly) {
-  ASSIGN_OR_RETURN(ProjectorOptions options, ProjectorOptionsFromFlags());
+  ASSIGN_OR_RETURN(ProjectorOptions options, ProjectorOptionsFromFlags(*assembly.config));
   // A blocking read must return before the Redis command timeout.
   options.block = std::min(absl::Milliseconds(500), assembly.config->redis.command_timeout / 2);
   auto* boards = assembly.Keep(std::make_unique<BoardStore>(assembly.redis, *assembly.keys));

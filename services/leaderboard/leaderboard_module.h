@@ -6,8 +6,8 @@
 
 namespace ecoact::leaderboard {
 
-// --board_retention, --projector_* flags.
-absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags();
+// --projector_* flags, and --period_retention for the boards.
+absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags(const CommonConfig& common);
 
 // Adds ecoact.v1.LeaderboardService and, unless --projector=false, the
 // projector that keeps the boards up to date.

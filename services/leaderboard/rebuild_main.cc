@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
                     "recomputes every leaderboard from the ledger streams, then exits");
   auto config = ecoact::CommonConfigFromFlags();
   if (!config.ok()) ecoact::ExitWithConfigError(config.status());
-  auto options = ecoact::leaderboard::ProjectorOptionsFromFlags();
+  auto options = ecoact::leaderboard::ProjectorOptionsFromFlags(*config);
   if (!options.ok()) ecoact::ExitWithConfigError(options.status());
   auto calendar = ecoact::CityCalendar::Create(config->time_zone);
   if (!calendar.ok()) ecoact::ExitWithConfigError(calendar.status());

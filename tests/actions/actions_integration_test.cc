@@ -113,6 +113,27 @@ TEST_F(ActionsTest, ReplayReturnsTheFirstResultAndChangesNothing) {
   EXPECT_EQ(Impact(citizen_.token).totals(0).actions(), 1);
 }
 
+TEST_F(ActionsTest, ARetryIsReplayedEvenWhenItWouldNoLongerValidate) {
+  // Recorded at the edge of the backdating window, acknowledged, but the
+  // reply was lost; the app retries ten minutes later.
+  v1::RecordActionRequest request = Request("clothing_reuse", 1);
+  *request.mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(
+      absl::ToUnixMillis(stack_->now() - absl::Hours(24 * 7) + absl::Minutes(5)));
+  v1::RecordActionResponse first, retry;
+  ASSERT_TRUE(Send(request, &first, citizen_.token).ok());
+  stack_->set_now(stack_->now() + absl::Minutes(10));
+  const std::string token =
+      stack_->tokens().Issue(citizen_.account_id, v1::ROLE_CITIZEN, stack_->now());
+  ASSERT_TRUE(Send(request, &retry, token).ok());
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(retry.entry().entry_id(), first.entry().entry_id());
+  // A new request with the same stale time is refused.
+  request.set_request_id("fresh-request-0001");
+  EXPECT_THAT(Send(request, &retry, token),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("too far back")));
+  EXPECT_EQ(LedgerLength(), 1);
+}
+
 TEST_F(ActionsTest, SameRequestIdWithAnotherPayloadIsRejected) {
   v1::RecordActionRequest request = Request("plastic_bag_refused", 2);
   ASSERT_TRUE(Send(request, nullptr, citizen_.token).ok());

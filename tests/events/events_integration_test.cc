@@ -299,6 +299,13 @@ TEST_F(EventsTest, CorrectionsAreCompensatingEntriesWithAnAuditTrail) {
   ASSERT_TRUE(Weigh(staff_, Entry("fix-0001-a", mika_.account_id, 5), &first).ok());
   ASSERT_TRUE(Weigh(staff_, Entry("fix-0002-b", mika_.account_id, 2), &second).ok());
   const int64_t before = PersonalGrams(mika_);
+  // Mika moves ward after the drive: the corrections stay with the ward the
+  // entries were credited under.
+  v1::UpdateMyProfileRequest move;
+  move.set_request_id("move-ward-0001");
+  move.set_ward("tama");
+  v1::Profile moved;
+  ASSERT_TRUE(stack_->identity()->UpdateMyProfile(Stack::Context(mika_.token).get(), move, &moved).ok());
 
   v1::CorrectEntryRequest adjust;
   adjust.set_request_id("correct-0001-x");
@@ -329,6 +336,11 @@ TEST_F(EventsTest, CorrectionsAreCompensatingEntriesWithAnAuditTrail) {
   cancel.set_client_entry_id("corr:correct-0001-x");  // a correction's own id
   EXPECT_THAT(stack_->events()->CorrectEntry(Stack::Context(staff_).get(), cancel, &adjusted),
               StatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("cannot be corrected")));
+
+  v1::ListMyActionsResponse history;
+  ASSERT_TRUE(stack_->actions()->ListMyActions(Stack::Context(mika_.token).get(), {}, &history).ok());
+  ASSERT_EQ(history.entries_size(), 4);
+  for (const auto& e : history.entries()) EXPECT_EQ(e.ward(), "nakahara") << e.entry_id();
 
   auto four_kg = stack_->catalog().Convert({"clothing_reuse", 4, v1::UNIT_KILOGRAM, stack_->now()});
   EXPECT_EQ(PersonalGrams(mika_), four_kg->co2e_grams);

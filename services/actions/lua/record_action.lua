@@ -5,6 +5,7 @@
 -- KEYS[1] account hash        KEYS[2] idempotency record  KEYS[3] ledger stream
 -- KEYS[4] totals all time     KEYS[5] totals month        KEYS[6] totals week
 -- KEYS[7] totals day          KEYS[8] history zset
+-- KEYS[9] idempotency record of the entry this one corrects (or KEYS[2])
 -- ARGV[1] request fingerprint ARGV[2] idempotency TTL (s; 0 = keep for good)
 -- ARGV[3] daily cap (milli-units, 0 = none)  ARGV[4] action type
 -- ARGV[5] category  ARGV[6] quantity (milli)  ARGV[7] unit  ARGV[8] co2 grams
@@ -13,6 +14,8 @@
 -- ARGV[16..18] EXPIREAT (unix s) of the month, week and day totals
 -- ARGV[19..21] period keys of month, week, day
 -- ARGV[22] event id ('' for none)  ARGV[23] staff login who logged it ('' for self)
+-- ARGV[24] '1' when KEYS[9] names a corrected entry: the correction is booked
+--          under that entry's ward and team, not the account's current ones
 -- Staff-verified credits pass cap 0 and may carry negative figures
 -- (compensating corrections).
 --
@@ -30,6 +33,14 @@ if not profile[1] then return {'no_account'} end
 if profile[1] ~= 'citizen' then return {'not_citizen'} end
 local ward = profile[2] or ''
 local team = profile[3] or ''
+if ARGV[24] == '1' then
+  local origin = redis.call('GET', KEYS[9])
+  if origin then
+    local o = cjson.decode(origin)
+    ward = o.ward or ''
+    team = o.team or ''
+  end
+end
 
 local qty = tonumber(ARGV[6])
 local cap = tonumber(ARGV[3])
