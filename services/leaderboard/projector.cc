@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "leaderboard_lua.h"
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
 
@@ -44,8 +45,62 @@ absl::Status Projector::EnsureGroups() {
 absl::StatusOr<int> Projector::RunOnce() { return Cycle(true); }
 absl::StatusOr<int> Projector::RunOnceWithoutAck() { return Cycle(false); }
 
+std::string ProjectorLeaseKey(const KeySpace& keys) {
+  return absl::StrCat(keys.prefix(), ":{projector}:lease");
+}
+
+namespace {
+
+const LuaScript& LeaseScript() {
+  static const LuaScript script("lease", embedded::kLeaseLua);
+  return script;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> Projector::HoldLease() {
+  const absl::Time now = absl::Now();
+  if (holds_lease_ && now - lease_renewed_ < options_.lease_ttl / 3) return true;
+  ASSIGN_OR_RETURN(RedisValue held,
+                   redis_->Eval(LeaseScript(), {ProjectorLeaseKey(*keys_)},
+                                {options_.consumer,
+                                 absl::StrCat(absl::ToInt64Milliseconds(options_.lease_ttl)), "0"}));
+  const bool was_holding = holds_lease_;
+  holds_lease_ = held.integer == 1;
+  if (!holds_lease_) return false;
+  lease_renewed_ = now;
+  if (!was_holding) {
+    if (!groups_ready_) RETURN_IF_ERROR(EnsureGroups());
+    RETURN_IF_ERROR(ClaimOrphans());
+    recovering_ = true;
+  }
+  return true;
+}
+
+absl::Status Projector::ClaimOrphans() {
+  int64_t claimed = 0;
+  for (int shard = 0; shard < keys_->shards(); ++shard) {
+    std::string cursor = "0-0";
+    do {
+      ASSIGN_OR_RETURN(RedisValue reply,
+                       redis_->Command({"XAUTOCLAIM", keys_->Ledger(shard), options_.group,
+                                        options_.consumer, "0", cursor, "COUNT", "1000",
+                                        "JUSTID"}));
+      if (reply.elements.size() < 2) return absl::InternalError("XAUTOCLAIM: short reply");
+      cursor = reply.elements[0].str;
+      claimed += static_cast<int64_t>(reply.elements[1].elements.size());
+    } while (cursor != "0-0");
+  }
+  if (claimed > 0) {
+    LogInfo("projector: took over unacknowledged entries", {{"entries", claimed}});
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
   if (!groups_ready_) RETURN_IF_ERROR(EnsureGroups());
+  ASSIGN_OR_RETURN(bool held, HoldLease());
+  if (!held) return 0;
   std::vector<std::string> command = {"XREADGROUP", "GROUP", options_.group, options_.consumer,
                                       "COUNT", absl::StrCat(options_.batch)};
   if (!recovering_) {
@@ -162,6 +217,12 @@ void Projector::Stop() {
   if (!thread_.joinable()) return;
   stop_.Notify();
   thread_.join();
+  if (holds_lease_) {
+    auto released = redis_->Eval(LeaseScript(), {ProjectorLeaseKey(*keys_)},
+                                 {options_.consumer, "0", "0"});
+    (void)released;  // if Redis is gone the lease lapses by itself
+    holds_lease_ = false;
+  }
 }
 
 void Projector::Loop() {
@@ -173,6 +234,8 @@ void Projector::Loop() {
       if (failing) LogInfo("projector: resumed");
       failing = false;
       backoff = absl::Milliseconds(100);
+      // Another process holds the lease: wait instead of spinning.
+      if (!holds_lease_) stop_.WaitForNotificationWithTimeout(options_.block);
       continue;
     }
     if (!failing) {
@@ -189,6 +252,16 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
                                             const CityCalendar& calendar,
                                             const BoardOptions& options, absl::Time now) {
   RebuildReport report;
+  // Pause any projector: take its lease for as long as the rebuild can take,
+  // then let an in-flight projector cycle finish before reading the ledger.
+  const std::string lease = ProjectorLeaseKey(keys);
+  RETURN_IF_ERROR(redis->Eval(LeaseScript(), {lease}, {"rebuild", "600000", "1"}).status());
+  absl::SleepFor(absl::Seconds(1));
+  struct Release {
+    RedisClient* redis;
+    std::string key;
+    ~Release() { (void)redis->Eval(LeaseScript(), {key}, {"rebuild", "0", "0"}); }
+  } release{redis, lease};
   std::map<std::string, std::map<std::string, int64_t>> scores;  // board -> account -> score
   std::map<std::string, absl::Time> expiries;
   for (int shard = 0; shard < keys.shards(); ++shard) {

@@ -31,6 +31,10 @@ struct ProjectorOptions {
   std::string consumer = "projector";
   int batch = 1000;
   absl::Duration block = absl::Milliseconds(500);
+  // Only the holder of the lease writes boards, so two projectors never
+  // race on one score; a projector that dies loses it after this long, and
+  // the next holder claims its unacknowledged entries (XAUTOCLAIM).
+  absl::Duration lease_ttl = absl::Seconds(10);
   BoardOptions boards;
 };
 
@@ -52,6 +56,7 @@ class Projector : public BackgroundWorker {
   absl::StatusOr<int> RunOnceWithoutAck();
 
   void Start() override;
+  // Stops the loop and releases the lease.
   void Stop() override;
 
   // Entries applied since start (for logs and benchmarks).
@@ -59,6 +64,10 @@ class Projector : public BackgroundWorker {
 
  private:
   absl::StatusOr<int> Cycle(bool acknowledge);
+  // Takes or renews the lease; on taking it, claims every other consumer's
+  // pending entries. False while another process holds it.
+  absl::StatusOr<bool> HoldLease();
+  absl::Status ClaimOrphans();
   absl::Status Apply(const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge);
   void Loop();
 
@@ -68,6 +77,8 @@ class Projector : public BackgroundWorker {
   ProjectorOptions options_;
   bool recovering_ = true;  // first drain our own pending entries ("0")
   bool groups_ready_ = false;
+  bool holds_lease_ = false;
+  absl::Time lease_renewed_ = absl::InfinitePast();
   std::atomic<int64_t> applied_{0};
   std::thread thread_;
   absl::Notification stop_;
@@ -83,7 +94,11 @@ struct RebuildReport {
 // Recomputes every board from the ledger streams alone and replaces the
 // boards in Redis (each written under a temporary key, then renamed), and
 // removes boards no entry supports. Boards whose retention has passed at
-// `now` are not recreated.
+// `now` are not recreated. It takes the projector lease for its duration, so
+// a running projector pauses and catches up afterwards.
+// The lease key shared by projectors and the rebuild.
+std::string ProjectorLeaseKey(const KeySpace& keys);
+
 absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
                                             const CityCalendar& calendar,
                                             const BoardOptions& options, absl::Time now);

@@ -157,6 +157,40 @@ TEST_F(LeaderboardTest, CrashBetweenApplyAndAcknowledgeCountsEveryEntryOnce) {
   }
 }
 
+TEST_F(LeaderboardTest, OneProjectorWritesAtATimeAndTheNextTakesOverItsEntries) {
+  Citizen a = stack_->Register("Aoi", "kawasaki");
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(stack_->Record(a.token, "bus_instead_of_car", 5).ok());
+  auto make = [&](const std::string& consumer) {
+    leaderboard::ProjectorOptions options;
+    options.consumer = consumer;
+    options.block = absl::Milliseconds(20);
+    return std::make_unique<leaderboard::Projector>(&stack_->redis(), &stack_->keys(),
+                                                    &stack_->calendar(), options);
+  };
+  auto first = make("replica-a");
+  auto second = make("replica-b");
+  auto applied = first->RunOnceWithoutAck();  // takes the lease, then "dies"
+  ASSERT_TRUE(applied.ok());
+  EXPECT_EQ(*applied, 4);
+  auto waiting = second->RunOnce();  // the lease is replica-a's
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(*waiting, 0);
+  // replica-a's lease lapses; replica-b takes over its unacknowledged entries.
+  ASSERT_TRUE(stack_->redis().Command({"DEL", leaderboard::ProjectorLeaseKey(stack_->keys())}).ok());
+  auto taken = second->RunOnce();
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(*taken, 4);
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+    auto pending = stack_->redis().Command({"XPENDING", stack_->keys().Ledger(shard), "boards"});
+    ASSERT_TRUE(pending.ok());
+    EXPECT_EQ(pending->elements[0].integer, 0);
+  }
+  auto board = Board(a.token, v1::SCOPE_CITY, "", v1::PERIOD_ALL_TIME, v1::METRIC_POINTS);
+  ASSERT_EQ(board.entries_size(), 1);
+  EXPECT_EQ(board.entries(0).score(),
+            20 * stack_->catalog().Find("bus_instead_of_car")->points_per_unit);
+}
+
 TEST_F(LeaderboardTest, RebuildFromTheLedgerEqualsTheIncrementalBoards) {
   std::vector<Citizen> citizens;
   const char* wards[] = {"kawasaki", "saiwai", "nakahara", "tama"};
