@@ -29,6 +29,13 @@ const LuaScript& ListScript() {
 constexpr v1::Period kPeriods[] = {v1::PERIOD_ALL_TIME, v1::PERIOD_MONTH, v1::PERIOD_WEEK,
                                    v1::PERIOD_DAY};
 
+// Safe reads: a record written by another version must yield an error or a
+// default, never an exception across the handler.
+std::string JsonString(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 int64_t JsonInt(const nlohmann::json& value) {
   if (value.is_number()) return value.get<int64_t>();
   int64_t parsed = 0;
@@ -38,33 +45,40 @@ int64_t JsonInt(const nlohmann::json& value) {
 
 absl::StatusOr<RecordedAction> DecodeResult(const std::string& json, bool replayed) {
   nlohmann::json r = nlohmann::json::parse(json, nullptr, false);
-  if (!r.is_object() || !r["totals"].is_array() || r["totals"].size() != 4) {
+  if (!r.is_object() || !r.contains("totals") || !r["totals"].is_array() ||
+      r["totals"].size() != 4 || !r.contains("keys") || !r["keys"].is_array() ||
+      r["keys"].size() != 4) {
     return absl::InternalError("record_action returned an unreadable result");
+  }
+  for (int i = 0; i < 4; ++i) {
+    if (!r["keys"][i].is_string() || !r["totals"][i].is_object()) {
+      return absl::InternalError("record_action returned an unreadable result");
+    }
   }
   RecordedAction out;
   out.replayed = replayed;
   v1::LedgerEntry& e = out.entry;
-  e.set_entry_id(r.value("id", ""));
-  e.set_action_type(r.value("type", ""));
-  e.set_category(r.value("cat", ""));
-  e.set_quantity_milli(JsonInt(r["qty"]));
-  e.set_unit(static_cast<v1::Unit>(JsonInt(r["unit"])));
-  e.set_co2e_grams(JsonInt(r["co2"]));
-  e.set_points(JsonInt(r["pts"]));
-  e.set_factor_version(r.value("fv", ""));
-  *e.mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(JsonInt(r["occ"]));
-  *e.mutable_recorded_at() = TimeUtil::MillisecondsToTimestamp(JsonInt(r["rec"]));
-  e.set_ward(r.value("ward", ""));
-  e.set_team(r.value("team", ""));
-  e.set_event_id(r.value("event", ""));
-  e.set_staff_verified(r.value("src", "") == "staff");
+  e.set_entry_id(JsonString(r, "id"));
+  e.set_action_type(JsonString(r, "type"));
+  e.set_category(JsonString(r, "cat"));
+  e.set_quantity_milli(JsonInt(r.value("qty", nlohmann::json(0))));
+  e.set_unit(static_cast<v1::Unit>(JsonInt(r.value("unit", nlohmann::json(0)))));
+  e.set_co2e_grams(JsonInt(r.value("co2", nlohmann::json(0))));
+  e.set_points(JsonInt(r.value("pts", nlohmann::json(0))));
+  e.set_factor_version(JsonString(r, "fv"));
+  *e.mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(JsonInt(r.value("occ", nlohmann::json(0))));
+  *e.mutable_recorded_at() = TimeUtil::MillisecondsToTimestamp(JsonInt(r.value("rec", nlohmann::json(0))));
+  e.set_ward(JsonString(r, "ward"));
+  e.set_team(JsonString(r, "team"));
+  e.set_event_id(JsonString(r, "event"));
+  e.set_staff_verified(JsonString(r, "src") == "staff");
   for (int i = 0; i < 4; ++i) {
     v1::Totals* t = &out.totals.emplace_back();
     t->set_period(kPeriods[i]);
     t->set_period_key(r["keys"][i].get<std::string>());
-    t->set_co2e_grams(JsonInt(r["totals"][i]["co2"]));
-    t->set_points(JsonInt(r["totals"][i]["pts"]));
-    t->set_actions(JsonInt(r["totals"][i]["n"]));
+    t->set_co2e_grams(JsonInt(r["totals"][i].value("co2", nlohmann::json(0))));
+    t->set_points(JsonInt(r["totals"][i].value("pts", nlohmann::json(0))));
+    t->set_actions(JsonInt(r["totals"][i].value("n", nlohmann::json(0))));
   }
   return out;
 }
@@ -98,9 +112,10 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
   };
   std::vector<std::string> args = {
       action.fingerprint,
-      // A staff credit's record never expires: CloseEvent re-runs every
-      // credit of an event that may have been open for months.
-      absl::StrCat(action.source == "staff" ? 0 : absl::ToInt64Seconds(options_.idempotency_ttl)),
+      // CloseEvent re-runs every credit of an event that may have been open
+      // for up to a year: a staff credit's record outlives any event.
+      absl::StrCat(absl::ToInt64Seconds(action.source == "staff" ? kStaffCreditRecordTtl
+                                                                 : options_.idempotency_ttl)),
       absl::StrCat(action.source == "self" ? c.type->daily_cap_milli : 0),
       c.type->id,
       c.type->category,

@@ -26,7 +26,12 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   server_options.max_message_bytes = config->max_message_bytes;
   server_options.health_interval = config->health_interval;
   server_options.shutdown_grace = config->shutdown_grace;
-  EcoactServer server(server_options, &redis);
+  // Health pings on a connection of their own: a busy pool (the projector's
+  // blocking reads, a load peak) must not read as "Redis unreachable".
+  RedisOptions health_options = config->redis;
+  health_options.pool_size = 1;
+  RedisClient health_redis(health_options);
+  EcoactServer server(server_options, &health_redis);
 
   Assembly assembly{&*config, &redis, &keys, &*calendar, &*tokens, &auth, &server, {}};
   for (const ServiceModule& module : modules) {

@@ -42,6 +42,11 @@ int64_t ToInt(const std::string& s) {
   return v;
 }
 
+std::string JsonString(const nlohmann::json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 int64_t JsonInt(const nlohmann::json& j, const char* field) {
   if (!j.contains(field)) return 0;
   const auto& v = j[field];
@@ -55,15 +60,15 @@ absl::StatusOr<EntryRecord> DecodeRecord(const std::string& json, absl::string_v
   if (!j.is_object()) return absl::InternalError("event entry record is not JSON");
   EntryRecord r;
   r.client_entry_id = std::string(client_id);
-  r.participant = j.value("participant", "");
-  r.action_type = j.value("type", "");
+  r.participant = JsonString(j, "participant");
+  r.action_type = JsonString(j, "type");
   r.grams = JsonInt(j, "qty");
   r.co2e_grams = JsonInt(j, "co2");
   r.points = JsonInt(j, "pts");
-  r.factor_tag = j.value("fv", "");
+  r.factor_tag = JsonString(j, "fv");
   r.occurred_at = absl::FromUnixMillis(JsonInt(j, "occ"));
   r.received_at = absl::FromUnixMillis(JsonInt(j, "rec"));
-  r.corrects = j.contains("target") && j["target"].is_string() ? j["target"].get<std::string>() : "";
+  r.corrects = JsonString(j, "target");
   return r;
 }
 
@@ -175,6 +180,9 @@ absl::StatusOr<absl::Time> EventStore::CheckIn(absl::string_view id, absl::strin
   if (outcome == "status") {
     return absl::FailedPreconditionError(
         absl::StrCat("check-in needs an open event; this one is ", reply.elements[1].str));
+  }
+  if (outcome != "dup" || reply.elements.size() < 2) {
+    return absl::InternalError(absl::StrCat("check_in: unexpected outcome '", outcome, "'"));
   }
   return absl::AlreadyExistsError(absl::StrCat(
       "this participant is already checked in at this event (since ",

@@ -103,7 +103,8 @@ absl::StatusOr<EventRecord> NewEvent(const v1::CreateEventRequest& request,
     }
     if (!event.Accepts(type)) event.action_types.push_back(type);
   }
-  event.fingerprint = Fingerprint({"event", request.name(), request.place(), request.ward(),
+  event.fingerprint = Fingerprint({"event", absl::StrCat(static_cast<int>(request.kind())),
+                                   request.name(), request.place(), request.ward(),
                                    request.organiser_team(),
                                    absl::StrCat(absl::ToUnixSeconds(event.starts_at)),
                                    absl::StrCat(absl::ToUnixSeconds(event.ends_at)),

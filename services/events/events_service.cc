@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/grpc_status.h"
+#include "services/common/log.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
 
@@ -80,6 +81,19 @@ absl::StatusOr<EventRecord> EventsServiceImpl::LoadEvent(const grpc::ServerConte
   return *std::move(event);
 }
 
+namespace {
+
+// Staff logins are often names: only admins and the event's own staff see them.
+void HideStaffFrom(const TokenClaims& claims, v1::Event* event) {
+  if (claims.role == v1::ROLE_ADMIN) return;
+  for (const std::string& s : event->staff()) {
+    if (claims.role == v1::ROLE_STAFF && s == claims.subject) return;
+  }
+  event->clear_staff();
+}
+
+}  // namespace
+
 absl::Status EventsServiceImpl::DoCreate(const grpc::ServerContext& context,
                                          const v1::CreateEventRequest& request, v1::Event* out) {
   RETURN_IF_ERROR(auth_->Require(context, {v1::ROLE_ADMIN}).status());
@@ -132,7 +146,7 @@ absl::Status EventsServiceImpl::DoTransition(const grpc::ServerContext& context,
 absl::Status EventsServiceImpl::DoList(const grpc::ServerContext& context,
                                        const v1::ListEventsRequest& request,
                                        v1::ListEventsResponse* out) {
-  RETURN_IF_ERROR(auth_->RequireAny(context).status());
+  ASSIGN_OR_RETURN(TokenClaims claims, auth_->RequireAny(context));
   if (request.page_size() < 0 || request.page_size() > 100) {
     return absl::InvalidArgumentError("page_size must be 0 (default 20) to 100");
   }
@@ -155,7 +169,9 @@ absl::Status EventsServiceImpl::DoList(const grpc::ServerContext& context,
   }
   const int64_t size = request.page_size() == 0 ? 20 : request.page_size();
   for (int64_t i = offset; i < static_cast<int64_t>(events.size()) && i < offset + size; ++i) {
-    events[i].ToProto(out->add_events());
+    v1::Event* listed = out->add_events();
+    events[i].ToProto(listed);
+    HideStaffFrom(claims, listed);
   }
   if (offset + size < static_cast<int64_t>(events.size())) {
     out->set_next_page_token(absl::StrCat(offset + size));
@@ -205,7 +221,22 @@ absl::Status EventsServiceImpl::Credit(const EventRecord& event, const EntryReco
 
 absl::Status EventsServiceImpl::Recredit(const EventRecord& event) {
   ASSIGN_OR_RETURN(std::vector<EntryRecord> entries, store_->CreditedEntries(event.id));
-  for (const EntryRecord& entry : entries) RETURN_IF_ERROR(Credit(event, entry, ""));
+  int64_t failed = 0;
+  absl::Status first_failure;
+  for (const EntryRecord& entry : entries) {
+    absl::Status credited = Credit(event, entry, "");
+    if (credited.ok()) continue;
+    // Redis unreachable: stop, CloseEvent may be called again.
+    if (absl::IsUnavailable(credited) || absl::IsDeadlineExceeded(credited)) return credited;
+    // A permanent failure (e.g. the account was deleted) must not block the
+    // other participants' credits.
+    if (failed++ == 0) first_failure = credited;
+  }
+  if (failed > 0) {
+    LogWarning("close: some credits could not be re-run",
+               {{"event", event.id}, {"failed", failed},
+                {"first_reason", std::string(first_failure.message())}});
+  }
   return absl::OkStatus();
 }
 
@@ -305,6 +336,9 @@ absl::Status EventsServiceImpl::DoCorrect(const grpc::ServerContext& context,
   if (reason.size() < 3) return absl::InvalidArgumentError("reason must say why (3+ characters)");
   if (request.kind() != v1::CORRECTION_KIND_VOID && request.kind() != v1::CORRECTION_KIND_ADJUST) {
     return absl::InvalidArgumentError("kind must be CORRECTION_KIND_VOID or CORRECTION_KIND_ADJUST");
+  }
+  if (request.client_entry_id().empty() || request.client_entry_id().size() > 70) {
+    return absl::InvalidArgumentError("client_entry_id must name the entry to correct");
   }
   if (request.client_entry_id().rfind("corr:", 0) == 0) {
     return absl::FailedPreconditionError(
@@ -413,8 +447,12 @@ grpc::Status EventsServiceImpl::ListEvents(grpc::ServerContext* c, const v1::Lis
 
 grpc::Status EventsServiceImpl::GetEvent(grpc::ServerContext* c, const v1::GetEventRequest* r,
                                          v1::Event* out) {
-  auto event = LoadEvent(*c, r->event_id(), false);
-  if (event.ok()) event->ToProto(out);
+  TokenClaims claims;
+  auto event = LoadEvent(*c, r->event_id(), false, &claims);
+  if (event.ok()) {
+    event->ToProto(out);
+    HideStaffFrom(claims, out);
+  }
   return ToGrpcStatus(event.status());
 }
 
@@ -482,7 +520,9 @@ grpc::Status EventsServiceImpl::GetEventLive(grpc::ServerContext* c,
   if (r->board_size() < 0 || r->board_size() > 50) {
     return ToGrpcStatus(absl::InvalidArgumentError("board_size must be 0 to 50"));
   }
-  return ToGrpcStatus(Live(*event, r->board_size(), claims.subject, out));
+  absl::Status live = Live(*event, r->board_size(), claims.subject, out);
+  HideStaffFrom(claims, out->mutable_event());
+  return ToGrpcStatus(live);
 }
 
 }  // namespace ecoact::events

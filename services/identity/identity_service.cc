@@ -31,7 +31,8 @@ void ToProfileProto(const AccountRecord& record, v1::Profile* profile) {
 
 IdentityServiceImpl::IdentityServiceImpl(AccountStore* store, const Authenticator* auth,
                                          const WardDirectory* wards, IdentityOptions options)
-    : store_(store), auth_(auth), wards_(wards), options_(std::move(options)) {}
+    : store_(store), auth_(auth), wards_(wards), options_(std::move(options)),
+      dummy_hash_(HashSecret("no such account", options_.password_iterations)) {}
 
 absl::Status IdentityServiceImpl::LoadProfile(absl::string_view id, v1::Profile* response) {
   ASSIGN_OR_RETURN(std::optional<AccountRecord> record, store_->Get(id));
@@ -59,7 +60,16 @@ absl::Status IdentityServiceImpl::DoRegister(const v1::RegisterRequest& request,
   record.created_at = now;
   record.fingerprint = Fingerprint({"register", record.nickname, record.ward, record.team});
   ASSIGN_OR_RETURN(CreateOutcome outcome, store_->Create(record));
-  (void)outcome;  // a replay returns the same credentials, derived again
+  if (outcome == CreateOutcome::kReplayed) {
+    // A retry gets the same credentials again, derived anew, but only while
+    // a retry is plausible: later, the request id alone must not hand out
+    // the account's secret.
+    ASSIGN_OR_RETURN(std::optional<AccountRecord> stored, store_->Get(record.id));
+    if (!stored || now - stored->created_at > absl::Hours(24)) {
+      return absl::AlreadyExistsError(
+          "this request_id created an account more than 24 hours ago; sign in with SignIn");
+    }
+  }
   RETURN_IF_ERROR(LoadProfile(record.id, response->mutable_profile()));
   response->set_account_id(credentials.account_id);
   response->set_account_secret(credentials.secret);
@@ -77,7 +87,13 @@ absl::Status IdentityServiceImpl::DoSignIn(const v1::SignInRequest& request,
     return rejected;
   }
   ASSIGN_OR_RETURN(std::optional<AccountRecord> record, store_->Get(request.account_id()));
-  if (!record || !VerifySecret(request.secret(), record->secret_hash)) return rejected;
+  if (!record) {
+    // Spend the same time as for a staff login, so response times do not
+    // tell which logins exist.
+    VerifySecret(request.secret(), dummy_hash_);
+    return rejected;
+  }
+  if (!VerifySecret(request.secret(), record->secret_hash)) return rejected;
   const absl::Time now = auth_->Now();
   response->set_token(auth_->tokens().Issue(record->id, record->role, now));
   SetTimestamp(now + auth_->tokens().lifetime(), response->mutable_token_expires_at());
@@ -136,7 +152,15 @@ absl::Status IdentityServiceImpl::DoCreateStaff(const grpc::ServerContext& conte
   record.created_at = auth_->Now();
   record.fingerprint = Fingerprint({"staff", request.request_id(), record.id, record.nickname});
   ASSIGN_OR_RETURN(CreateOutcome outcome, store_->Create(record));
-  (void)outcome;
+  if (outcome == CreateOutcome::kReplayed) {
+    // The password is not in the fingerprint (it would be an unsalted hash
+    // of it): check it against the stored one instead.
+    ASSIGN_OR_RETURN(std::optional<AccountRecord> stored, store_->Get(record.id));
+    if (!stored || !VerifySecret(request.password(), stored->secret_hash)) {
+      return absl::AlreadyExistsError(
+          "request_id was already used to create this staff account with another password");
+    }
+  }
   return LoadProfile(record.id, response);
 }
 

@@ -51,6 +51,7 @@ class IdentityServiceImpl final : public v1::IdentityService::Service {
   const Authenticator* auth_;
   const WardDirectory* wards_;
   IdentityOptions options_;
+  std::string dummy_hash_;
 };
 
 // Creates the first admin account if it does not exist yet; an existing
