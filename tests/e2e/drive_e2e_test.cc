@@ -20,6 +20,7 @@
 #include "services/common/ledger_format.h"
 #include "services/common/redis.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
 
 namespace ecoact::test {
 namespace {
@@ -38,22 +39,15 @@ class DriveTest : public ::testing::Test {
     auto redis = RedisServerProcess::Start(redis_options);
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    auto port = PickFreePort();
-    ASSERT_TRUE(port.ok());
-    ProcessOptions options;
+    EcoactServerOptions options;
     options.binary = ECOACT_SERVER_BINARY;
-    options.args = {absl::StrCat("--listen=127.0.0.1:", *port), "--projector_consumer=drive",
-                    "--password_iterations=1000", "--ledger_shards=8"};
-    options.env = {{"ECOACT_REDIS", redis_->address()},
-                   {"ECOACT_ADMIN_PASSWORD", kAdminPassword},
-                   {"ECOACT_TOKEN_KEYS", "drive=0123456789abcdef0123456789abcdef0123"},
-                   {"ECOACT_KEY_PREFIX", "drive"}};
-    auto server = ProcessHandle::Start(options);
+    options.admin_password = kAdminPassword;
+    options.key_prefix = "drive";
+    options.extra_args = {"--ledger_shards=8"};
+    auto server = EcoactServerProcess::Start(*redis_, options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    ASSERT_TRUE(server_->WaitForPort("127.0.0.1", *port, absl::Seconds(10)).ok());
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = server_->channel();
     identity_ = v1::IdentityService::NewStub(channel_);
     events_ = v1::EventsService::NewStub(channel_);
     actions_ = v1::ActionsService::NewStub(channel_);
@@ -85,7 +79,7 @@ class DriveTest : public ::testing::Test {
   }
 
   std::unique_ptr<RedisServerProcess> redis_;
-  std::unique_ptr<ProcessHandle> server_;
+  std::unique_ptr<EcoactServerProcess> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::IdentityService::Stub> identity_;
   std::unique_ptr<v1::EventsService::Stub> events_;

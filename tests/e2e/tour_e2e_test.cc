@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "services/common/clock.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
 #include "tests/support/status_matchers.h"
 
 namespace ecoact::test {
@@ -30,30 +31,18 @@ class TourTest : public ::testing::Test {
     auto redis = RedisServerProcess::Start(redis_options);
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    auto port = PickFreePort();
-    ASSERT_TRUE(port.ok());
-    port_ = *port;
+    server_options_.binary = ECOACT_SERVER_BINARY;
+    server_options_.admin_password = kAdminPassword;
     StartServer();
   }
 
+  // Starts the server; again after a crash, on the same port and keys.
   void StartServer() {
-    ProcessOptions options;
-    options.binary = ECOACT_SERVER_BINARY;
-    options.args = {absl::StrCat("--listen=127.0.0.1:", port_), "--projector_consumer=e2e",
-                    "--password_iterations=1000", "--health_interval=100ms"};
-    options.env = {{"ECOACT_REDIS", redis_->address()},
-                   {"ECOACT_ADMIN_PASSWORD", kAdminPassword},
-                   {"ECOACT_TOKEN_KEYS", "e2e=0123456789abcdef0123456789abcdef0123"},
-                   {"ECOACT_KEY_PREFIX", UniqueKeyPrefix()}};
-    if (!key_prefix_.empty()) options.env["ECOACT_KEY_PREFIX"] = key_prefix_;
-    key_prefix_ = options.env["ECOACT_KEY_PREFIX"];
-    auto server = ProcessHandle::Start(options);
+    auto server = EcoactServerProcess::Start(*redis_, server_options_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    ASSERT_TRUE(server_->WaitForPort("127.0.0.1", port_, absl::Seconds(10)).ok())
-        << server_->LogTail();
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
-                                   grpc::InsecureChannelCredentials());
+    server_options_ = server_->options();
+    channel_ = server_->channel();
   }
 
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "") {
@@ -115,10 +104,9 @@ class TourTest : public ::testing::Test {
   }
 
   std::unique_ptr<RedisServerProcess> redis_;
-  std::unique_ptr<ProcessHandle> server_;
+  EcoactServerOptions server_options_;
+  std::unique_ptr<EcoactServerProcess> server_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::string key_prefix_;
-  int port_ = 0;
 };
 
 TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
@@ -171,7 +159,7 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
   EXPECT_EQ(rank.above(0).nickname(), "Mika");
 
   // Crash: SIGKILL the server, start it again on the same Redis.
-  server_->Kill();
+  server_->process().Kill();
   StartServer();
   // A retry of an acknowledged request after the crash changes nothing.
   v1::RecordActionResponse retried = Record(mika.token(), "clothing_reuse", 3, "e2e-mika-clothes-1");
@@ -216,7 +204,7 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
               StatusIs(grpc::StatusCode::PERMISSION_DENIED));
 
   // SIGTERM: graceful shutdown, exit code 0.
-  auto exit = server_->Terminate(absl::Seconds(15));
+  auto exit = server_->process().Terminate(absl::Seconds(15));
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_TRUE(exit->Success()) << exit->ToString();
 }
