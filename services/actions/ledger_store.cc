@@ -162,9 +162,10 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
     absl::SimpleAtoi(reply.elements[1].str, &used);
     absl::SimpleAtoi(reply.elements[2].str, &cap);
     return absl::ResourceExhaustedError(absl::StrCat(
-        "daily cap reached for '", c.type->id, "' on ", action.periods.day, ": ",
-        FormatMilli(used), " of ", FormatMilli(cap), " already recorded, ",
-        FormatMilli(std::max<int64_t>(0, cap - used)), " left today"));
+        "daily cap of ", FormatMilli(cap), " for '", c.type->id, "' on ", action.periods.day,
+        ": ", FormatMilli(used), " already recorded, ", FormatMilli(c.quantity_milli),
+        " more would exceed it; ", FormatMilli(std::max<int64_t>(0, cap - used)),
+        " left today"));
   }
   return absl::InternalError(absl::StrCat("record_action: unexpected outcome '", outcome, "'"));
 }

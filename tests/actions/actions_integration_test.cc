@@ -179,6 +179,8 @@ TEST_F(ActionsTest, DailyCapIsEnforcedPerLocalDay) {
   v1::RecordActionResponse response;
   EXPECT_THAT(Send(Request("plastic_bag_refused", 1), &response, citizen_.token),
               StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("0 left today")));
+  EXPECT_THAT(Send(Request("plastic_bag_refused", 1), &response, citizen_.token),
+              StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("daily cap of 20")));
   EXPECT_EQ(LedgerLength(), 1);
   // The next local day has its own cap.
   stack_->set_now(stack_->calendar().DayEnd(stack_->now()) + absl::Minutes(1));
