@@ -349,6 +349,10 @@ std::string RowLine(const ImportRow& row) {
   } else {
     absl::StrAppend(&line, " ", Kg(o.weight_grams()), " ", row.weigh_in.action_type(), ", ",
                     o.co2e_grams(), " g CO2e, ", o.points(), " points");
+    // Kept at the event, but the participant's credit failed.
+    if (!o.code().empty()) {
+      absl::StrAppend(&line, "; CREDIT PENDING ", o.code(), " ", o.message());
+    }
   }
   return line;
 }
@@ -593,8 +597,12 @@ int EventImport(Client& client, const Invocation& in) {
     }
   }
 
-  int accepted = 0, duplicates = 0, rejected = 0, invalid = 0, not_sent = 0;
+  int accepted = 0, duplicates = 0, rejected = 0, invalid = 0, not_sent = 0, pending = 0;
   for (const ImportRow& row : rows) {
+    if (row.outcome && row.outcome->status() != v1::ENTRY_STATUS_REJECTED &&
+        !row.outcome->code().empty()) {
+      ++pending;
+    }
     if (!row.problems.empty()) {
       ++invalid;
     } else if (!row.outcome) {
@@ -622,19 +630,26 @@ int EventImport(Client& client, const Invocation& in) {
     for (const ImportRow& row : rows) std::printf("%s\n", RowLine(row).c_str());
     std::printf("%saccepted %d, duplicates %d, rejected %d, invalid rows %d%s\n",
                 rows.empty() ? "" : "\n", accepted, duplicates, rejected, invalid,
-                not_sent == 0 ? "" : absl::StrCat(", not sent ", not_sent).c_str());
+                absl::StrCat(not_sent == 0 ? "" : absl::StrCat(", not sent ", not_sent),
+                             pending == 0 ? "" : absl::StrCat(", credit pending ", pending))
+                    .c_str());
   }
   std::fflush(stdout);  // the hints come after the rows, also when both go to one file
   if (call_failed) {
     std::fprintf(stderr,
                  "hint: run the same command again once the problem is solved: rows already "
                  "recorded come back DUPLICATE, the rest are recorded once\n");
-  } else if (rejected + invalid > 0) {
+  } else if (pending > 0) {
+    std::fprintf(stderr,
+                 "hint: some participants' credits failed; run the same file again to finish "
+                 "them (their rows come back DUPLICATE and are credited then)\n");
+  }
+  if (!call_failed && rejected + invalid > 0) {
     std::fprintf(stderr,
                  "hint: fix the rows marked INVALID or REJECTED and run the same file again; "
                  "rows already recorded come back DUPLICATE\n");
   }
-  return rejected + invalid + not_sent == 0 ? kExitOk : kExitError;
+  return rejected + invalid + not_sent + pending == 0 ? kExitOk : kExitError;
 }
 
 int EventClosing(Client& client, const Invocation& in) {

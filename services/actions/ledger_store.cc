@@ -112,10 +112,7 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
   };
   std::vector<std::string> args = {
       action.fingerprint,
-      // CloseEvent re-runs every credit of an event that may have been open
-      // for up to a year: a staff credit's record outlives any event.
-      absl::StrCat(absl::ToInt64Seconds(action.source == "staff" ? kStaffCreditRecordTtl
-                                                                 : options_.idempotency_ttl)),
+      absl::StrCat(absl::ToInt64Seconds(options_.idempotency_ttl)),
       absl::StrCat(action.source == "self" ? c.type->daily_cap_milli : 0),
       c.type->id,
       c.type->category,
@@ -138,10 +135,19 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
       action.event_id,
       action.logged_by,
       action.corrects_request_id.empty() ? "0" : "1",
+      absl::StrCat(action.count_delta),
   };
   ASSIGN_OR_RETURN(RedisValue reply, redis_->Eval(RecordScript(), keys, args));
   if (reply.elements.empty()) return absl::InternalError("record_action returned nothing");
   const std::string& outcome = reply.elements[0].str;
+  if (outcome == "replay" && action.source == "staff") {
+    // A repeated staff credit: its compact record carries no totals, and
+    // the caller only needs to know it is there.
+    RecordedAction result;
+    result.replayed = true;
+    result.entry.set_request_id(action.input.request_id);
+    return result;
+  }
   if (outcome == "ok" || outcome == "replay") {
     ASSIGN_OR_RETURN(RecordedAction result,
                      DecodeResult(reply.elements[1].str, outcome == "replay"));
@@ -155,7 +161,9 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
   }
   if (outcome == "no_account") return absl::NotFoundError("this account no longer exists");
   if (outcome == "not_citizen") {
-    return absl::PermissionDeniedError("only citizen accounts record their own actions");
+    return absl::PermissionDeniedError(
+        action.source == "staff" ? "the participant's account is not a citizen account"
+                                 : "only citizen accounts record their own actions");
   }
   if (outcome == "cap" && reply.elements.size() == 3) {
     int64_t used = 0, cap = 0;

@@ -50,10 +50,6 @@ class LedgerStore {
                                                 const PeriodKeys& periods) = 0;
 };
 
-// Events last at most 366 days; their credits' idempotency records last
-// longer, so re-running the credits at close never counts one twice.
-inline constexpr absl::Duration kStaffCreditRecordTtl = absl::Hours(24 * 400);
-
 struct LedgerStoreOptions {
   absl::Duration idempotency_ttl = absl::Hours(24 * 8);
 };

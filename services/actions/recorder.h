@@ -45,6 +45,8 @@ struct PreparedAction {
   // For a correction: the request id of the credit it corrects, whose ward
   // and team it is booked under.
   std::string corrects_request_id;
+  // +1 for an action, 0 for an adjustment, -1 for a void.
+  int count_delta = 1;
   // Digest of what the client sent (not of server-chosen values), for
   // "same request id, different payload".
   std::string fingerprint;

@@ -69,6 +69,9 @@ absl::StatusOr<EntryRecord> DecodeRecord(const std::string& json, absl::string_v
   r.occurred_at = absl::FromUnixMillis(JsonInt(j, "occ"));
   r.received_at = absl::FromUnixMillis(JsonInt(j, "rec"));
   r.corrects = JsonString(j, "target");
+  if (!r.corrects.empty()) r.count_delta = JsonString(j, "ckind") == "void" ? -1 : 0;
+  r.co2e_mg_per_kg = JsonInt(j, "rate_mg");
+  r.points_per_kg = JsonInt(j, "ppu");
   return r;
 }
 
@@ -209,6 +212,8 @@ absl::StatusOr<EntryRecord> EventStore::RecordEntry(absl::string_view id,
       absl::StrCat(absl::ToUnixMillis(entry.occurred_at)),
       absl::StrCat(absl::ToUnixMillis(now)),
       std::string(staff),
+      absl::StrCat(c.factor->co2e_mg_per_unit),
+      absl::StrCat(c.type->points_per_unit),
   };
   ASSIGN_OR_RETURN(RedisValue reply, redis_->Eval(Script(kEntry), keys, args));
   const std::string outcome = Outcome(reply);
@@ -412,6 +417,7 @@ absl::StatusOr<std::vector<EntryRecord>> EventStore::CreditedEntries(absl::strin
     r.received_at = absl::FromUnixMillis(ToInt(f["rec"]));
     r.logged_by = f["by"];
     r.corrects = f["target"];
+    if (f["kind"] == "correct") r.count_delta = f["ckind"] == "void" ? -1 : 0;
   }));
   return entries;
 }

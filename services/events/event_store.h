@@ -32,6 +32,10 @@ struct EntryRecord {
   absl::Time received_at;
   std::string logged_by;  // staff login
   std::string corrects;   // for a correction: the client entry id it corrects
+  int count_delta = 1;    // 1 for a weigh-in, 0 for an adjustment, -1 for a void
+  // The rates the entry was priced with (0 if unknown).
+  int64_t co2e_mg_per_kg = 0;
+  int64_t points_per_kg = 0;
   bool duplicate = false;
 };
 

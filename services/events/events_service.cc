@@ -1,6 +1,7 @@
 #include "services/events/events_service.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -68,8 +69,9 @@ absl::StatusOr<EventRecord> EventsServiceImpl::LoadEvent(const grpc::ServerConte
   ASSIGN_OR_RETURN(TokenClaims claims,
                    staff_only ? auth_->Require(context, {v1::ROLE_STAFF, v1::ROLE_ADMIN})
                               : auth_->RequireAny(context));
-  if (event_id.empty() || event_id.size() > 64) {
-    return absl::InvalidArgumentError("event_id is required (see ListEvents)");
+  if (event_id.empty()) return absl::InvalidArgumentError("event_id is required (see ListEvents)");
+  if (event_id.size() > 64) {
+    return absl::NotFoundError("unknown event (event ids are at most 64 characters)");
   }
   ASSIGN_OR_RETURN(std::optional<EventRecord> event, store_->Get(event_id));
   if (!event) return absl::NotFoundError(absl::StrCat("unknown event '", event_id, "'"));
@@ -152,7 +154,7 @@ absl::Status EventsServiceImpl::DoList(const grpc::ServerContext& context,
   }
   int64_t offset = 0;
   if (!request.page_token().empty() &&
-      (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
+      (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0 || offset > 1000000)) {
     return absl::InvalidArgumentError("page_token is not one this service returned");
   }
   const absl::Time now = auth_->Now();
@@ -215,6 +217,7 @@ absl::Status EventsServiceImpl::Credit(const EventRecord& event, const EntryReco
   if (!record.corrects.empty()) {
     credit.corrects_request_id = absl::StrCat(event.id, "-", record.corrects);
   }
+  credit.count_delta = record.count_delta;
   absl::StatusOr<actions::RecordedAction> recorded = ledger_->Append(credit);
   return recorded.status();
 }
@@ -244,6 +247,11 @@ absl::Status EventsServiceImpl::Weigh(const EventRecord& event, const v1::WeighI
                                       bool allow_closed, absl::string_view staff,
                                       v1::EntryOutcome* out) {
   const absl::Time now = auth_->Now();
+  if (!allow_closed && !weigh_in.has_occurred_at() && now > event.ends_at) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the event ended at ", absl::FormatTime(event.ends_at),
+        "; close it, and upload entries weighed during it with UploadBatch"));
+  }
   absl::StatusOr<PreparedEntry> entry =
       PrepareWeighIn(event, weigh_in, *catalog_, options_.rules, now);
   absl::StatusOr<EntryRecord> record;
@@ -287,9 +295,12 @@ absl::Status EventsServiceImpl::DoBatch(const grpc::ServerContext& context,
                                                    request.entries_size()));
   }
   for (v1::WeighIn entry : request.entries()) {
-    entry.set_event_id(event.id);
     v1::EntryOutcome* outcome = out->add_outcomes();
-    absl::Status status = Weigh(event, entry, /*allow_closed=*/true, claims.subject, outcome);
+    absl::Status status =
+        !entry.event_id().empty() && entry.event_id() != event.id
+            ? absl::InvalidArgumentError(absl::StrCat("entry belongs to event '",
+                                                      entry.event_id(), "', not this batch's"))
+            : Weigh(event, entry, /*allow_closed=*/true, claims.subject, outcome);
     if (!status.ok()) {
       outcome->Clear();
       outcome->set_client_entry_id(entry.client_entry_id());
@@ -313,7 +324,18 @@ absl::Status EventsServiceImpl::DoClosing(const grpc::ServerContext& context,
   ASSIGN_OR_RETURN(EventRecord event, LoadEvent(context, request.event_id(), true, &claims));
   if (request.totals().empty()) return absl::InvalidArgumentError("totals must not be empty");
   std::vector<std::pair<std::string, int64_t>> grams;
+  std::set<std::string> seen;
   for (const v1::ClosingTotal& total : request.totals()) {
+    if (total.action_type().empty()) {
+      return absl::InvalidArgumentError("every closing total needs an action_type");
+    }
+    if (!seen.insert(total.action_type()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("action type '", total.action_type(), "' is listed twice"));
+    }
+    if (catalog_->Find(total.action_type()) == nullptr) {
+      return absl::NotFoundError(absl::StrCat("unknown action type '", total.action_type(), "'"));
+    }
     if (!event.Accepts(total.action_type())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "this event does not collect '", total.action_type(), "'"));
@@ -366,6 +388,13 @@ absl::Status EventsServiceImpl::DoCorrect(const grpc::ServerContext& context,
     new_grams = conversion.quantity_milli;
     new_co2 = conversion.co2e_grams;
     new_points = conversion.points;
+    if (target->co2e_mg_per_kg > 0 || target->points_per_kg > 0) {
+      // Price the new weight with the rates the entry was recorded with: a
+      // correction fixes the weight, it does not re-price the entry.
+      const __int128 grams = new_grams;
+      new_co2 = static_cast<int64_t>((grams * target->co2e_mg_per_kg + 500000) / 1000000);
+      new_points = static_cast<int64_t>(grams * target->points_per_kg / 1000);
+    }
   }
   std::string fingerprint = Fingerprint({"correct", request.client_entry_id(),
                                          absl::StrCat(static_cast<int>(request.kind())),
@@ -375,7 +404,13 @@ absl::Status EventsServiceImpl::DoCorrect(const grpc::ServerContext& context,
                                    request.client_entry_id(),
                                    request.kind() == v1::CORRECTION_KIND_VOID, new_grams, new_co2,
                                    new_points, reason, claims.subject, auth_->Now()));
-  RETURN_IF_ERROR(Credit(event, record, claims.subject));
+  absl::Status credited = Credit(event, record, claims.subject);
+  if (!credited.ok()) {
+    return absl::Status(credited.code(),
+                        absl::StrCat("the correction is recorded at the event, but crediting the "
+                                     "participant failed; repeat it with the same request_id to "
+                                     "finish: ", credited.message()));
+  }
   FillOutcome(record, out);
   return absl::OkStatus();
 }

@@ -283,6 +283,24 @@ TEST_F(EventsTest, OfflineBatchesAreSafeToUploadTwiceAndInOverlappingPieces) {
   std::vector<v1::WeighIn> changed = {Entry("offline-0-dev1", mika_.account_id, 9)};
   v1::UploadBatchResponse conflict = Upload(changed);
   EXPECT_EQ(conflict.outcomes(0).code(), "ALREADY_EXISTS");
+  // An entry of another event is refused, not moved into this one.
+  v1::WeighIn foreign = Entry("foreign-0001", "", 1);
+  foreign.set_event_id("ev-someotherevent");
+  EXPECT_EQ(Upload({foreign}).outcomes(0).code(), "INVALID_ARGUMENT");
+  // Closing totals: each type once, known to the catalogue.
+  v1::SetClosingTotalsRequest closing;
+  closing.set_event_id(event_.event_id());
+  for (int i = 0; i < 2; ++i) {
+    auto* total = closing.add_totals();
+    total->set_action_type("clothing_reuse");
+    total->set_weight_kg(500);
+  }
+  v1::EventLive live;
+  EXPECT_THAT(stack_->events()->SetClosingTotals(Stack::Context(staff_).get(), closing, &live),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("twice")));
+  closing.mutable_totals(1)->set_action_type("teleport");
+  EXPECT_THAT(stack_->events()->SetClosingTotals(Stack::Context(staff_).get(), closing, &live),
+              StatusIs(grpc::StatusCode::NOT_FOUND));
   // Oversized batches are refused whole.
   v1::UploadBatchRequest big;
   big.set_event_id(event_.event_id());
@@ -345,6 +363,10 @@ TEST_F(EventsTest, CorrectionsAreCompensatingEntriesWithAnAuditTrail) {
   auto four_kg = stack_->catalog().Convert({"clothing_reuse", 4, v1::UNIT_KILOGRAM, stack_->now()});
   EXPECT_EQ(PersonalGrams(mika_), four_kg->co2e_grams);
   EXPECT_LT(PersonalGrams(mika_), before);
+  // Two weigh-ins, one adjusted (no new action), one voided: one action.
+  v1::GetMyImpactResponse impact;
+  ASSERT_TRUE(stack_->actions()->GetMyImpact(Stack::Context(mika_.token).get(), {}, &impact).ok());
+  EXPECT_EQ(impact.totals(0).actions(), 1);
   stack_->DrainProjector();
   EXPECT_EQ(Live().board(0).score(), four_kg->points);
 
@@ -383,13 +405,16 @@ TEST_F(EventsTest, ClosingRecreditsAnEntryWhoseCreditWasLost) {
   // Closing twice does not credit twice.
   ASSERT_TRUE(Close(staff_).ok());
   EXPECT_EQ(PersonalGrams(mika_), prepared->conversion.co2e_grams);
-  // The credit's idempotency record outlives any event (400 days), so
-  // re-running credits months later (a collection point) cannot count them
-  // twice.
-  auto ttl = stack_->redis().Command(
-      {"TTL", stack_->keys().Request(mika_.account_id, event_.event_id() + "-lost-0001-a")});
+  // The credit's idempotency record is kept for good (and small), so
+  // re-running credits at any later close cannot count them twice.
+  const std::string record_key =
+      stack_->keys().Request(mika_.account_id, event_.event_id() + "-lost-0001-a");
+  auto ttl = stack_->redis().Command({"TTL", record_key});
   ASSERT_TRUE(ttl.ok());
-  EXPECT_GT(ttl->integer, absl::ToInt64Seconds(absl::Hours(24 * 366)));
+  EXPECT_EQ(ttl->integer, -1);
+  auto size = stack_->redis().Command({"STRLEN", record_key});
+  ASSERT_TRUE(size.ok());
+  EXPECT_LT(size->integer, 200);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 -- KEYS[4] totals all time     KEYS[5] totals month        KEYS[6] totals week
 -- KEYS[7] totals day          KEYS[8] history zset
 -- KEYS[9] idempotency record of the entry this one corrects (or KEYS[2])
--- ARGV[1] request fingerprint ARGV[2] idempotency TTL (s; 0 = keep for good)
+-- ARGV[1] request fingerprint ARGV[2] idempotency TTL (s; staff credits keep a
+-- compact record for good)
 -- ARGV[3] daily cap (milli-units, 0 = none)  ARGV[4] action type
 -- ARGV[5] category  ARGV[6] quantity (milli)  ARGV[7] unit  ARGV[8] co2 grams
 -- ARGV[9] points  ARGV[10] factor tag  ARGV[11] occurred ms  ARGV[12] recorded ms
@@ -14,6 +15,8 @@
 -- ARGV[16..18] EXPIREAT (unix s) of the month, week and day totals
 -- ARGV[19..21] period keys of month, week, day
 -- ARGV[22] event id ('' for none)  ARGV[23] staff login who logged it ('' for self)
+-- ARGV[25] how the entry changes the action count: 1, or 0 for an adjustment,
+--          -1 for a void
 -- ARGV[24] '1' when KEYS[9] names a corrected entry: the correction is booked
 --          under that entry's ward and team, not the account's current ones
 -- Staff-verified credits pass cap 0 and may carry negative figures
@@ -62,6 +65,7 @@ if event ~= '' then
 end
 local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
 
+local count = tonumber(ARGV[25] or '1')
 local co2 = tonumber(ARGV[8])
 local pts = tonumber(ARGV[9])
 local cat = ARGV[5]
@@ -71,11 +75,11 @@ for i = 4, 7 do
   local t = {
     co2 = redis.call('HINCRBY', k, 'co2', co2),
     pts = redis.call('HINCRBY', k, 'pts', pts),
-    n = redis.call('HINCRBY', k, 'n', 1),
+    n = redis.call('HINCRBY', k, 'n', count),
   }
   redis.call('HINCRBY', k, 'co2:c:' .. cat, co2)
   redis.call('HINCRBY', k, 'pts:c:' .. cat, pts)
-  redis.call('HINCRBY', k, 'n:c:' .. cat, 1)
+  redis.call('HINCRBY', k, 'n:c:' .. cat, count)
   if ward ~= '' then
     redis.call('HINCRBY', k, 'co2@w:' .. ward, co2)
     redis.call('HINCRBY', k, 'pts@w:' .. ward, pts)
@@ -101,9 +105,12 @@ local result = cjson.encode({
   keys = {'all', ARGV[19], ARGV[20], ARGV[21]},
   totals = totals,
 })
-if tonumber(ARGV[2]) > 0 then
-  redis.call('SET', KEYS[2], result, 'EX', ARGV[2])
+if ARGV[15] == 'staff' then
+  -- Kept for good and small: what a repeated credit and a later correction
+  -- need (CloseEvent may re-run credits at any time).
+  redis.call('SET', KEYS[2], cjson.encode({fp = ARGV[1], id = id, ward = ward, team = team,
+                                           staff = true}))
 else
-  redis.call('SET', KEYS[2], result)
+  redis.call('SET', KEYS[2], result, 'EX', ARGV[2])
 end
 return {'ok', result}

@@ -53,7 +53,7 @@ redis.call('HSET', KEYS[2], ARGV[3], cjson.encode(target))
 local record = cjson.encode({
   fp = ARGV[2], id = id, participant = target.participant, type = target.type,
   qty = tostring(d_qty), co2 = tostring(d_co2), pts = tostring(d_pts), fv = target.fv,
-  occ = target.occ, rec = ARGV[10], target = ARGV[3],
+  occ = target.occ, rec = ARGV[10], target = ARGV[3], ckind = ARGV[4],
 })
 redis.call('HSET', KEYS[2], key, record)
 return {'ok', record}

@@ -8,7 +8,8 @@
 -- ("open" or "open,closed")  ARGV[4] participant ('' = anonymous)
 -- ARGV[5] action type  ARGV[6] grams  ARGV[7] co2 grams  ARGV[8] points
 -- ARGV[9] factor tag  ARGV[10] occurred ms  ARGV[11] received ms
--- ARGV[12] staff login
+-- ARGV[12] staff login  ARGV[13] mg CO2e per kg and ARGV[14] points per kg
+-- in force when weighed (a later adjustment is priced with them)
 --
 -- Returns {'ok', json} | {'dup', json} | {'conflict'} | {'missing'} |
 --   {'status', status} | {'not_checked_in'} | {'mass', logged, closing}
@@ -51,6 +52,7 @@ local record = cjson.encode({
   fp = ARGV[2], id = id, participant = participant, type = ARGV[5],
   qty = ARGV[6], co2 = ARGV[7], pts = ARGV[8], fv = ARGV[9], occ = ARGV[10], rec = ARGV[11],
   cur_qty = ARGV[6], cur_co2 = ARGV[7], cur_pts = ARGV[8],
+  rate_mg = ARGV[13], ppu = ARGV[14],
 })
 redis.call('HSET', KEYS[2], ARGV[1], record)
 return {'ok', record}
