@@ -63,9 +63,14 @@ done
 mkdir -p "${data}/redis"
 chmod 700 "${data}"
 
-for name in server redis; do
-  if [[ -s "${data}/${name}.pid" ]] && kill -0 "$(<"${data}/${name}.pid")" 2>/dev/null; then
-    die "ecoact is already running (${name} pid $(<"${data}/${name}.pid")); stop it with deploy/local/stop.sh"
+# A pid file can outlive its process (a reboot) and pids are reused: only a
+# live process that is still the program we started counts.
+for entry in server:ecoact_server redis:redis-server; do
+  name="${entry%%:*}" program="${entry#*:}"
+  pid="$(cat "${data}/${name}.pid" 2>/dev/null || true)"
+  if [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null &&
+    [[ "$(cat "/proc/${pid}/comm" 2>/dev/null || echo "${program}")" == "${program:0:15}"* ]]; then
+    die "ecoact is already running (${name} pid ${pid}); stop it with deploy/local/stop.sh"
   fi
   rm -f "${data}/${name}.pid"
 done
