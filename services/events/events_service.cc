@@ -44,6 +44,12 @@ const char* CodeName(absl::StatusCode code) {
   }
 }
 
+// "<event>:<entry>": ':' is not allowed in client request ids, so a citizen
+// can never pick (and block) the request id of a staff credit.
+std::string CreditRequestId(absl::string_view event_id, absl::string_view entry_id) {
+  return absl::StrCat(event_id, ":", entry_id);
+}
+
 absl::StatusOr<int64_t> KgToGrams(double kg, absl::string_view field) {
   if (!std::isfinite(kg) || kg < 0 || kg > 1e6) {
     return absl::InvalidArgumentError(
@@ -211,11 +217,11 @@ absl::Status EventsServiceImpl::Credit(const EventRecord& event, const EntryReco
   conversion.points = record.points;
   conversion.factor_tag = record.factor_tag;
   actions::PreparedAction credit = recorder_->PrepareCredit(
-      record.participant, absl::StrCat(event.id, "-", record.client_entry_id), conversion,
+      record.participant, CreditRequestId(event.id, record.client_entry_id), conversion,
       record.occurred_at, event.id,
       record.logged_by.empty() ? std::string(staff) : record.logged_by);
   if (!record.corrects.empty()) {
-    credit.corrects_request_id = absl::StrCat(event.id, "-", record.corrects);
+    credit.corrects_request_id = CreditRequestId(event.id, record.corrects);
   }
   credit.count_delta = record.count_delta;
   absl::StatusOr<actions::RecordedAction> recorded = ledger_->Append(credit);

@@ -4,7 +4,7 @@
 // event's slot: idempotency by client entry id, status, check-in, mass
 // balance, totals), then credited to the participant's ledger shard through
 // the same record_action script as citizens' own actions (idempotent by the
-// request id "ev-<event>-<entry>"). A retried upload whose entry is a
+// request id "<event>:<entry>"). A retried upload whose entry is a
 // DUPLICATE re-runs the credit, and closing an event re-runs every credit,
 // so a crash between the two steps heals without double counting.
 #pragma once

@@ -408,7 +408,7 @@ TEST_F(EventsTest, ClosingRecreditsAnEntryWhoseCreditWasLost) {
   // The credit's idempotency record is kept for good (and small), so
   // re-running credits at any later close cannot count them twice.
   const std::string record_key =
-      stack_->keys().Request(mika_.account_id, event_.event_id() + "-lost-0001-a");
+      stack_->keys().Request(mika_.account_id, event_.event_id() + ":lost-0001-a");
   auto ttl = stack_->redis().Command({"TTL", record_key});
   ASSERT_TRUE(ttl.ok());
   EXPECT_EQ(ttl->integer, -1);
