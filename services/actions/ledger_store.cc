@@ -95,7 +95,7 @@ std::string FormatMilli(int64_t milli) {
 RedisLedgerStore::RedisLedgerStore(RedisClient* redis, KeySpace keys, LedgerStoreOptions options)
     : redis_(redis), keys_(std::move(keys)), options_(options) {}
 
-absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& action) {
+RedisClient::ScriptCall RedisLedgerStore::Call(const PreparedAction& action) const {
   const std::string& account = action.input.account_id;
   const catalog::Conversion& c = action.conversion;
   std::vector<std::string> keys = {
@@ -137,7 +137,37 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& ac
       action.corrects_request_id.empty() ? "0" : "1",
       absl::StrCat(action.count_delta),
   };
-  ASSIGN_OR_RETURN(RedisValue reply, redis_->Eval(RecordScript(), keys, args));
+  return {std::move(keys), std::move(args)};
+}
+
+absl::StatusOr<RecordedAction> RedisLedgerStore::Append(const PreparedAction& action) {
+  RedisClient::ScriptCall call = Call(action);
+  ASSIGN_OR_RETURN(RedisValue reply, redis_->Eval(RecordScript(), call.keys, call.args));
+  return Interpret(action, reply);
+}
+
+std::vector<absl::Status> RedisLedgerStore::AppendMany(const std::vector<PreparedAction>& actions) {
+  std::vector<RedisClient::ScriptCall> calls;
+  calls.reserve(actions.size());
+  for (const PreparedAction& action : actions) calls.push_back(Call(action));
+  absl::StatusOr<std::vector<RedisValue>> replies = redis_->EvalMany(RecordScript(), calls);
+  std::vector<absl::Status> results;
+  results.reserve(actions.size());
+  for (size_t i = 0; i < actions.size(); ++i) {
+    if (!replies.ok()) {
+      results.push_back(replies.status());
+    } else if ((*replies)[i].IsError()) {
+      results.push_back(absl::InternalError(absl::StrCat("record_action: ", (*replies)[i].str)));
+    } else {
+      results.push_back(Interpret(actions[i], (*replies)[i]).status());
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<RecordedAction> RedisLedgerStore::Interpret(const PreparedAction& action,
+                                                           const RedisValue& reply) const {
+  const catalog::Conversion& c = action.conversion;
   if (reply.elements.empty()) return absl::InternalError("record_action returned nothing");
   const std::string& outcome = reply.elements[0].str;
   if (outcome == "replay" && action.source == "staff") {

@@ -39,6 +39,9 @@ class LedgerStore {
   // RESOURCE_EXHAUSTED over the daily cap; NOT_FOUND unknown account;
   // PERMISSION_DENIED the account is not a citizen.
   virtual absl::StatusOr<RecordedAction> Append(const PreparedAction& action) = 0;
+  // Many writes in one pipelined round trip (e.g. re-running an event's
+  // credits); one status per action, in order.
+  virtual std::vector<absl::Status> AppendMany(const std::vector<PreparedAction>& actions) = 0;
   // The stored first result of (account, request id), if any; ALREADY_EXISTS
   // if it was recorded with another fingerprint.
   virtual absl::StatusOr<std::optional<RecordedAction>> FindReplay(
@@ -58,6 +61,7 @@ class RedisLedgerStore : public LedgerStore {
  public:
   RedisLedgerStore(RedisClient* redis, KeySpace keys, LedgerStoreOptions options);
   absl::StatusOr<RecordedAction> Append(const PreparedAction& action) override;
+  std::vector<absl::Status> AppendMany(const std::vector<PreparedAction>& actions) override;
   absl::StatusOr<std::optional<RecordedAction>> FindReplay(
       absl::string_view account_id, absl::string_view request_id,
       absl::string_view fingerprint) override;
@@ -67,6 +71,9 @@ class RedisLedgerStore : public LedgerStore {
                                         const PeriodKeys& periods) override;
 
  private:
+  RedisClient::ScriptCall Call(const PreparedAction& action) const;
+  absl::StatusOr<RecordedAction> Interpret(const PreparedAction& action,
+                                           const RedisValue& reply) const;
   RedisClient* redis_;
   KeySpace keys_;
   LedgerStoreOptions options_;

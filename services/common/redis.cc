@@ -261,6 +261,33 @@ absl::StatusOr<RedisValue> RedisClient::Eval(const LuaScript& script,
   return reply;
 }
 
+absl::StatusOr<std::vector<RedisValue>> RedisClient::EvalMany(
+    const LuaScript& script, const std::vector<ScriptCall>& calls) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(calls.size());
+  for (const ScriptCall& call : calls) {
+    std::vector<std::string> command = {"EVALSHA", script.sha(), absl::StrCat(call.keys.size())};
+    command.insert(command.end(), call.keys.begin(), call.keys.end());
+    command.insert(command.end(), call.args.begin(), call.args.end());
+    commands.push_back(std::move(command));
+  }
+  auto replies = Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    if ((*replies)[i].IsError() && absl::StartsWith((*replies)[i].str, "NOSCRIPT")) {
+      missing.push_back(i);
+    }
+  }
+  if (missing.empty()) return replies;
+  std::vector<std::vector<std::string>> retry = {{"SCRIPT", "LOAD", script.source()}};
+  for (size_t i : missing) retry.push_back(commands[i]);
+  auto retried = Pipeline(retry);
+  if (!retried.ok()) return retried.status();
+  for (size_t j = 0; j < missing.size(); ++j) (*replies)[missing[j]] = (*retried)[j + 1];
+  return replies;
+}
+
 absl::Status RedisClient::Ping() {
   auto reply = Command({"PING"});
   if (!reply.ok()) return reply.status();

@@ -86,6 +86,15 @@ class RedisClient {
                                   const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
 
+  struct ScriptCall {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  // Runs `script` once per call in one pipelined round trip (two after a
+  // NOSCRIPT). Error replies stay in the result as kError values.
+  absl::StatusOr<std::vector<RedisValue>> EvalMany(const LuaScript& script,
+                                                   const std::vector<ScriptCall>& calls);
+
   // PING through a fresh round trip; OK only if Redis answered PONG.
   absl::Status Ping();
 

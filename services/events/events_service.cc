@@ -204,13 +204,13 @@ absl::Status EventsServiceImpl::DoCheckIn(const grpc::ServerContext& context,
   return absl::OkStatus();
 }
 
-absl::Status EventsServiceImpl::Credit(const EventRecord& event, const EntryRecord& record,
-                                       absl::string_view staff) {
-  if (record.participant.empty()) return absl::OkStatus();
+absl::StatusOr<actions::PreparedAction> EventsServiceImpl::CreditFor(
+    const EventRecord& event, const EntryRecord& record, absl::string_view staff) const {
   catalog::Conversion conversion;
   conversion.type = catalog_->Find(record.action_type);
   if (conversion.type == nullptr) {
-    return absl::InternalError(absl::StrCat("action type '", record.action_type, "' left the catalogue"));
+    return absl::InternalError(
+        absl::StrCat("action type '", record.action_type, "' left the catalogue"));
   }
   conversion.quantity_milli = record.grams;
   conversion.co2e_grams = record.co2e_grams;
@@ -224,22 +224,42 @@ absl::Status EventsServiceImpl::Credit(const EventRecord& event, const EntryReco
     credit.corrects_request_id = CreditRequestId(event.id, record.corrects);
   }
   credit.count_delta = record.count_delta;
-  absl::StatusOr<actions::RecordedAction> recorded = ledger_->Append(credit);
-  return recorded.status();
+  return credit;
+}
+
+absl::Status EventsServiceImpl::Credit(const EventRecord& event, const EntryRecord& record,
+                                       absl::string_view staff) {
+  if (record.participant.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(actions::PreparedAction credit, CreditFor(event, record, staff));
+  return ledger_->Append(credit).status();
 }
 
 absl::Status EventsServiceImpl::Recredit(const EventRecord& event) {
   ASSIGN_OR_RETURN(std::vector<EntryRecord> entries, store_->CreditedEntries(event.id));
   int64_t failed = 0;
   absl::Status first_failure;
-  for (const EntryRecord& entry : entries) {
-    absl::Status credited = Credit(event, entry, "");
-    if (credited.ok()) continue;
-    // Redis unreachable: stop, CloseEvent may be called again.
-    if (absl::IsUnavailable(credited) || absl::IsDeadlineExceeded(credited)) return credited;
-    // A permanent failure (e.g. the account was deleted) must not block the
-    // other participants' credits.
-    if (failed++ == 0) first_failure = credited;
+  auto note = [&](const absl::Status& status) {
+    if (!status.ok() && failed++ == 0) first_failure = status;
+  };
+  // Pipelined in chunks: a year-long collection point has many entries.
+  constexpr size_t kChunk = 200;
+  for (size_t from = 0; from < entries.size(); from += kChunk) {
+    std::vector<actions::PreparedAction> credits;
+    for (size_t i = from; i < std::min(entries.size(), from + kChunk); ++i) {
+      absl::StatusOr<actions::PreparedAction> credit = CreditFor(event, entries[i], "");
+      if (credit.ok()) {
+        credits.push_back(*std::move(credit));
+      } else {
+        note(credit.status());
+      }
+    }
+    for (const absl::Status& credited : ledger_->AppendMany(credits)) {
+      // Redis unreachable: stop, CloseEvent may be called again.
+      if (absl::IsUnavailable(credited) || absl::IsDeadlineExceeded(credited)) return credited;
+      // A permanent failure (e.g. the account was deleted) must not block
+      // the other participants' credits.
+      note(credited);
+    }
   }
   if (failed > 0) {
     LogWarning("close: some credits could not be re-run",

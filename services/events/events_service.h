@@ -80,6 +80,10 @@ class EventsServiceImpl final : public v1::EventsService::Service {
                          v1::EntryOutcome* out);
   absl::Status Live(const EventRecord& event, int board_size, const std::string& caller,
                     v1::EventLive* out);
+  // The participant credit of an event entry (or of its correction).
+  absl::StatusOr<actions::PreparedAction> CreditFor(const EventRecord& event,
+                                                    const EntryRecord& record,
+                                                    absl::string_view staff) const;
   // Credits (idempotently) a participant with an event entry's figures.
   absl::Status Credit(const EventRecord& event, const EntryRecord& record, absl::string_view staff);
   // Re-runs every credit of the event (after close): heals crashes.

@@ -150,6 +150,23 @@ TEST_F(RedisClientTest, EvalRunsScriptsAndReloadsAfterScriptFlush) {
   EXPECT_EQ(*client->Command({"GET", Key("e")})->AsInt(), 7);
 }
 
+TEST_F(RedisClientTest, EvalManyPipelinesCallsAndReloadsAfterScriptFlush) {
+  auto client = Client();
+  LuaScript script("incr_or_fail",
+                   "if ARGV[1] == 'fail' then return redis.error_reply('no thanks') end\n"
+                   "return redis.call('INCRBY', KEYS[1], ARGV[1])\n");
+  ASSERT_THAT(client->Command({"SCRIPT", "FLUSH"}), IsOk());  // first run: NOSCRIPT
+  std::vector<RedisClient::ScriptCall> calls = {
+      {{Key("m")}, {"2"}}, {{Key("m")}, {"fail"}}, {{Key("m")}, {"3"}}};
+  auto replies = client->EvalMany(script, calls);
+  ASSERT_THAT(replies, IsOk());
+  ASSERT_THAT(*replies, SizeIs(3));
+  EXPECT_EQ((*replies)[0].integer, 2);
+  EXPECT_TRUE((*replies)[1].IsError());  // one failing call does not fail the others
+  EXPECT_EQ((*replies)[2].integer, 5);
+  EXPECT_EQ(*client->Command({"GET", Key("m")})->AsInt(), 5);  // each ran exactly once
+}
+
 TEST_F(RedisClientTest, ErrorRepliesAreInternalWithRedisMessage) {
   auto client = Client();
   ASSERT_THAT(client->Command({"SET", Key("s"), "text"}), IsOk());
