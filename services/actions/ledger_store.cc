@@ -157,7 +157,7 @@ std::vector<absl::Status> RedisLedgerStore::AppendMany(const std::vector<Prepare
     if (!replies.ok()) {
       results.push_back(replies.status());
     } else if ((*replies)[i].IsError()) {
-      results.push_back(absl::InternalError(absl::StrCat("record_action: ", (*replies)[i].str)));
+      results.push_back(RedisErrorToStatus("redis script record_action", (*replies)[i].str));
     } else {
       results.push_back(Interpret(actions[i], (*replies)[i]).status());
     }
@@ -251,7 +251,7 @@ absl::StatusOr<ImpactSnapshot> RedisLedgerStore::Impact(absl::string_view accoun
   ImpactSnapshot snapshot;
   std::map<std::string, v1::CategoryTotals> categories;
   for (int i = 0; i < 4; ++i) {
-    if (replies[i].IsError()) return absl::InternalError(replies[i].str);
+    if (replies[i].IsError()) return RedisErrorToStatus("redis HGETALL", replies[i].str);
     std::map<std::string, int64_t> fields;
     const auto& kv = replies[i].elements;
     for (size_t j = 0; j + 1 < kv.size(); j += 2) {

@@ -66,9 +66,11 @@ bool IdleConnectionUsable(redisContext* context) {
   return ::poll(&socket, 1, 0) == 0;
 }
 
+}  // namespace
+
 // Redis answers LOADING while it replays its AOF after a restart, and
 // MASTERDOWN/TRYAGAIN during failovers: the caller may retry later.
-absl::Status ErrorReplyToStatus(absl::string_view what, const std::string& error) {
+absl::Status RedisErrorToStatus(absl::string_view what, const std::string& error) {
   std::string message = absl::StrCat(what, ": ", error);
   if (absl::StartsWith(error, "LOADING") || absl::StartsWith(error, "MASTERDOWN") ||
       absl::StartsWith(error, "TRYAGAIN") || absl::StartsWith(error, "BUSY")) {
@@ -76,8 +78,6 @@ absl::Status ErrorReplyToStatus(absl::string_view what, const std::string& error
   }
   return absl::InternalError(message);
 }
-
-}  // namespace
 
 absl::StatusOr<int64_t> RedisValue::AsInt() const {
   if (type == Type::kInteger) return integer;
@@ -229,7 +229,7 @@ absl::StatusOr<RedisValue> RedisClient::Command(const std::vector<std::string>& 
   if (!replies.ok()) return replies.status();
   RedisValue& reply = replies->front();
   if (reply.IsError()) {
-    return ErrorReplyToStatus(absl::StrCat("redis ", args.front()), reply.str);
+    return RedisErrorToStatus(absl::StrCat("redis ", args.front()), reply.str);
   }
   return std::move(reply);
 }
@@ -256,7 +256,7 @@ absl::StatusOr<RedisValue> RedisClient::Eval(const LuaScript& script,
     reply = std::move((*retried)[(*retried)[0].IsError() ? 0 : 1]);
   }
   if (reply.IsError()) {
-    return ErrorReplyToStatus(absl::StrCat("redis script ", script.name()), reply.str);
+    return RedisErrorToStatus(absl::StrCat("redis script ", script.name()), reply.str);
   }
   return reply;
 }

@@ -62,6 +62,10 @@ struct RedisOptions {
   absl::Duration command_timeout = absl::Seconds(2);
 };
 
+// An error reply as a status: UNAVAILABLE for LOADING, MASTERDOWN, TRYAGAIN
+// and BUSY (retry later), INTERNAL otherwise; `what` names the command.
+absl::Status RedisErrorToStatus(absl::string_view what, const std::string& error);
+
 // "host:port" -> options with that address.
 absl::StatusOr<RedisOptions> ParseRedisAddress(absl::string_view address);
 

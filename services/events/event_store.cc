@@ -114,8 +114,8 @@ absl::Status EventStore::Create(const EventRecord& e) {
 absl::StatusOr<std::optional<EventRecord>> EventStore::Get(absl::string_view id) {
   ASSIGN_OR_RETURN(std::vector<RedisValue> replies,
                    redis_->Pipeline({{"HGETALL", EventKey(id)}, {"SMEMBERS", Key(id, "staff")}}));
-  if (replies[0].IsError() || replies[1].IsError()) {
-    return absl::InternalError(absl::StrCat("reading event: ", replies[0].str, replies[1].str));
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError()) return RedisErrorToStatus("reading event", reply.str);
   }
   if (replies[0].elements.empty()) return std::optional<EventRecord>();
   EventRecord e;

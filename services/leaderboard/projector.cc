@@ -142,7 +142,6 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
   }
   if (entries.empty()) return 0;
   RETURN_IF_ERROR(Apply(entries, acknowledge));
-  applied_ += static_cast<int64_t>(entries.size());
   return static_cast<int>(entries.size());
 }
 
@@ -175,7 +174,7 @@ absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& en
   if (!reads.empty()) {
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
     for (size_t i = 0; i < reads.size(); ++i) {
-      if (replies[i].IsError()) return absl::InternalError(replies[i].str);
+      if (replies[i].IsError()) return RedisErrorToStatus("projector HMGET", replies[i].str);
       for (size_t f = 2; f < reads[i].size(); ++f) {
         const RedisValue& v = replies[i].elements[f - 2];
         if (!v.IsNil()) values[{reads[i][1], reads[i][f]}] = v.str;
@@ -204,7 +203,7 @@ absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& en
   if (writes.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(writes));
   for (const RedisValue& reply : replies) {
-    if (reply.IsError()) return absl::InternalError(absl::StrCat("projector write: ", reply.str));
+    if (reply.IsError()) return RedisErrorToStatus("projector write", reply.str);
   }
   return absl::OkStatus();
 }
@@ -307,7 +306,7 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     }
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->Pipeline(commands));
     for (const RedisValue& reply : replies) {
-      if (reply.IsError()) return absl::InternalError(absl::StrCat("rebuild ", board, ": ", reply.str));
+      if (reply.IsError()) return RedisErrorToStatus(absl::StrCat("rebuild ", board), reply.str);
     }
     ++report.boards;
   }

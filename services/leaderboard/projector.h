@@ -59,8 +59,6 @@ class Projector : public BackgroundWorker {
   // Stops the loop and releases the lease.
   void Stop() override;
 
-  // Entries applied since start (for logs and benchmarks).
-  int64_t applied() const { return applied_.load(); }
 
  private:
   absl::StatusOr<int> Cycle(bool acknowledge);
@@ -79,7 +77,6 @@ class Projector : public BackgroundWorker {
   bool groups_ready_ = false;
   bool holds_lease_ = false;
   absl::Time lease_renewed_ = absl::InfinitePast();
-  std::atomic<int64_t> applied_{0};
   std::thread thread_;
   absl::Notification stop_;
 };

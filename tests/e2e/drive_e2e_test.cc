@@ -55,10 +55,7 @@ class DriveTest : public ::testing::Test {
   }
 
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "") {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
-    return context;
+    return CallContext(token, absl::Seconds(30));
   }
 
   std::string SignIn(const std::string& login, const std::string& secret) {

@@ -46,10 +46,7 @@ class TourTest : public ::testing::Test {
   }
 
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "") {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
-    return context;
+    return CallContext(token);
   }
 
   v1::RegisterResponse Register(const std::string& nickname, const std::string& ward) {

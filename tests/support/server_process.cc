@@ -1,8 +1,17 @@
 #include "tests/support/server_process.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace ecoact::test {
+
+std::unique_ptr<grpc::ClientContext> CallContext(const std::string& token,
+                                                 absl::Duration deadline) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  return context;
+}
 
 absl::StatusOr<std::unique_ptr<EcoactServerProcess>> EcoactServerProcess::Start(
     const RedisServerProcess& redis, EcoactServerOptions options) {

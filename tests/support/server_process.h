@@ -14,6 +14,11 @@
 
 namespace ecoact::test {
 
+// A client context with a deadline and, if `token` is set, the metadata
+// `authorization: Bearer <token>`.
+std::unique_ptr<grpc::ClientContext> CallContext(const std::string& token = "",
+                                                 absl::Duration deadline = absl::Seconds(5));
+
 struct EcoactServerOptions {
   std::string binary;  // path of ecoact_server
   std::string admin_password = "e2e-admin-password";

@@ -99,10 +99,7 @@ Stack::~Stack() {
 }
 
 std::unique_ptr<grpc::ClientContext> Stack::Context(const std::string& token) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
-  return context;
+  return CallContext(token);
 }
 
 Citizen Stack::Register(const std::string& nickname, const std::string& ward,

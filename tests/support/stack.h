@@ -23,6 +23,7 @@
 #include "services/leaderboard/leaderboard_service.h"
 #include "services/leaderboard/projector.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
 
 namespace ecoact::test {
 
