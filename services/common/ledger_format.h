@@ -6,7 +6,8 @@
 //   qty quantity in thousandths of the unit   unit Unit enum number
 //   co2 grams CO2e    pts points        fv factor tag "<type>@v<n>"
 //   occ occurred (unix ms)   rec recorded (unix ms)
-//   ward, team  of the account when recorded   src "self" | "staff"
+//   ward, team, org  of the account when the action occurred   src "self" | "staff"
+//   camp  comma-separated campaign ids matched   bonus  campaign bonus points (in pts)
 //   event  event id of a staff weigh-in   by  staff login who logged it
 #pragma once
 
