@@ -5,11 +5,12 @@
 #include "services/events/events_module.h"
 #include "services/identity/identity_module.h"
 #include "services/leaderboard/leaderboard_module.h"
+#include "services/rewards/rewards_module.h"
 
 int main(int argc, char** argv) {
   return ecoact::RunServerMain(
-      argc, argv, "identity, catalog, actions, leaderboard and events services on one port",
+      argc, argv, "identity, catalog, actions, leaderboard, events and rewards services on one port",
       {ecoact::identity::AddIdentityService, ecoact::catalog::AddCatalogService,
        ecoact::actions::AddActionsService, ecoact::leaderboard::AddLeaderboardService,
-       ecoact::events::AddEventsService});
+       ecoact::events::AddEventsService, ecoact::rewards::AddRewardsService});
 }

@@ -35,6 +35,13 @@ class KeySpace {
   std::string History(absl::string_view id) const;
   // `board` is a board name such as "city::2026-W48:pts".
   std::string Board(absl::string_view board) const;
+  // Rewards kept next to the account's ledger (docs/gamification.md).
+  std::string Badges(absl::string_view id) const;
+  std::string Streak(absl::string_view id) const;
+  // Sums of shard `shard`'s accounts per group for one period ("all", ...).
+  std::string Aggregate(int shard, absl::string_view period_key) const;
+  // Campaign definitions (hash id -> JSON), in their own slot.
+  std::string Campaigns() const;
   // Prefix of every key in shard `shard`, for SCAN during a rebuild.
   std::string ShardPrefix(int shard) const;
 

@@ -77,6 +77,12 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
       stack->catalog_.get(), stack->board_store_.get(), stack->redis_.get(), stack->keys_.get(),
       stack->codes_.get(), stack->auth_.get(), events_options);
 
+  stack->reward_store_ = std::make_unique<rewards::RewardStore>(stack->redis_.get(), *stack->keys_);
+  rewards::RewardsOptions rewards_options;
+  for (const auto& type : stack->catalog_->types()) rewards_options.action_types.insert(type.id);
+  stack->rewards_service_ = std::make_unique<rewards::RewardsServiceImpl>(
+      stack->reward_store_.get(), stack->calendar_.get(), stack->auth_.get(), rewards_options);
+
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   server_options.health_interval = absl::Milliseconds(100);
@@ -87,6 +93,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   stack->server_->AddService(stack->actions_service_.get(), "ecoact.v1.ActionsService");
   stack->server_->AddService(stack->leaderboard_service_.get(), "ecoact.v1.LeaderboardService");
   stack->server_->AddService(stack->events_service_.get(), "ecoact.v1.EventsService");
+  stack->server_->AddService(stack->rewards_service_.get(), "ecoact.v1.RewardsService");
   absl::Status started = stack->server_->Start();
   if (!started.ok()) return started;
   stack->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", stack->server_->port()),

@@ -14,6 +14,7 @@
 #include "ecoact/v1/events.grpc.pb.h"
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "ecoact/v1/rewards.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "services/actions/actions_service.h"
 #include "services/catalog/catalog_service.h"
@@ -22,6 +23,7 @@
 #include "services/identity/identity_service.h"
 #include "services/leaderboard/leaderboard_service.h"
 #include "services/leaderboard/projector.h"
+#include "services/rewards/rewards_service.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/server_process.h"
 
@@ -56,6 +58,7 @@ class Stack {
   std::unique_ptr<v1::ActionsService::Stub> actions() { return v1::ActionsService::NewStub(channel_); }
   std::unique_ptr<v1::LeaderboardService::Stub> boards() { return v1::LeaderboardService::NewStub(channel_); }
   std::unique_ptr<v1::EventsService::Stub> events() { return v1::EventsService::NewStub(channel_); }
+  std::unique_ptr<v1::RewardsService::Stub> rewards() { return v1::RewardsService::NewStub(channel_); }
 
   // Creates a staff account through the API and returns its token.
   std::string StaffToken(const std::string& login);
@@ -99,6 +102,8 @@ class Stack {
   std::unique_ptr<events::EventStore> event_store_;
   std::unique_ptr<events::CheckInCodes> codes_;
   std::unique_ptr<events::EventsServiceImpl> events_service_;
+  std::unique_ptr<rewards::RewardStore> reward_store_;
+  std::unique_ptr<rewards::RewardsServiceImpl> rewards_service_;
   std::unique_ptr<EcoactServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::atomic<int64_t> now_ms_{0};

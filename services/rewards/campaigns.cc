@@ -1,0 +1,170 @@
+#include "services/rewards/campaigns.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/time_util.h"
+#include "nlohmann/json.hpp"
+#include "services/common/status_macros.h"
+#include "services/common/validation.h"
+
+namespace ecoact::rewards {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(ts));
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
+}
+
+constexpr int32_t kMaxMultiplierPermille = 5000;
+constexpr int64_t kMaxTarget = int64_t{1} << 50;
+
+}  // namespace
+
+absl::StatusOr<CampaignDefinition> ValidateCampaign(const v1::CreateCampaignRequest& request,
+                                                    const std::set<std::string>& known_types,
+                                                    absl::Time now) {
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  RETURN_IF_ERROR(ValidateSlug("id", request.id(), 2, 32));
+  CampaignDefinition c;
+  RETURN_IF_ERROR(ValidateDisplayText("title", request.title(), 80, &c.title));
+  c.id = request.id();
+  std::set<std::string> seen;
+  for (const std::string& type : request.action_types()) {
+    if (known_types.count(type) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("action_types: \"", type, "\" is not an action type of the catalogue "
+                       "(see CatalogService.ListActionTypes)"));
+    }
+    if (seen.insert(type).second) c.action_types.push_back(type);
+  }
+  if (!request.has_starts_at() || !request.has_ends_at()) {
+    return absl::InvalidArgumentError("starts_at and ends_at are required");
+  }
+  c.starts_at = FromProto(request.starts_at());
+  c.ends_at = FromProto(request.ends_at());
+  if (c.starts_at >= c.ends_at) {
+    return absl::InvalidArgumentError("starts_at must be before ends_at");
+  }
+  if (c.ends_at - c.starts_at > absl::Hours(24 * 366)) {
+    return absl::InvalidArgumentError("a campaign lasts at most 366 days");
+  }
+  if (c.ends_at <= now) {
+    return absl::InvalidArgumentError("ends_at is in the past: the campaign would never run");
+  }
+  c.multiplier_permille = request.multiplier_permille() == 0 ? 1000 : request.multiplier_permille();
+  if (c.multiplier_permille < 1000 || c.multiplier_permille > kMaxMultiplierPermille) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("multiplier_permille must be 1000 (no bonus) to ", kMaxMultiplierPermille,
+                     " (5x), got ", request.multiplier_permille()));
+  }
+  if (request.collective_target() < 0 || request.individual_target() < 0 ||
+      request.collective_target() > kMaxTarget || request.individual_target() > kMaxTarget) {
+    return absl::InvalidArgumentError("collective_target and individual_target must be 0 (none) "
+                                      "or a positive amount below 2^50");
+  }
+  c.collective_target = request.collective_target();
+  c.individual_target = request.individual_target();
+  switch (request.metric()) {
+    case v1::METRIC_CO2E_GRAMS: c.metric = "co2"; break;
+    case v1::METRIC_POINTS: c.metric = "pts"; break;
+    case v1::METRIC_UNSPECIFIED:
+      if (c.collective_target > 0 || c.individual_target > 0) {
+        return absl::InvalidArgumentError(
+            "metric is required with a target: METRIC_CO2E_GRAMS or METRIC_POINTS");
+      }
+      break;
+    default: return absl::InvalidArgumentError("metric must be METRIC_CO2E_GRAMS or METRIC_POINTS");
+  }
+  c.badge_title = c.title;
+  if (!request.badge_title().empty()) {
+    RETURN_IF_ERROR(ValidateDisplayText("badge_title", request.badge_title(), 40, &c.badge_title));
+  }
+  c.created_at = now;
+  return c;
+}
+
+std::string CampaignFingerprint(const v1::CreateCampaignRequest& request) {
+  // The request id is part of it: the same campaign id sent again under
+  // another request id is another admin's campaign, not a retry.
+  return Fingerprint({"campaign", request.SerializeAsString()});
+}
+
+std::string CampaignToJson(const CampaignDefinition& c, const std::string& fingerprint) {
+  nlohmann::json j = {
+      {"id", c.id},
+      {"title", c.title},
+      {"types", c.action_types},
+      {"start_ms", absl::ToUnixMillis(c.starts_at)},
+      {"end_ms", absl::ToUnixMillis(c.ends_at)},
+      {"multiplier_permille", c.multiplier_permille},
+      {"metric", c.metric},
+      {"collective_target", c.collective_target},
+      {"individual_target", c.individual_target},
+      {"badge_title", c.badge_title},
+      {"created_ms", absl::ToUnixMillis(c.created_at)},
+      {"fp", fingerprint},
+  };
+  return j.dump();
+}
+
+absl::StatusOr<CampaignDefinition> CampaignFromJson(const std::string& json) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return absl::InternalError("stored campaign is not a JSON object");
+  try {
+    CampaignDefinition c;
+    c.id = j.at("id").get<std::string>();
+    c.title = j.at("title").get<std::string>();
+    c.action_types = j.at("types").get<std::vector<std::string>>();
+    c.starts_at = absl::FromUnixMillis(j.at("start_ms").get<int64_t>());
+    c.ends_at = absl::FromUnixMillis(j.at("end_ms").get<int64_t>());
+    c.multiplier_permille = j.at("multiplier_permille").get<int32_t>();
+    c.metric = j.value("metric", "");
+    c.collective_target = j.value("collective_target", int64_t{0});
+    c.individual_target = j.value("individual_target", int64_t{0});
+    c.badge_title = j.value("badge_title", c.title);
+    c.created_at = absl::FromUnixMillis(j.value("created_ms", int64_t{0}));
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(absl::StrCat("stored campaign is malformed: ", e.what()));
+  }
+}
+
+v1::CampaignState CampaignStateAt(const CampaignDefinition& c, absl::Time now) {
+  if (now < c.starts_at) return v1::CAMPAIGN_STATE_UPCOMING;
+  if (now < c.ends_at) return v1::CAMPAIGN_STATE_RUNNING;
+  return v1::CAMPAIGN_STATE_ENDED;
+}
+
+v1::Campaign CampaignToProto(const CampaignDefinition& c, absl::Time now) {
+  v1::Campaign out;
+  out.set_id(c.id);
+  out.set_title(c.title);
+  for (const auto& type : c.action_types) out.add_action_types(type);
+  *out.mutable_starts_at() = ToProto(c.starts_at);
+  *out.mutable_ends_at() = ToProto(c.ends_at);
+  out.set_multiplier_permille(c.multiplier_permille);
+  out.set_metric(c.metric == "co2"   ? v1::METRIC_CO2E_GRAMS
+                 : c.metric == "pts" ? v1::METRIC_POINTS
+                                     : v1::METRIC_UNSPECIFIED);
+  out.set_collective_target(c.collective_target);
+  out.set_individual_target(c.individual_target);
+  out.set_reward_badge_id(c.RewardBadgeId());
+  out.set_badge_title(c.badge_title);
+  out.set_state(CampaignStateAt(c, now));
+  return out;
+}
+
+int32_t Permille(int64_t value, int64_t target) {
+  if (target <= 0 || value <= 0) return 0;
+  if (value >= target) return 1000;
+  return static_cast<int32_t>((static_cast<__int128>(value) * 1000) / target);
+}
+
+}  // namespace ecoact::rewards
