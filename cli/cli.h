@@ -21,6 +21,7 @@
 #include "ecoact/v1/events.grpc.pb.h"
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "ecoact/v1/rewards.grpc.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -130,6 +131,7 @@ class Client {
   v1::ActionsService::Stub& actions() { return *actions_; }
   v1::LeaderboardService::Stub& leaderboard() { return *leaderboard_; }
   v1::EventsService::Stub& events() { return *events_; }
+  v1::RewardsService::Stub& rewards() { return *rewards_; }
   const std::optional<Session>& session() const { return session_; }
 
   // Runs `rpc` with a fresh deadline and, for kToken, the session's bearer
@@ -162,6 +164,7 @@ class Client {
   std::unique_ptr<v1::ActionsService::Stub> actions_;
   std::unique_ptr<v1::LeaderboardService::Stub> leaderboard_;
   std::unique_ptr<v1::EventsService::Stub> events_;
+  std::unique_ptr<v1::RewardsService::Stub> rewards_;
   std::optional<Session> session_;
   bool session_loaded_ = false;
 };
@@ -195,5 +198,15 @@ int EventClosing(Client& client, const Invocation& in);
 int EventCorrect(Client& client, const Invocation& in);
 int EventAudit(Client& client, const Invocation& in);
 int EventLiveView(Client& client, const Invocation& in);
+
+// --------------------------------------------- rewards_commands.cc: commands
+
+int Badges(Client& client, const Invocation& in);
+int Streak(Client& client, const Invocation& in);
+int CampaignCreate(Client& client, const Invocation& in);
+int CampaignList(Client& client, const Invocation& in);
+int CampaignProgress(Client& client, const Invocation& in);
+// "Streak: 3 days (best 5) ...", shared with `record`.
+void PrintStreak(const v1::Streak& streak);
 
 }  // namespace ecoact::cli

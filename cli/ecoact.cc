@@ -92,6 +92,10 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"entry_id", Kind::kString, "ID"},            {"batch", Kind::kInt, "N"},
     {"void", Kind::kFlag, ""},                    {"weight", Kind::kNumber, "KG"},
     {"reason", Kind::kString, "TEXT"},            {"board", Kind::kInt, "N"},
+    // Badges and campaigns.
+    {"title", Kind::kString, "TEXT"},             {"multiplier", Kind::kNumber, "X"},
+    {"target", Kind::kInt, "N"},                  {"my_target", Kind::kInt, "N"},
+    {"badge_title", Kind::kString, "TEXT"},       {"state", Kind::kChoice, "upcoming|running|ended"},
 };
 // clang-format on
 constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
@@ -417,7 +421,8 @@ Client::Client(GlobalOptions options)
       catalog_(v1::CatalogService::NewStub(channel_)),
       actions_(v1::ActionsService::NewStub(channel_)),
       leaderboard_(v1::LeaderboardService::NewStub(channel_)),
-      events_(v1::EventsService::NewStub(channel_)) {}
+      events_(v1::EventsService::NewStub(channel_)),
+      rewards_(v1::RewardsService::NewStub(channel_)) {}
 
 bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
                   absl::string_view retry_option) {
@@ -964,6 +969,22 @@ const std::vector<Command>& Commands() {
     {"event live", "EVENT_ID", {{"board", false}},
      "show an event's totals per action type, participants, anonymous share and\n"
      "      board (default 10 entries, at most 50)", EventLiveView},
+
+    {"badges", "", {{"all", false}},
+     "list your badges, when and by which entry you earned them; --all: every\n"
+     "      badge there is and how to earn it", Badges,
+     "badges, streaks and campaigns:"},
+    {"streak", "", {}, "show your streak of active days and when it breaks", Streak},
+    {"campaign create", "ID", {{"title", true}, {"starts", true}, {"ends", true}, {"types", false},
+                               {"multiplier", false}, {"metric", false}, {"target", false},
+                               {"my_target", false}, {"badge_title", false}, {"request_id", false}},
+     "create a campaign or challenge, as an admin: actions of --types (default\n"
+     "      all) that occur in [--starts, --ends) earn --multiplier x points;\n"
+     "      --target: for everyone together, --my_target: for each person (earns\n"
+     "      the badge), both in --metric units (grams CO2e or points)", CampaignCreate},
+    {"campaign list", "", {{"state", false}}, "list campaigns, newest first", CampaignList},
+    {"campaign progress", "ID", {},
+     "show a campaign's collective progress and, as a citizen, your own", CampaignProgress},
   };
   // clang-format on
   return *commands;
