@@ -33,7 +33,7 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   RedisClient health_redis(health_options);
   EcoactServer server(server_options, &health_redis);
 
-  Assembly assembly{&*config, &redis, &keys, &*calendar, &*tokens, &auth, &server, {}};
+  Assembly assembly{&*config, &redis, &keys, &*calendar, &*tokens, &auth, &server, {}, {}};
   for (const ServiceModule& module : modules) {
     absl::Status status = module(assembly);
     if (!status.ok()) ExitWithConfigError(status);

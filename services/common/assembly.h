@@ -32,6 +32,15 @@ struct Assembly {
   const Authenticator* auth;
   EcoactServer* server;
 
+  // Called when a module of this process changed the campaign definitions,
+  // so that the campaign caches of the other modules apply them at once
+  // (other processes pick them up at their next refresh).
+  std::vector<std::function<void()>> campaign_listeners;
+
+  void CampaignsChanged() const {
+    for (const auto& listener : campaign_listeners) listener();
+  }
+
   template <typename T>
   T* Keep(std::unique_ptr<T> object) {
     T* raw = object.get();

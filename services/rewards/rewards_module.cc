@@ -12,6 +12,7 @@ absl::Status AddRewardsService(Assembly& assembly) {
                    catalog::LoadCatalog(catalog_config, *assembly.calendar));
   RewardsOptions options;
   for (const auto& type : catalog.types()) options.action_types.insert(type.id);
+  options.on_campaign_created = [&assembly] { assembly.CampaignsChanged(); };
   auto* store = assembly.Keep(std::make_unique<RewardStore>(assembly.redis, *assembly.keys));
   auto* service = assembly.Keep(std::make_unique<RewardsServiceImpl>(
       store, assembly.calendar, assembly.auth, std::move(options)));
