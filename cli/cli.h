@@ -3,7 +3,9 @@
 //
 // ecoact.cc holds the option table, the command table, the account, action
 // and board commands and main(); events_commands.cc holds the commands of
-// collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
+// collection drives and points (`ecoact event ...`, `ecoact checkin-code`);
+// teams_commands.cc the commands of teams and organisations (`ecoact team
+// ...`, `ecoact org ...`, `ecoact join`, `ecoact admin test-account`).
 #pragma once
 
 #include <cstdint>
@@ -208,5 +210,15 @@ int CampaignList(Client& client, const Invocation& in);
 int CampaignProgress(Client& client, const Invocation& in);
 // "Streak: 3 days (best 5) ...", shared with `record`.
 void PrintStreak(const v1::Streak& streak);
+// ----------------------------------------------- teams_commands.cc: commands
+
+int OrgCreate(Client& client, const Invocation& in);
+int OrgList(Client& client, const Invocation& in);
+int OrgLeave(Client& client, const Invocation& in);
+int TeamCreate(Client& client, const Invocation& in);
+int TeamList(Client& client, const Invocation& in);
+int TeamLeave(Client& client, const Invocation& in);
+int Join(Client& client, const Invocation& in);
+int AdminTestAccount(Client& client, const Invocation& in);
 
 }  // namespace ecoact::cli

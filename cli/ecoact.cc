@@ -76,7 +76,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"timeout", Kind::kDuration, "DURATION"},     {"json", Kind::kFlag, ""},
     {"help", Kind::kFlag, ""},                    {"nickname", Kind::kString, "NAME"},
     {"ward", Kind::kString, "WARD"},              {"team", Kind::kString, "TEAM"},
-    {"clear_team", Kind::kFlag, ""},              {"account", Kind::kString, "ACCOUNT_ID|LOGIN"},
+    {"join_code", Kind::kString, "CODE"},         {"account", Kind::kString, "ACCOUNT_ID|LOGIN"},
     {"secret", Kind::kString, "SECRET"},          {"request_id", Kind::kString, "ID"},
     {"at", Kind::kTime, "RFC3339"},               {"page_size", Kind::kInt, "N"},
     {"page_token", Kind::kString, "TOKEN"},       {"scope", Kind::kChoice, "city|ward|team|event"},
@@ -96,6 +96,9 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"title", Kind::kString, "TEXT"},             {"multiplier", Kind::kNumber, "X"},
     {"target", Kind::kInt, "N"},                  {"my_target", Kind::kInt, "N"},
     {"badge_title", Kind::kString, "TEXT"},       {"state", Kind::kChoice, "upcoming|running|ended"},
+    // Teams and organisations.
+    {"org", Kind::kString, "ORG_ID"},             {"off", Kind::kFlag, ""},
+    {"visibility", Kind::kChoice, "hidden|public"},
 };
 // clang-format on
 constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
@@ -235,6 +238,9 @@ void PrintProfile(const v1::Profile& p) {
               {"nickname", p.nickname()},
               {"ward", p.ward().empty() ? "-" : p.ward()},
               {"team", p.team().empty() ? "-" : p.team()},
+              {"organisation", p.organisation().empty() ? "-" : p.organisation()},
+              {"public boards", p.hidden_from_public_boards() ? "hidden" : "shown"},
+              {"test account", p.test_account() ? "yes" : "no"},
               {"created", ShowTime(p.created_at())}});
 }
 
@@ -538,7 +544,7 @@ int Register(Client& client, const Invocation& in) {
   request.set_request_id(in.Str("request_id", NewRequestId()));
   request.set_nickname(in.Str("nickname"));
   request.set_ward(in.Str("ward"));
-  request.set_team(in.Str("team"));
+  request.set_join_code(in.Str("join_code"));
   v1::RegisterResponse r;
   if (!client.MayReplaceSession("") ||
       !client.Call(
@@ -603,17 +609,16 @@ int Whoami(Client& client, const Invocation&) {
 }
 
 int Profile(Client& client, const Invocation& in) {
-  if (!in.Has("nickname") && !in.Has("ward") && !in.Has("team") && !in.Flag("clear_team")) {
-    return UsageError(in, "give at least one of --nickname, --ward, --team, --clear_team");
+  if (!in.Has("nickname") && !in.Has("ward") && !in.Has("visibility")) {
+    return UsageError(in, "give at least one of --nickname, --ward, --visibility");
   }
-  if (in.Has("team") && in.Flag("clear_team"))
-    return UsageError(in, "--team and --clear_team conflict");
   v1::UpdateMyProfileRequest request;
   request.set_request_id(in.Str("request_id", NewRequestId()));
   request.set_nickname(in.Str("nickname"));
   request.set_ward(in.Str("ward"));
-  request.set_team(in.Str("team"));
-  request.set_clear_team(in.Flag("clear_team"));
+  if (in.Has("visibility")) {
+    request.set_visibility(static_cast<v1::Visibility>(in.Choice("visibility", "public")));
+  }
   return Exchange<v1::Profile>(
       client, Auth::kToken,
       [&](auto* c, auto* out) { return client.identity().UpdateMyProfile(c, request, out); },
@@ -902,16 +907,18 @@ namespace {
 const std::vector<Command>& Commands() {
   // clang-format off
   static const auto* commands = new std::vector<Command>{
-    {"register", "", {{"nickname", true}, {"ward", true}, {"team", false}, {"request_id", false}},
-     "create a citizen account; save its secret and token in the session file", Register,
+    {"register", "", {{"nickname", true}, {"ward", true}, {"join_code", false}, {"request_id", false}},
+     "create a citizen account, joining a team or organisation with --join_code;\n"
+     "      save its secret and token in the session file", Register,
      "accounts, actions and boards:"},
     {"login", "", {{"account", true}, {"secret", false}},
      "sign in with a citizen account id and secret, or a staff/admin login and\n"
      "      password; without --secret, it is read from standard input", Login},
     {"whoami", "", {}, "show your profile", Whoami},
-    {"profile", "", {{"nickname", false}, {"ward", false}, {"team", false}, {"clear_team", false},
+    {"profile", "", {{"nickname", false}, {"ward", false}, {"visibility", false},
                      {"request_id", false}},
-     "change your nickname, ward or team", Profile},
+     "change your nickname or ward; --visibility=hidden keeps you off public boards\n"
+     "      (you still count in your team's and ward's totals)", Profile},
     {"wards", "", {}, "list the wards a citizen can pick (no sign-in needed)", Wards},
     {"catalog", "", {}, "list the action types: unit, factor, confidence, points, daily cap", Catalog},
     {"factor", "ACTION_TYPE", {}, "show every version of an action type's factor, with its sources", Factor},
@@ -931,6 +938,23 @@ const std::vector<Command>& Commands() {
     {"admin create-staff", "", {{"login", true}, {"password", false}, {"display_name", false},
                                 {"request_id", false}},
      "create a staff account, as an admin; without --password, read from stdin", CreateStaff},
+    {"admin test-account", "ACCOUNT_ID", {{"off", false}},
+     "mark a citizen as a test account, kept off public boards (--off: undo), as an admin",
+     AdminTestAccount},
+
+    {"org create", "ID NAME", {{"request_id", false}},
+     "create a partner organisation and its join code, as an admin", OrgCreate,
+     "teams and organisations (citizens join with a code):"},
+    {"org list", "", {}, "list the organisations and members (join codes: admins only)", OrgList},
+    {"team create", "ID NAME", {{"org", false}, {"request_id", false}},
+     "create a team, optionally in organisation --org, and its join code, as an admin",
+     TeamCreate},
+    {"team list", "", {{"org", false}}, "list the teams (join codes: admins only)", TeamList},
+    {"join", "CODE", {{"request_id", false}},
+     "join the team (and its organisation) or the organisation of a join code", Join},
+    {"team leave", "", {{"request_id", false}}, "leave your team; you stay in its organisation",
+     TeamLeave},
+    {"org leave", "", {{"request_id", false}}, "leave your organisation and its team", OrgLeave},
 
     {"event create", "", {{"name", true}, {"ward", true}, {"starts", true}, {"ends", true}, {"types", true},
                           {"place", false}, {"team", false}, {"kind", false}, {"request_id", false}},

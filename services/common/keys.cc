@@ -46,4 +46,23 @@ std::string KeySpace::Board(absl::string_view board) const {
   return absl::StrCat(prefix_, ":{b:", board, "}");
 }
 
+std::string KeySpace::Team(absl::string_view id) const {
+  return absl::StrCat(prefix_, ":{org}:team:", id);
+}
+std::string KeySpace::Organisation(absl::string_view id) const {
+  return absl::StrCat(prefix_, ":{org}:org:", id);
+}
+std::string KeySpace::JoinCode(absl::string_view code) const {
+  return absl::StrCat(prefix_, ":{org}:code:", code);
+}
+std::string KeySpace::TeamIds() const { return absl::StrCat(prefix_, ":{org}:teams"); }
+std::string KeySpace::OrganisationIds() const { return absl::StrCat(prefix_, ":{org}:orgs"); }
+std::string KeySpace::TeamMembers(absl::string_view id) const {
+  return absl::StrCat(prefix_, ":{org}:members:t:", id);
+}
+std::string KeySpace::OrganisationMembers(absl::string_view id) const {
+  return absl::StrCat(prefix_, ":{org}:members:o:", id);
+}
+std::string KeySpace::ResyncQueue() const { return absl::StrCat(prefix_, ":{projector}:resync"); }
+
 }  // namespace ecoact

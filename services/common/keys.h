@@ -7,6 +7,12 @@
 //   <p>:{s<N>}:tot:<id>:<period>  hash    the account's totals     (shard N)
 //   <p>:{s<N>}:hist:<id>          zset    the account's entry ids  (shard N)
 //   <p>:{b:<board>}               zset    one leaderboard          (own slot)
+//   <p>:{org}:team:<id>, org:<id>  hash    teams, organisations     ({org})
+//   <p>:{org}:code:<CODE>         string  join code -> team:/org:  ({org})
+//   <p>:{org}:teams, orgs         set     every team / org id      ({org})
+//   <p>:{org}:members:t|o:<id>    set     current members          ({org})
+//   <p>:{projector}:resync        set     accounts whose board entries the
+//                                         projector must re-derive
 //
 // An account belongs to shard N = FNV-1a(account id) mod shard count, so an
 // account's keys and its shard's ledger stream share one slot and the
@@ -44,6 +50,20 @@ class KeySpace {
   std::string Campaigns() const;
   // Prefix of every key in shard `shard`, for SCAN during a rebuild.
   std::string ShardPrefix(int shard) const;
+
+  // Teams and organisations (docs/gamification.md), all in the {org} slot so
+  // that creating one with its join code is one atomic script.
+  std::string Team(absl::string_view id) const;
+  std::string Organisation(absl::string_view id) const;
+  std::string JoinCode(absl::string_view code) const;
+  std::string TeamIds() const;
+  std::string OrganisationIds() const;
+  std::string TeamMembers(absl::string_view id) const;
+  std::string OrganisationMembers(absl::string_view id) const;
+
+  // Accounts whose public board entries the projector must re-derive (their
+  // `hidden` or `test` flag changed).
+  std::string ResyncQueue() const;
 
  private:
   std::string ShardTag(absl::string_view id) const;

@@ -46,6 +46,10 @@ AccountRecord AccountFromFields(absl::string_view id, const std::vector<std::str
     else if (f == "nickname") record.nickname = v;
     else if (f == "ward") record.ward = v;
     else if (f == "team") record.team = v;
+    else if (f == "org") record.organisation = v;
+    else if (f == "hidden") record.hidden = v == "1";
+    else if (f == "test") record.test = v == "1";
+    else if (f == "mh") record.memberships = ParseMembershipHistory(v);
     else if (f == "secret") record.secret_hash = v;
     else if (f == "fingerprint") record.fingerprint = v;
     else if (f == "created_ms") {
@@ -69,6 +73,10 @@ absl::StatusOr<CreateOutcome> RedisAccountStore::Create(const AccountRecord& rec
       "secret", record.secret_hash,
       "created_ms", absl::StrCat(absl::ToUnixMillis(record.created_at)),
   };
+  if (!record.organisation.empty()) args.insert(args.end(), {"org", record.organisation});
+  if (!record.memberships.empty()) {
+    args.insert(args.end(), {"mh", MembershipHistoryJson(record.memberships)});
+  }
   auto reply = redis_->Eval(CreateScript(), {keys_.Account(record.id)}, args);
   if (!reply.ok()) return reply.status();
   const std::string outcome = reply->elements.empty() ? "" : reply->elements[0].str;
@@ -92,16 +100,26 @@ absl::StatusOr<AccountRecord> RedisAccountStore::UpdateProfile(absl::string_view
   std::vector<std::string> args;
   if (change.nickname) args.insert(args.end(), {"nickname", *change.nickname});
   if (change.ward) args.insert(args.end(), {"ward", *change.ward});
-  if (change.team) args.insert(args.end(), {"team", *change.team});
+  // "" deletes the field: a public, real account has neither.
+  if (change.hidden) args.insert(args.end(), {"hidden", *change.hidden ? "1" : ""});
+  if (change.test) args.insert(args.end(), {"test", *change.test ? "1" : ""});
   auto reply = redis_->Eval(UpdateScript(), {keys_.Account(id)}, args);
   if (!reply.ok()) return reply.status();
   const std::string outcome = reply->elements.empty() ? "" : reply->elements[0].str;
   if (outcome == "missing") return absl::NotFoundError("account no longer exists");
   if (outcome == "not_citizen") {
-    return absl::FailedPreconditionError("only citizen profiles have a nickname, ward and team");
+    return absl::FailedPreconditionError(
+        "only citizen accounts have a nickname, ward, visibility and test flag");
   }
   auto fields = Strings(*reply, 1);
   if (!fields.ok()) return fields.status();
+  if (change.hidden || change.test) {
+    // Queued on every request that sets a flag, changed or not: a retry
+    // after a failure here queues it then (the projector's work is
+    // idempotent).
+    auto queued = redis_->Command({"SADD", keys_.ResyncQueue(), std::string(id)});
+    if (!queued.ok()) return queued.status();
+  }
   return AccountFromFields(id, *fields);
 }
 

@@ -20,7 +20,8 @@ class AccountStore {
   // ALREADY_EXISTS if the id is taken by a different creating request.
   virtual absl::StatusOr<CreateOutcome> Create(const AccountRecord& record) = 0;
   virtual absl::StatusOr<std::optional<AccountRecord>> Get(absl::string_view id) = 0;
-  // NOT_FOUND unknown account, FAILED_PRECONDITION not a citizen.
+  // NOT_FOUND unknown account, FAILED_PRECONDITION not a citizen. A change
+  // of `hidden` or `test` queues the account for the projector's resync.
   virtual absl::StatusOr<AccountRecord> UpdateProfile(absl::string_view id,
                                                       const ProfileChange& change) = 0;
 };

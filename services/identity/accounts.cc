@@ -55,17 +55,12 @@ bool WardDirectory::Contains(absl::string_view id) const {
 }
 
 absl::Status ValidateProfile(const WardDirectory& wards, absl::string_view nickname,
-                             absl::string_view ward, absl::string_view team,
-                             std::string* normalised_nickname) {
+                             absl::string_view ward, std::string* normalised_nickname) {
   absl::Status status = ValidateDisplayText("nickname", nickname, 24, normalised_nickname);
   if (!status.ok()) return status;
   if (ward.empty()) return absl::InvalidArgumentError("ward is required; see ListWards");
   if (!wards.Contains(ward)) {
     return absl::NotFoundError(absl::StrCat("unknown ward '", ward, "'; see ListWards"));
-  }
-  if (!team.empty()) {
-    status = ValidateSlug("team", team, 2, 32);
-    if (!status.ok()) return status;
   }
   return absl::OkStatus();
 }

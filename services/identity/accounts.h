@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ecoact/v1/common.pb.h"
+#include "services/identity/teams.h"
 
 namespace ecoact::identity {
 
@@ -42,6 +43,10 @@ struct AccountRecord {
   std::string nickname;       // citizens: public nickname; staff: display name
   std::string ward;
   std::string team;
+  std::string organisation;
+  bool hidden = false;        // left off public citizen boards
+  bool test = false;          // a test account, never on public boards
+  std::vector<Membership> memberships;  // oldest first
   std::string secret_hash;    // "pbkdf2-sha256$<iterations>$<salt>$<hash>"
   absl::Time created_at;
   std::string fingerprint;    // of the creating request, for idempotent retries
@@ -50,13 +55,13 @@ struct AccountRecord {
 struct ProfileChange {
   std::optional<std::string> nickname;
   std::optional<std::string> ward;
-  std::optional<std::string> team;  // "" clears the team
+  std::optional<bool> hidden;
+  std::optional<bool> test;
 };
 
 // Validates and normalises a citizen profile. NOT_FOUND for an unknown ward.
 absl::Status ValidateProfile(const WardDirectory& wards, absl::string_view nickname,
-                             absl::string_view ward, absl::string_view team,
-                             std::string* normalised_nickname);
+                             absl::string_view ward, std::string* normalised_nickname);
 
 // PBKDF2-HMAC-SHA256 through OpenSSL with a random salt.
 std::string HashSecret(absl::string_view secret, int iterations);

@@ -27,11 +27,21 @@ void ToProfileProto(const AccountRecord& record, v1::Profile* profile) {
   profile->set_ward(record.ward);
   profile->set_team(record.team);
   SetTimestamp(record.created_at, profile->mutable_created_at());
+  profile->set_organisation(record.organisation);
+  profile->set_hidden_from_public_boards(record.hidden);
+  profile->set_test_account(record.test);
+  for (const Membership& m : record.memberships) {
+    v1::Membership* out = profile->add_memberships();
+    out->set_team_id(m.team_id);
+    out->set_organisation_id(m.organisation_id);
+    SetTimestamp(m.since, out->mutable_since());
+  }
 }
 
-IdentityServiceImpl::IdentityServiceImpl(AccountStore* store, const Authenticator* auth,
-                                         const WardDirectory* wards, IdentityOptions options)
-    : store_(store), auth_(auth), wards_(wards), options_(std::move(options)),
+IdentityServiceImpl::IdentityServiceImpl(AccountStore* store, TeamStore* teams,
+                                         const Authenticator* auth, const WardDirectory* wards,
+                                         IdentityOptions options)
+    : store_(store), teams_(teams), auth_(auth), wards_(wards), options_(std::move(options)),
       dummy_hash_(HashSecret("no such account", options_.password_iterations)) {}
 
 absl::Status IdentityServiceImpl::LoadProfile(absl::string_view id, v1::Profile* response) {
@@ -47,18 +57,26 @@ absl::Status IdentityServiceImpl::DoRegister(const v1::RegisterRequest& request,
   // must be as unguessable as a UUID.
   RETURN_IF_ERROR(ValidateRequestId(request.request_id(), 16));
   AccountRecord record;
-  RETURN_IF_ERROR(ValidateProfile(*wards_, request.nickname(), request.ward(), request.team(),
-                                  &record.nickname));
+  RETURN_IF_ERROR(ValidateProfile(*wards_, request.nickname(), request.ward(), &record.nickname));
+  CodeTarget membership;
+  if (!request.join_code().empty()) {
+    ASSIGN_OR_RETURN(membership, ResolveJoinCode(request.join_code()));
+  }
   CitizenCredentials credentials =
       DeriveCitizenCredentials(options_.credential_key, request.request_id());
   const absl::Time now = auth_->Now();
   record.id = credentials.account_id;
   record.role = v1::ROLE_CITIZEN;
   record.ward = request.ward();
-  record.team = request.team();
+  record.team = membership.team_id;
+  record.organisation = membership.organisation_id;
+  if (!request.join_code().empty()) {
+    record.memberships.push_back({now, record.team, record.organisation});
+  }
   record.secret_hash = HashSecret(credentials.secret, kCitizenSecretIterations);
   record.created_at = now;
-  record.fingerprint = Fingerprint({"register", record.nickname, record.ward, record.team});
+  record.fingerprint = Fingerprint({"register", record.nickname, record.ward, record.team,
+                                    record.organisation});
   ASSIGN_OR_RETURN(CreateOutcome outcome, store_->Create(record));
   if (outcome == CreateOutcome::kReplayed) {
     // A retry gets the same credentials again, derived anew, but only while
@@ -69,7 +87,10 @@ absl::Status IdentityServiceImpl::DoRegister(const v1::RegisterRequest& request,
       return absl::AlreadyExistsError(
           "this request_id created an account more than 24 hours ago; sign in with SignIn");
     }
+    record = *std::move(stored);
   }
+  // Also on a replay: heals a first attempt that failed before this step.
+  RETURN_IF_ERROR(teams_->AddMember(record));
   RETURN_IF_ERROR(LoadProfile(record.id, response->mutable_profile()));
   response->set_account_id(credentials.account_id);
   response->set_account_secret(credentials.secret);
@@ -118,14 +139,12 @@ absl::Status IdentityServiceImpl::DoUpdate(const grpc::ServerContext& context,
     }
     change.ward = request.ward();
   }
-  if (request.clear_team() && !request.team().empty()) {
-    return absl::InvalidArgumentError("set either team or clear_team, not both");
+  if (!v1::Visibility_IsValid(request.visibility())) {
+    return absl::InvalidArgumentError("visibility must be UNCHANGED, HIDDEN or PUBLIC");
   }
-  if (!request.team().empty()) {
-    RETURN_IF_ERROR(ValidateSlug("team", request.team(), 2, 32));
-    change.team = request.team();
+  if (request.visibility() != v1::VISIBILITY_UNCHANGED) {
+    change.hidden = request.visibility() == v1::VISIBILITY_HIDDEN;
   }
-  if (request.clear_team()) change.team = "";
   ASSIGN_OR_RETURN(AccountRecord record, store_->UpdateProfile(claims.subject, change));
   ToProfileProto(record, response);
   return absl::OkStatus();

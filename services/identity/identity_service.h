@@ -6,6 +6,7 @@
 #include "services/common/call_context.h"
 #include "services/identity/account_store.h"
 #include "services/identity/accounts.h"
+#include "services/identity/team_store.h"
 
 namespace ecoact::identity {
 
@@ -21,7 +22,7 @@ inline constexpr int kCitizenSecretIterations = 1000;
 
 class IdentityServiceImpl final : public v1::IdentityService::Service {
  public:
-  IdentityServiceImpl(AccountStore* store, const Authenticator* auth,
+  IdentityServiceImpl(AccountStore* store, TeamStore* teams, const Authenticator* auth,
                       const WardDirectory* wards, IdentityOptions options);
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
@@ -38,7 +39,42 @@ class IdentityServiceImpl final : public v1::IdentityService::Service {
   grpc::Status ListWards(grpc::ServerContext* context, const v1::ListWardsRequest* request,
                          v1::ListWardsResponse* response) override;
 
+  // Teams and organisations (identity_teams.cc).
+  grpc::Status CreateOrganisation(grpc::ServerContext* context,
+                                  const v1::CreateOrganisationRequest* request,
+                                  v1::Organisation* response) override;
+  grpc::Status CreateTeam(grpc::ServerContext* context, const v1::CreateTeamRequest* request,
+                          v1::Team* response) override;
+  grpc::Status ListTeams(grpc::ServerContext* context, const v1::ListTeamsRequest* request,
+                         v1::ListTeamsResponse* response) override;
+  grpc::Status ListOrganisations(grpc::ServerContext* context,
+                                 const v1::ListOrganisationsRequest* request,
+                                 v1::ListOrganisationsResponse* response) override;
+  grpc::Status JoinWithCode(grpc::ServerContext* context, const v1::JoinWithCodeRequest* request,
+                            v1::Profile* response) override;
+  grpc::Status LeaveTeam(grpc::ServerContext* context, const v1::LeaveTeamRequest* request,
+                         v1::Profile* response) override;
+  grpc::Status LeaveOrganisation(grpc::ServerContext* context,
+                                 const v1::LeaveOrganisationRequest* request,
+                                 v1::Profile* response) override;
+  grpc::Status SetTestAccount(grpc::ServerContext* context,
+                              const v1::SetTestAccountRequest* request,
+                              v1::Profile* response) override;
+
  private:
+  // Creates a team or organisation under a fresh join code.
+  absl::StatusOr<Group> DoCreateGroup(const grpc::ServerContext& context,
+                                      absl::string_view request_id, Group group);
+  absl::Status DoListGroups(const grpc::ServerContext& context, GroupKind kind,
+                            absl::string_view organisation_id, std::vector<Group>* groups);
+  // The team or organisation a typed code stands for.
+  absl::StatusOr<CodeTarget> ResolveJoinCode(absl::string_view typed);
+  absl::Status DoChangeMembership(const grpc::ServerContext& context, absl::string_view request_id,
+                                  MembershipOp op, absl::string_view join_code,
+                                  v1::Profile* response);
+  absl::Status DoSetTestAccount(const grpc::ServerContext& context,
+                                const v1::SetTestAccountRequest& request, v1::Profile* response);
+
   absl::Status DoRegister(const v1::RegisterRequest& request, v1::RegisterResponse* response);
   absl::Status DoSignIn(const v1::SignInRequest& request, v1::SignInResponse* response);
   absl::Status DoUpdate(const grpc::ServerContext& context,
@@ -48,6 +84,7 @@ class IdentityServiceImpl final : public v1::IdentityService::Service {
   absl::Status LoadProfile(absl::string_view id, v1::Profile* response);
 
   AccountStore* store_;
+  TeamStore* teams_;
   const Authenticator* auth_;
   const WardDirectory* wards_;
   IdentityOptions options_;

@@ -78,11 +78,14 @@ TEST_F(IdentityTest, ProfileChangesApplyToNewActionsOnly) {
   v1::UpdateMyProfileRequest update;
   update.set_request_id("update-profile-1");
   update.set_ward("tama");
-  update.set_clear_team(true);
   v1::Profile profile;
   ASSERT_TRUE(
       stack_->identity()->UpdateMyProfile(Stack::Context(mika.token).get(), update, &profile).ok());
   EXPECT_EQ(profile.ward(), "tama");
+  EXPECT_EQ(profile.team(), "class-1a");
+  v1::LeaveTeamRequest leave;
+  leave.set_request_id("leave-team-1");
+  ASSERT_TRUE(stack_->identity()->LeaveTeam(Stack::Context(mika.token).get(), leave, &profile).ok());
   EXPECT_EQ(profile.team(), "");
   v1::RecordActionResponse after;
   ASSERT_TRUE(stack_->Record(mika.token, "plastic_bag_refused", 1, &after).ok());

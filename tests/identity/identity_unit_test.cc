@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/validation.h"
+#include "services/identity/teams.h"
 
 namespace ecoact::identity {
 namespace {
@@ -20,21 +21,19 @@ TEST(AccountsTest, KawasakiHasSevenWards) {
 
 TEST(AccountsTest, ProfileRules) {
   std::string nickname;
-  EXPECT_TRUE(ValidateProfile(Wards(), "  みか  ", "tama", "", &nickname).ok());
+  EXPECT_TRUE(ValidateProfile(Wards(), "  みか  ", "tama", &nickname).ok());
   EXPECT_EQ(nickname, "みか");
-  EXPECT_EQ(ValidateProfile(Wards(), "Mika", "atlantis", "", &nickname).code(),
+  EXPECT_EQ(ValidateProfile(Wards(), "Mika", "atlantis", &nickname).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(ValidateProfile(Wards(), "", "tama", "", &nickname).code(),
+  EXPECT_EQ(ValidateProfile(Wards(), "", "tama", &nickname).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateProfile(Wards(), "Mi\x01ka", "tama", "", &nickname).code(),
+  EXPECT_EQ(ValidateProfile(Wards(), "Mi\x01ka", "tama", &nickname).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateProfile(Wards(), "\xff\xfe", "tama", "", &nickname).code(),
+  EXPECT_EQ(ValidateProfile(Wards(), "\xff\xfe", "tama", &nickname).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateProfile(Wards(), std::string(25, 'a'), "tama", "", &nickname).code(),
+  EXPECT_EQ(ValidateProfile(Wards(), std::string(25, 'a'), "tama", &nickname).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateProfile(Wards(), "Mika", "tama", "Team X!", &nickname).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateProfile(Wards(), "Mika", "", "", &nickname).code(),
+  EXPECT_EQ(ValidateProfile(Wards(), "Mika", "", &nickname).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -71,6 +70,38 @@ TEST(ValidationTest, RequestIdsAndFingerprints) {
   // Framing: ("ab","c") and ("a","bc") differ.
   EXPECT_NE(Fingerprint({"ab", "c"}), Fingerprint({"a", "bc"}));
   EXPECT_EQ(Fingerprint({"x", "y"}), Fingerprint({"x", "y"}));
+}
+
+TEST(TeamsTest, JoinCodesAreEightCrockfordCharacters) {
+  EXPECT_EQ(JoinCodeFromBytes(std::string(5, '\0')), "00000000");
+  EXPECT_EQ(JoinCodeFromBytes(std::string(5, '\xff')), "ZZZZZZZZ");
+  // 0x0842108421: every 5-bit group is 00001, then 00010 ... spelled out.
+  EXPECT_EQ(JoinCodeFromBytes(std::string("\x08\x42\x10\x84\x21", 5)), "11111111");
+}
+
+TEST(TeamsTest, TypedCodesAreNormalised) {
+  EXPECT_EQ(*NormaliseJoinCode("7k3m-9q4x"), "7K3M9Q4X");
+  EXPECT_EQ(*NormaliseJoinCode(" 7K3M 9Q4X "), "7K3M9Q4X");
+  // Crockford reads I and L as 1, O as 0.
+  EXPECT_EQ(*NormaliseJoinCode("iLoO-0000"), "11000000");
+  EXPECT_EQ(NormaliseJoinCode("7K3M9Q4").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(NormaliseJoinCode("7K3M9Q4XY").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(NormaliseJoinCode("7K3M9Q4U").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(NormaliseJoinCode("7K3M_Q4X").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TeamsTest, MembershipHistoryRoundTripsAndSkipsDamage) {
+  std::vector<Membership> history = {{absl::FromUnixMillis(1000), "class-3b", "school"},
+                                     {absl::FromUnixMillis(1764514800001), "", ""}};
+  const std::string json = MembershipHistoryJson(history);
+  EXPECT_EQ(json, R"([[1000,"class-3b","school"],[1764514800001,"",""]])");
+  std::vector<Membership> parsed = ParseMembershipHistory(json);
+  ASSERT_EQ(parsed.size(), 2u);
+  EXPECT_EQ(parsed[1].since, absl::FromUnixMillis(1764514800001));
+  EXPECT_EQ(parsed[0].team_id, "class-3b");
+  EXPECT_EQ(parsed[0].organisation_id, "school");
+  EXPECT_EQ(ParseMembershipHistory(R"([[1,"a"],"x",[2,"b","c"]])").size(), 1u);
+  EXPECT_TRUE(ParseMembershipHistory("not json").empty());
 }
 
 }  // namespace

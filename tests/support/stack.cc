@@ -38,11 +38,12 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   if (!wards.ok()) return wards.status();
   stack->wards_ = std::make_unique<identity::WardDirectory>(*std::move(wards));
   stack->accounts_ = std::make_unique<identity::RedisAccountStore>(stack->redis_.get(), *stack->keys_);
+  stack->teams_ = std::make_unique<identity::RedisTeamStore>(stack->redis_.get(), *stack->keys_);
   identity::IdentityOptions identity_options;
   identity_options.credential_key = std::string(40, 'k');
   identity_options.password_iterations = 1000;
   stack->identity_service_ = std::make_unique<identity::IdentityServiceImpl>(
-      stack->accounts_.get(), stack->auth_.get(), stack->wards_.get(), identity_options);
+      stack->accounts_.get(), stack->teams_.get(), stack->auth_.get(), stack->wards_.get(), identity_options);
   absl::Status admin = identity::EnsureAdmin(stack->accounts_.get(), "admin", kAdminPassword,
                                              1000, stack->now());
   if (!admin.ok()) return admin;
@@ -115,11 +116,44 @@ Citizen Stack::Register(const std::string& nickname, const std::string& ward,
   request.set_request_id(absl::StrCat("reg-", Base32(RandomBytes(12))));
   request.set_nickname(nickname);
   request.set_ward(ward);
-  request.set_team(team);
+  if (!team.empty()) request.set_join_code(CreateTeam(team));
   v1::RegisterResponse response;
   grpc::Status status = identity()->Register(Context().get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return {response.account_id(), response.account_secret(), response.token()};
+}
+
+std::string Stack::CreateTeam(const std::string& team_id, const std::string& organisation_id) {
+  v1::CreateTeamRequest request;
+  request.set_request_id(absl::StrCat("stack-team-", team_id));
+  request.set_team_id(team_id);
+  request.set_name(team_id);
+  request.set_organisation_id(organisation_id);
+  v1::Team team;
+  grpc::Status status = identity()->CreateTeam(Context(AdminToken()).get(), request, &team);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return team.join_code();
+}
+
+std::string Stack::CreateOrganisation(const std::string& organisation_id) {
+  v1::CreateOrganisationRequest request;
+  request.set_request_id(absl::StrCat("stack-org-", organisation_id));
+  request.set_organisation_id(organisation_id);
+  request.set_name(organisation_id);
+  v1::Organisation organisation;
+  grpc::Status status =
+      identity()->CreateOrganisation(Context(AdminToken()).get(), request, &organisation);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return organisation.join_code();
+}
+
+grpc::Status Stack::JoinWithCode(const std::string& token, const std::string& code,
+                                 v1::Profile* profile) {
+  v1::JoinWithCodeRequest request;
+  request.set_request_id(absl::StrCat("join-", Base32(RandomBytes(12))));
+  request.set_join_code(code);
+  v1::Profile ignored;
+  return identity()->JoinWithCode(Context(token).get(), request, profile ? profile : &ignored);
 }
 
 std::string Stack::AdminToken() {

@@ -67,8 +67,18 @@ class Stack {
   static std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "");
 
   // Registers a citizen through the API; fails the current test on error.
+  // A non-empty `team` is created first if needed (as CreateTeam with a
+  // request id fixed by the team id, so it is idempotent) and joined with
+  // its code at sign-up.
   Citizen Register(const std::string& nickname, const std::string& ward,
                    const std::string& team = "");
+  // Create a team / organisation as the admin (idempotent per id) and return
+  // its join code; fail the current test on error.
+  std::string CreateTeam(const std::string& team_id, const std::string& organisation_id = "");
+  std::string CreateOrganisation(const std::string& organisation_id);
+  // Joins with `code` as the citizen of `token`; returns the call's status.
+  grpc::Status JoinWithCode(const std::string& token, const std::string& code,
+                            v1::Profile* profile = nullptr);
   // Signs in the configured admin and returns the token.
   std::string AdminToken();
   // Records through the API with a fresh request id.
@@ -91,6 +101,7 @@ class Stack {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<identity::WardDirectory> wards_;
   std::unique_ptr<identity::RedisAccountStore> accounts_;
+  std::unique_ptr<identity::RedisTeamStore> teams_;
   std::unique_ptr<identity::IdentityServiceImpl> identity_service_;
   std::unique_ptr<catalog::CatalogServiceImpl> catalog_service_;
   std::unique_ptr<actions::ActionRecorder> recorder_;
