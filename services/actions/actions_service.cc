@@ -60,19 +60,36 @@ absl::Status ActionsServiceImpl::DoRecord(const grpc::ServerContext& context,
                        store_->FindReplay(input.account_id, input.request_id,
                                           ActionRecorder::RequestFingerprint(input)));
       if (replay) {
-        *response->mutable_entry() = std::move(replay->entry);
-        response->set_replayed(true);
-        for (auto& totals : replay->totals) *response->add_totals() = std::move(totals);
+        FillResponse(*std::move(replay), response);
         return absl::OkStatus();
       }
     }
     return prepared.status();
   }
   ASSIGN_OR_RETURN(RecordedAction recorded, store_->Append(*prepared));
+  FillResponse(std::move(recorded), response);
+  return absl::OkStatus();
+}
+
+void ActionsServiceImpl::FillResponse(RecordedAction recorded,
+                                      v1::RecordActionResponse* response) const {
+  for (const std::string& id : recorded.new_badges) {
+    v1::BadgeAward* award = response->add_new_badges();
+    award->set_badge_id(id);
+    award->set_entry_id(recorded.entry.entry_id());
+    *award->mutable_awarded_at() = recorded.entry.recorded_at();
+    // A rule removed since the award keeps its id (awards are for good).
+    if (std::optional<rewards::BadgeRule> rule = recorder_->FindBadge(id)) {
+      award->set_title(rule->title_ja);
+      award->set_description(rule->description_ja.empty() ? rule->description_en
+                                                          : rule->description_ja);
+    }
+  }
+  *response->mutable_streak() =
+      rewards::StreakView(recorded.streak, recorder_->Now(), recorder_->calendar());
   *response->mutable_entry() = std::move(recorded.entry);
   response->set_replayed(recorded.replayed);
   for (auto& totals : recorded.totals) *response->add_totals() = std::move(totals);
-  return absl::OkStatus();
 }
 
 absl::Status ActionsServiceImpl::DoList(const grpc::ServerContext& context,

@@ -22,6 +22,8 @@ class ActionsServiceImpl final : public v1::ActionsService::Service {
  private:
   absl::Status DoRecord(const grpc::ServerContext& context, const v1::RecordActionRequest& request,
                         v1::RecordActionResponse* response);
+  // Entry, totals, badge titles and the streak as seen now.
+  void FillResponse(RecordedAction recorded, v1::RecordActionResponse* response) const;
   absl::Status DoList(const grpc::ServerContext& context, const v1::ListMyActionsRequest& request,
                       v1::ListMyActionsResponse* response);
   absl::Status DoImpact(const grpc::ServerContext& context, v1::GetMyImpactResponse* response);

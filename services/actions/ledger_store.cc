@@ -6,6 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "actions_lua.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
@@ -72,6 +74,22 @@ absl::StatusOr<RecordedAction> DecodeResult(const std::string& json, bool replay
   e.set_team(JsonString(r, "team"));
   e.set_event_id(JsonString(r, "event"));
   e.set_staff_verified(JsonString(r, "src") == "staff");
+  e.set_organisation(JsonString(r, "org"));
+  for (absl::string_view c : absl::StrSplit(JsonString(r, "camp"), ',', absl::SkipEmpty())) {
+    e.add_campaign_ids(std::string(c));
+  }
+  e.set_bonus_points(JsonInt(r.value("bonus", nlohmann::json(0))));
+  // cjson encodes an empty list as {}: only an array carries badges.
+  if (r.contains("badges") && r["badges"].is_array()) {
+    for (const auto& badge : r["badges"]) {
+      if (badge.is_string()) out.new_badges.push_back(badge.get<std::string>());
+    }
+  }
+  if (r.contains("streak") && r["streak"].is_object()) {
+    out.streak.last = JsonInt(r["streak"].value("last", nlohmann::json(-1)));
+    out.streak.cur = JsonInt(r["streak"].value("cur", nlohmann::json(0)));
+    out.streak.best = JsonInt(r["streak"].value("best", nlohmann::json(0)));
+  }
   for (int i = 0; i < 4; ++i) {
     v1::Totals* t = &out.totals.emplace_back();
     t->set_period(kPeriods[i]);
@@ -109,6 +127,13 @@ RedisClient::ScriptCall RedisLedgerStore::Call(const PreparedAction& action) con
       keys_.History(account),
       action.corrects_request_id.empty() ? keys_.Request(account, action.input.request_id)
                                          : keys_.Request(account, action.corrects_request_id),
+      keys_.Aggregate(keys_.ShardOf(account), "all"),
+      keys_.Aggregate(keys_.ShardOf(account), action.periods.month),
+      keys_.Aggregate(keys_.ShardOf(account), action.periods.week),
+      keys_.Aggregate(keys_.ShardOf(account), action.periods.day),
+      keys_.ActiveDays(account),
+      keys_.Streak(account),
+      keys_.Badges(account),
   };
   std::vector<std::string> args = {
       action.fingerprint,
@@ -136,6 +161,10 @@ RedisClient::ScriptCall RedisLedgerStore::Call(const PreparedAction& action) con
       action.logged_by,
       action.corrects_request_id.empty() ? "0" : "1",
       absl::StrCat(action.count_delta),
+      absl::StrCat(action.local_day),
+      action.badge_rules,
+      absl::StrJoin(action.campaign_ids, ","),
+      absl::StrCat(action.bonus_points),
   };
   return {std::move(keys), std::move(args)};
 }

@@ -13,6 +13,7 @@
 #include "services/actions/recorder.h"
 #include "services/common/keys.h"
 #include "services/common/redis.h"
+#include "services/rewards/streak.h"
 
 namespace ecoact::actions {
 
@@ -20,6 +21,10 @@ struct RecordedAction {
   v1::LedgerEntry entry;
   bool replayed = false;
   std::vector<v1::Totals> totals;  // all time, month, week, day
+  // Badge ids this entry earned (the stored first result on a replay).
+  std::vector<std::string> new_badges;
+  // The account's streak hash right after this entry.
+  rewards::StreakState streak;
 };
 
 struct ImpactSnapshot {

@@ -1,17 +1,60 @@
 #include "services/actions/recorder.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
+#include "services/rewards/streak.h"
 
 namespace ecoact::actions {
 
 ActionRecorder::ActionRecorder(const catalog::Catalog* catalog, const CityCalendar* calendar,
-                               Clock clock, RecorderOptions options)
-    : catalog_(catalog), calendar_(calendar), clock_(std::move(clock)), options_(options) {}
+                               Clock clock, RecorderOptions options,
+                               const rewards::BadgeRuleSet* badges, CampaignSource* campaigns)
+    : catalog_(catalog),
+      calendar_(calendar),
+      clock_(std::move(clock)),
+      options_(options),
+      badges_(badges),
+      campaigns_(campaigns),
+      file_rules_(badges ? badges->LuaArgument() : "") {}
+
+void ActionRecorder::SetRewards(PreparedAction* prepared) const {
+  prepared->local_day = rewards::DayNumber(calendar_->LocalDay(prepared->occurred_at));
+  prepared->badge_rules = file_rules_;
+  if (campaigns_ == nullptr) return;
+  CampaignOutcome outcome =
+      ApplyCampaigns(campaigns_->Current(), prepared->conversion.type->id, prepared->occurred_at,
+                     prepared->conversion.points);
+  prepared->campaign_ids = std::move(outcome.ids);
+  prepared->bonus_points = outcome.bonus;
+  prepared->conversion.points = outcome.points;
+  if (!outcome.badges.empty()) {
+    std::string campaign_rules = rewards::RuleArgument(outcome.badges);
+    prepared->badge_rules = prepared->badge_rules.empty()
+                                ? campaign_rules
+                                : absl::StrCat(prepared->badge_rules, ";", campaign_rules);
+  }
+}
+
+std::optional<rewards::BadgeRule> ActionRecorder::FindBadge(const std::string& id) const {
+  if (badges_ != nullptr) {
+    if (const rewards::BadgeRule* rule = badges_->Find(id)) return *rule;
+  }
+  if (campaigns_ != nullptr && absl::StartsWith(id, rewards::kCampaignBadgePrefix)) {
+    const std::string campaign = id.substr(std::strlen(rewards::kCampaignBadgePrefix));
+    for (const CampaignRule& c : campaigns_->Current()) {
+      if (c.id == campaign) {
+        return rewards::CampaignBadge(c.id, c.metric, c.individual_target, c.badge_title);
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 absl::StatusOr<PreparedAction> ActionRecorder::Prepare(const ActionInput& input) const {
   RETURN_IF_ERROR(ValidateRequestId(input.request_id));
@@ -29,6 +72,7 @@ absl::StatusOr<PreparedAction> ActionRecorder::Prepare(const ActionInput& input)
   ASSIGN_OR_RETURN(prepared.conversion, catalog_->Convert(request));
   SetPeriods(&prepared);
   prepared.fingerprint = RequestFingerprint(input);
+  SetRewards(&prepared);
   return prepared;
 }
 
@@ -66,6 +110,9 @@ PreparedAction ActionRecorder::PrepareCredit(std::string account_id, std::string
        absl::StrCat(prepared.conversion.co2e_grams), absl::StrCat(prepared.conversion.points)});
   prepared.event_id = std::move(event_id);
   prepared.logged_by = std::move(logged_by);
+  // After the fingerprint: a credit re-run after a campaign was created must
+  // still match its first attempt (the replay returns the first figures).
+  SetRewards(&prepared);
   return prepared;
 }
 

@@ -10,9 +10,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/actions/campaigns.h"
 #include "services/catalog/catalog.h"
 #include "services/common/clock.h"
 #include "services/common/periods.h"
+#include "services/rewards/badge_rules.h"
 
 namespace ecoact::actions {
 
@@ -50,6 +52,15 @@ struct PreparedAction {
   // Digest of what the client sent (not of server-chosen values), for
   // "same request id, different payload".
   std::string fingerprint;
+  // Campaigns the action matched (sorted) and the bonus already added to
+  // conversion.points by the highest multiplier.
+  std::vector<std::string> campaign_ids;
+  int64_t bonus_points = 0;
+  // Local day of occurred_at, days since 2000-01-01 (the streak bitmap bit).
+  int64_t local_day = 0;
+  // Badge rules for the script: the file's rules, then the reward badges of
+  // the matched campaigns.
+  std::string badge_rules;
 };
 
 struct RecorderOptions {
@@ -62,8 +73,10 @@ struct RecorderOptions {
 
 class ActionRecorder {
  public:
+  // `badges` and `campaigns` may be null (no badges, no campaigns).
   ActionRecorder(const catalog::Catalog* catalog, const CityCalendar* calendar, Clock clock,
-                 RecorderOptions options);
+                 RecorderOptions options, const rewards::BadgeRuleSet* badges = nullptr,
+                 CampaignSource* campaigns = nullptr);
 
   // INVALID_ARGUMENT / NOT_FOUND with a precise message; nothing is written.
   absl::StatusOr<PreparedAction> Prepare(const ActionInput& input) const;
@@ -80,15 +93,25 @@ class ActionRecorder {
                                catalog::Conversion conversion, absl::Time occurred_at,
                                std::string event_id, std::string logged_by) const;
 
+  // Title and description of an awarded badge id (file rule or campaign
+  // reward badge); nullopt if no rule of that id is known any more.
+  std::optional<rewards::BadgeRule> FindBadge(const std::string& id) const;
+
   const CityCalendar& calendar() const { return *calendar_; }
   absl::Time Now() const { return clock_(); }
 
  private:
   void SetPeriods(PreparedAction* prepared) const;
+  // Campaign multiplier, streak day and badge rules (after the fingerprint,
+  // which covers only what the caller sent).
+  void SetRewards(PreparedAction* prepared) const;
   const catalog::Catalog* catalog_;
   const CityCalendar* calendar_;
   Clock clock_;
   RecorderOptions options_;
+  const rewards::BadgeRuleSet* badges_;
+  CampaignSource* campaigns_;
+  std::string file_rules_;  // badges_->LuaArgument(), computed once
 };
 
 }  // namespace ecoact::actions

@@ -35,11 +35,14 @@ std::string KeySpace::History(absl::string_view id) const {
 std::string KeySpace::Badges(absl::string_view id) const {
   return absl::StrCat(ShardTag(id), "badges:", id);
 }
-std::string KeySpace::Streak(absl::string_view id) const {
-  return absl::StrCat(ShardTag(id), "streak:", id);
-}
 std::string KeySpace::Aggregate(int shard, absl::string_view period_key) const {
   return absl::StrCat(ShardPrefix(shard), "agg:", period_key);
+}
+std::string KeySpace::ActiveDays(absl::string_view id) const {
+  return absl::StrCat(ShardTag(id), "days:", id);
+}
+std::string KeySpace::Streak(absl::string_view id) const {
+  return absl::StrCat(ShardTag(id), "streak:", id);
 }
 std::string KeySpace::Campaigns() const { return absl::StrCat(prefix_, ":{campaigns}:def"); }
 std::string KeySpace::Board(absl::string_view board) const {

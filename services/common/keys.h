@@ -6,6 +6,11 @@
 //   <p>:{s<N>}:ledger             stream  the ledger of shard N    (shard N)
 //   <p>:{s<N>}:tot:<id>:<period>  hash    the account's totals     (shard N)
 //   <p>:{s<N>}:hist:<id>          zset    the account's entry ids  (shard N)
+//   <p>:{s<N>}:agg:<period>       hash    the shard's group sums   (shard N)
+//   <p>:{s<N>}:days:<id>          string  bitmap of active days    (shard N)
+//   <p>:{s<N>}:streak:<id>        hash    last, cur, best          (shard N)
+//   <p>:{s<N>}:badges:<id>        hash    badge id -> award JSON   (shard N)
+//   <p>:{campaigns}:def           hash    campaign id -> JSON      (own slot)
 //   <p>:{b:<board>}               zset    one leaderboard          (own slot)
 //   <p>:{org}:team:<id>, org:<id>  hash    teams, organisations     ({org})
 //   <p>:{org}:code:<CODE>         string  join code -> team:/org:  ({org})
@@ -39,15 +44,18 @@ class KeySpace {
   std::string Ledger(int shard) const;
   std::string Totals(absl::string_view id, absl::string_view period_key) const;
   std::string History(absl::string_view id) const;
-  // `board` is a board name such as "city::2026-W48:pts".
-  std::string Board(absl::string_view board) const;
-  // Rewards kept next to the account's ledger (docs/gamification.md).
-  std::string Badges(absl::string_view id) const;
-  std::string Streak(absl::string_view id) const;
-  // Sums of shard `shard`'s accounts per group for one period ("all", ...).
+  // Sums of shard `shard`'s accounts per group for one period ("all",
+  // "2026-11", ...), written by RecordAction next to the account totals.
   std::string Aggregate(int shard, absl::string_view period_key) const;
+  // Rewards kept next to the account's ledger (docs/gamification.md): the
+  // bitmap of active local days, the streak and the badges awarded.
+  std::string ActiveDays(absl::string_view id) const;
+  std::string Streak(absl::string_view id) const;
+  std::string Badges(absl::string_view id) const;
   // Campaign definitions (hash id -> JSON), in their own slot.
   std::string Campaigns() const;
+  // `board` is a board name such as "city::2026-W48:pts".
+  std::string Board(absl::string_view board) const;
   // Prefix of every key in shard `shard`, for SCAN during a rebuild.
   std::string ShardPrefix(int shard) const;
 

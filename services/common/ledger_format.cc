@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace ecoact {
@@ -50,6 +51,18 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry) {
     else if (f == "src") out.source = v;
     else if (f == "event") e.set_event_id(v);
     else if (f == "by") out.logged_by = v;
+    else if (f == "org") e.set_organisation(v);
+    else if (f == "camp") {
+      for (absl::string_view c : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+        e.add_campaign_ids(std::string(c));
+      }
+    } else if (f == "bonus") {
+      int64_t bonus = 0;
+      ok = absl::SimpleAtoi(v, &bonus);
+      e.set_bonus_points(bonus);
+    } else if (f == "cnt") {
+      ok = absl::SimpleAtoi(v, &out.count_delta);
+    }
     if (!ok) return Malformed(id, f);
   }
   if (out.account_id.empty()) return Malformed(id, "acct");

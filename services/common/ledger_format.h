@@ -9,6 +9,8 @@
 //   ward, team, org  of the account when the action occurred   src "self" | "staff"
 //   camp  comma-separated campaign ids matched   bonus  campaign bonus points (in pts)
 //   event  event id of a staff weigh-in   by  staff login who logged it
+//   cnt  how the entry changes the action count when not 1 (0 adjustment,
+//        -1 void); absent means 1
 #pragma once
 
 #include <string>
@@ -24,7 +26,8 @@ struct StoredEntry {
   std::string account_id;
   std::string source;
   std::string logged_by;
-  v1::LedgerEntry entry;  // entry_id, figures, times, ward, team
+  int count_delta = 1;    // 1 action, 0 adjustment, -1 void (field `cnt`)
+  v1::LedgerEntry entry;  // entry_id, figures, times, ward, team, org, campaigns
 };
 
 // Decodes a stream entry as returned by XRANGE/XREADGROUP: [id, [f, v, ...]].

@@ -1,7 +1,7 @@
 #include "services/events/events_module.h"
 
 #include "absl/flags/flag.h"
-#include "services/catalog/catalog_flags.h"
+#include "services/actions/actions_module.h"
 #include "services/common/status_macros.h"
 #include "services/events/events_service.h"
 #include "services/identity/accounts.h"
@@ -15,10 +15,7 @@ ABSL_FLAG(absl::Duration, check_in_code_lifetime, absl::Minutes(10),
 namespace ecoact::events {
 
 absl::Status AddEventsService(Assembly& assembly) {
-  ASSIGN_OR_RETURN(catalog::CatalogConfig catalog_config, catalog::CatalogConfigFromFlags());
-  ASSIGN_OR_RETURN(catalog::Catalog loaded,
-                   catalog::LoadCatalog(catalog_config, *assembly.calendar));
-  auto* catalog = assembly.Keep(std::make_unique<catalog::Catalog>(std::move(loaded)));
+  ASSIGN_OR_RETURN(actions::RecordingKit kit, actions::BuildRecordingKit(assembly));
   ASSIGN_OR_RETURN(identity::IdentityConfig identity_config, identity::IdentityConfigFromFlags());
   ASSIGN_OR_RETURN(identity::WardDirectory wards,
                    identity::WardDirectory::Parse(identity_config.wards));
@@ -36,19 +33,12 @@ absl::Status AddEventsService(Assembly& assembly) {
   // Check-in codes are signed under the token key, with their own label.
   auto* codes = assembly.Keep(std::make_unique<CheckInCodes>(
       "checkin:" + assembly.config->token_keys.at(assembly.config->token_key_id), code_lifetime));
-  actions::RecorderOptions recorder_options;
-  recorder_options.max_backdate = catalog_config.max_backdate;
-  recorder_options.period_retention = assembly.config->period_retention;
-  auto* recorder = assembly.Keep(std::make_unique<actions::ActionRecorder>(
-      catalog, assembly.calendar, SystemClock(), recorder_options));
-  auto* ledger = assembly.Keep(std::make_unique<actions::RedisLedgerStore>(
-      assembly.redis, *assembly.keys, actions::LedgerStoreOptions{}));
   auto* store = assembly.Keep(
       std::make_unique<EventStore>(assembly.redis, assembly.keys->prefix()));
   auto* boards = assembly.Keep(
       std::make_unique<leaderboard::BoardStore>(assembly.redis, *assembly.keys));
   auto* service = assembly.Keep(std::make_unique<EventsServiceImpl>(
-      store, ledger, recorder, catalog, boards, assembly.redis, assembly.keys, codes,
+      store, kit.ledger, kit.recorder, kit.catalog, boards, assembly.redis, assembly.keys, codes,
       assembly.auth, options));
   assembly.server->AddService(service, "ecoact.v1.EventsService");
   return absl::OkStatus();

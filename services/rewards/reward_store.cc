@@ -117,9 +117,9 @@ absl::StatusOr<StreakState> RewardStore::Streak(const std::string& account_id) {
                    redis_->Command({"HMGET", keys_.Streak(account_id), "last", "cur", "best"}));
   StreakState state;
   if (reply.elements.size() != 3 || reply.elements[0].IsNil()) return state;
-  state.last_day = IntOrZero(reply.elements[0]);
-  state.current = static_cast<int32_t>(IntOrZero(reply.elements[1]));
-  state.best = static_cast<int32_t>(IntOrZero(reply.elements[2]));
+  state.last = IntOrZero(reply.elements[0]);
+  state.cur = IntOrZero(reply.elements[1]);
+  state.best = IntOrZero(reply.elements[2]);
   return state;
 }
 

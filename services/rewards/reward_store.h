@@ -13,6 +13,7 @@
 #include "services/common/keys.h"
 #include "services/common/redis.h"
 #include "services/rewards/campaigns.h"
+#include "services/rewards/streak.h"
 
 namespace ecoact::rewards {
 
@@ -20,12 +21,6 @@ struct StoredAward {
   std::string badge_id;
   int64_t at_ms = 0;
   std::string entry_id;
-};
-
-struct StreakState {
-  int64_t last_day = -1;  // days since 2000-01-01; -1 before the first action
-  int32_t current = 0;
-  int32_t best = 0;
 };
 
 struct CampaignSums {

@@ -2,6 +2,7 @@
 
 #include "services/catalog/catalog_flags.h"
 #include "services/common/status_macros.h"
+#include "services/rewards/badge_flags.h"
 #include "services/rewards/rewards_service.h"
 
 namespace ecoact::rewards {
@@ -12,6 +13,8 @@ absl::Status AddRewardsService(Assembly& assembly) {
                    catalog::LoadCatalog(catalog_config, *assembly.calendar));
   RewardsOptions options;
   for (const auto& type : catalog.types()) options.action_types.insert(type.id);
+  ASSIGN_OR_RETURN(BadgeRuleSet rules, BadgeRulesFromFlags());
+  options.badges = BadgesOf(rules);
   options.on_campaign_created = [&assembly] { assembly.CampaignsChanged(); };
   auto* store = assembly.Keep(std::make_unique<RewardStore>(assembly.redis, *assembly.keys));
   auto* service = assembly.Keep(std::make_unique<RewardsServiceImpl>(

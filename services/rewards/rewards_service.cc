@@ -12,26 +12,24 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-const absl::CivilDay kDayZero(2000, 1, 1);
-
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
 }
 
 }  // namespace
 
-v1::Streak StreakToProto(const StreakState& state, const CityCalendar& calendar, absl::Time now) {
-  v1::Streak out;
-  out.set_best_days(state.best);
-  if (state.last_day < 0) return out;
-  const absl::CivilDay last = kDayZero + state.last_day;
-  out.set_last_active_day(absl::FormatCivilTime(last));
-  const absl::CivilDay today = calendar.LocalDay(now);
-  if (today - last <= 1) {
-    out.set_current_days(state.current);
-    *out.mutable_breaks_at() = ToProto(calendar.StartOf(last + 2));
+std::vector<v1::Badge> BadgesOf(const BadgeRuleSet& rules) {
+  std::vector<v1::Badge> badges;
+  for (const BadgeRule& rule : rules.rules()) {
+    v1::Badge badge;
+    badge.set_id(rule.id);
+    badge.set_title(rule.title_ja.empty() ? rule.title_en : rule.title_ja);
+    badge.set_description(rule.description_ja.empty() ? rule.description_en : rule.description_ja);
+    badge.set_title_en(rule.title_en);
+    badge.set_description_en(rule.description_en);
+    badges.push_back(std::move(badge));
   }
-  return out;
+  return badges;
 }
 
 RewardsServiceImpl::RewardsServiceImpl(RewardStore* store, const CityCalendar* calendar,
@@ -46,9 +44,12 @@ absl::StatusOr<std::vector<v1::Badge>> RewardsServiceImpl::AllBadges() {
     v1::Badge badge;
     badge.set_id(c.RewardBadgeId());
     badge.set_title(c.badge_title);
-    badge.set_description(absl::StrCat("Reach ", c.individual_target,
-                                       c.metric == "co2" ? " g CO2e" : " points", " in \"",
-                                       c.title, "\""));
+    const std::string target =
+        c.metric == "co2" ? absl::StrCat(c.individual_target, " g CO2e")
+                          : absl::StrCat(c.individual_target, " points");
+    badge.set_description(absl::StrCat("「", c.title, "」で", target, "を達成"));
+    badge.set_title_en(c.badge_title);
+    badge.set_description_en(absl::StrCat("Reach ", target, " in \"", c.title, "\""));
     badges.push_back(std::move(badge));
   }
   return badges;
@@ -86,7 +87,7 @@ absl::Status RewardsServiceImpl::DoGetMyStreak(const grpc::ServerContext& contex
                                                v1::Streak* response) {
   ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
   ASSIGN_OR_RETURN(StreakState state, store_->Streak(claims.subject));
-  *response = StreakToProto(state, *calendar_, auth_->Now());
+  *response = StreakView(state, auth_->Now(), *calendar_);
   return absl::OkStatus();
 }
 

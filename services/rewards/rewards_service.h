@@ -9,6 +9,7 @@
 #include "ecoact/v1/rewards.grpc.pb.h"
 #include "services/common/call_context.h"
 #include "services/common/periods.h"
+#include "services/rewards/badge_rules.h"
 #include "services/rewards/reward_store.h"
 
 namespace ecoact::rewards {
@@ -63,8 +64,7 @@ class RewardsServiceImpl final : public v1::RewardsService::Service {
   RewardsOptions options_;
 };
 
-// The streak as the API shows it at `now`: the current run counts only while
-// it is unbroken (last active day is today or yesterday).
-v1::Streak StreakToProto(const StreakState& state, const CityCalendar& calendar, absl::Time now);
+// The rules file's badges as the API lists them (Japanese first).
+std::vector<v1::Badge> BadgesOf(const BadgeRuleSet& rules);
 
 }  // namespace ecoact::rewards

@@ -83,6 +83,8 @@ TEST_F(IdentityTest, ProfileChangesApplyToNewActionsOnly) {
       stack_->identity()->UpdateMyProfile(Stack::Context(mika.token).get(), update, &profile).ok());
   EXPECT_EQ(profile.ward(), "tama");
   EXPECT_EQ(profile.team(), "class-1a");
+  // Membership is dated: the leave applies to actions that occur after it.
+  stack_->set_now(stack_->now() + absl::Seconds(1));
   v1::LeaveTeamRequest leave;
   leave.set_request_id("leave-team-1");
   ASSERT_TRUE(stack_->identity()->LeaveTeam(Stack::Context(mika.token).get(), leave, &profile).ok());

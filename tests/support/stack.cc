@@ -52,8 +52,14 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
       stack->catalog_.get(), stack->auth_.get(), max_backdate);
   actions::RecorderOptions recorder_options;
   recorder_options.max_backdate = max_backdate;
+  auto badge_rules = rewards::BadgeRuleSet::Parse(rewards::EmbeddedBadgesText());
+  if (!badge_rules.ok()) return badge_rules.status();
+  stack->badge_rules_ = std::make_unique<rewards::BadgeRuleSet>(*std::move(badge_rules));
+  stack->campaigns_ =
+      std::make_unique<actions::RedisCampaignSource>(stack->redis_.get(), *stack->keys_);
   stack->recorder_ = std::make_unique<actions::ActionRecorder>(
-      stack->catalog_.get(), stack->calendar_.get(), clock, recorder_options);
+      stack->catalog_.get(), stack->calendar_.get(), clock, recorder_options,
+      stack->badge_rules_.get(), stack->campaigns_.get());
   stack->ledger_ = std::make_unique<actions::RedisLedgerStore>(stack->redis_.get(), *stack->keys_,
                                                                actions::LedgerStoreOptions{});
   stack->actions_service_ = std::make_unique<actions::ActionsServiceImpl>(
@@ -81,6 +87,10 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   stack->reward_store_ = std::make_unique<rewards::RewardStore>(stack->redis_.get(), *stack->keys_);
   rewards::RewardsOptions rewards_options;
   for (const auto& type : stack->catalog_->types()) rewards_options.action_types.insert(type.id);
+  rewards_options.badges = rewards::BadgesOf(*stack->badge_rules_);
+  rewards_options.on_campaign_created = [campaigns = stack->campaigns_.get()] {
+    (void)campaigns->Invalidate();
+  };
   stack->rewards_service_ = std::make_unique<rewards::RewardsServiceImpl>(
       stack->reward_store_.get(), stack->calendar_.get(), stack->auth_.get(), rewards_options);
 

@@ -17,6 +17,8 @@
 #include "ecoact/v1/rewards.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "services/actions/actions_service.h"
+#include "services/actions/campaigns.h"
+#include "services/rewards/badge_rules.h"
 #include "services/catalog/catalog_service.h"
 #include "services/common/server.h"
 #include "services/events/events_service.h"
@@ -48,6 +50,9 @@ class Stack {
   const catalog::Catalog& catalog() const { return *catalog_; }
   leaderboard::Projector& projector() { return *projector_; }
   const TokenService& tokens() const { return *tokens_; }
+  const rewards::BadgeRuleSet& badge_rules() const { return *badge_rules_; }
+  // Tests write `ea:{campaigns}:def` directly, then Invalidate().
+  actions::RedisCampaignSource& campaigns() { return *campaigns_; }
 
   absl::Time now() const { return absl::FromUnixMillis(now_ms_.load()); }
   void set_now(absl::Time t) { now_ms_.store(absl::ToUnixMillis(t)); }
@@ -104,6 +109,8 @@ class Stack {
   std::unique_ptr<identity::RedisTeamStore> teams_;
   std::unique_ptr<identity::IdentityServiceImpl> identity_service_;
   std::unique_ptr<catalog::CatalogServiceImpl> catalog_service_;
+  std::unique_ptr<rewards::BadgeRuleSet> badge_rules_;
+  std::unique_ptr<actions::RedisCampaignSource> campaigns_;
   std::unique_ptr<actions::ActionRecorder> recorder_;
   std::unique_ptr<actions::RedisLedgerStore> ledger_;
   std::unique_ptr<actions::ActionsServiceImpl> actions_service_;

@@ -1,0 +1,161 @@
+// Badge rules file, the C++ rule evaluator, streak arithmetic and campaign
+// matching: pure code, no Redis.
+#include <map>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/actions/campaigns.h"
+#include "services/rewards/badge_rules.h"
+#include "services/rewards/streak.h"
+
+namespace ecoact::rewards {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(BadgeRulesTest, EmbeddedFileLoadsWithTheRequiredBadges) {
+  auto rules = BadgeRuleSet::Parse(EmbeddedBadgesText());
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  for (const char* id : {"first_action", "actions_10", "clothes_10kg", "every_recycling_type",
+                         "streak_7", "joined_drive", "co2_100kg", "points_1000"}) {
+    const BadgeRule* rule = rules->Find(id);
+    ASSERT_NE(rule, nullptr) << id;
+    EXPECT_FALSE(rule->title_ja.empty()) << id;
+    EXPECT_FALSE(rule->description_en.empty()) << id;
+  }
+  EXPECT_THAT(rules->LuaArgument(),
+              HasSubstr("clothes_10kg=q:clothing_reuse+q:clothing_recycling>=10000;"));
+}
+
+TEST(BadgeRulesTest, SyntaxErrorNamesTheLine) {
+  auto rules = BadgeRuleSet::Parse("badges {\n  id: \"a_b\"\n  nonsense: 3\n}\n");
+  ASSERT_FALSE(rules.ok());
+  EXPECT_THAT(std::string(rules.status().message()), HasSubstr("line 3"));
+}
+
+TEST(BadgeRulesTest, BadConditionNamesItsLine) {
+  const char* text =
+      "badges {\n"
+      "  id: \"ok_one\" title_ja: \"t\" title_en: \"t\" description_en: \"d\"\n"
+      "  conditions: \"n>=1\"\n"
+      "}\n"
+      "badges {\n"
+      "  id: \"bad_one\" title_ja: \"t\" title_en: \"t\" description_en: \"d\"\n"
+      "  conditions: \"n>=1\"\n"
+      "  conditions: \"weight>=3\"\n"
+      "}\n";
+  auto rules = BadgeRuleSet::Parse(text);
+  ASSERT_FALSE(rules.ok());
+  EXPECT_EQ(rules.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(rules.status().message()), HasSubstr("line 8"));
+  EXPECT_THAT(std::string(rules.status().message()), HasSubstr("unknown field 'weight'"));
+}
+
+TEST(BadgeRulesTest, DuplicateIdsAndZeroThresholdsAreRefused) {
+  const char* dup =
+      "badges { id: \"same\" title_ja: \"t\" title_en: \"t\" description_en: \"d\" "
+      "conditions: \"n>=1\" }\n"
+      "badges { id: \"same\" title_ja: \"t\" title_en: \"t\" description_en: \"d\" "
+      "conditions: \"n>=2\" }\n";
+  auto rules = BadgeRuleSet::Parse(dup);
+  ASSERT_FALSE(rules.ok());
+  EXPECT_THAT(std::string(rules.status().message()), HasSubstr("line 2"));
+  EXPECT_THAT(std::string(rules.status().message()), HasSubstr("duplicate"));
+  EXPECT_FALSE(ParseCondition("n>=0").ok());
+  EXPECT_FALSE(ParseCondition("n>=-3").ok());
+  EXPECT_FALSE(ParseCondition("n>3").ok());
+  EXPECT_FALSE(ParseCondition("streak_best+n>=3").ok());
+  EXPECT_FALSE(ParseCondition("q:a;b>=3").ok());
+  EXPECT_TRUE(ParseCondition("co2@c:denim-nov>=10").ok());
+}
+
+TEST(BadgeRulesTest, EvaluatorSumsFieldsAndNeedsEveryCondition) {
+  auto rules = BadgeRuleSet::Parse(EmbeddedBadgesText());
+  ASSERT_TRUE(rules.ok());
+  std::map<std::string, int64_t> totals = {{"n", 1}, {"q:clothing_reuse", 6000},
+                                           {"q:clothing_recycling", 3999}};
+  EXPECT_THAT(rules->Earned(totals, 0), ElementsAre("first_action"));
+  totals["q:clothing_recycling"] = 4000;
+  EXPECT_THAT(rules->Earned(totals, 0), ElementsAre("first_action", "clothes_10kg"));
+  for (const char* t : {"pet_bottles", "aluminium_cans", "steel_cans", "glass_bottles"}) {
+    totals[std::string("n:t:") + t] = 1;
+  }
+  EXPECT_THAT(rules->Earned(totals, 7),
+              ElementsAre("first_action", "clothes_10kg", "streak_7"));
+  totals["n:t:paper_cardboard"] = 1;
+  EXPECT_THAT(rules->Earned(totals, 6),
+              ElementsAre("first_action", "clothes_10kg", "every_recycling_type"));
+}
+
+TEST(BadgeRulesTest, CampaignBadgeCountsTheCampaignMetric) {
+  BadgeRule rule = CampaignBadge("denim-nov", "pts", 300, "デニム");
+  EXPECT_EQ(rule.id, "campaign:denim-nov");
+  EXPECT_EQ(RuleArgument({rule}), "campaign:denim-nov=pts@c:denim-nov>=300");
+  EXPECT_FALSE(Holds(rule, {{"pts@c:denim-nov", 299}, {"co2@c:denim-nov", 1000}}, 0));
+  EXPECT_TRUE(Holds(rule, {{"pts@c:denim-nov", 300}}, 0));
+}
+
+TEST(StreakTest, ConsecutiveDaysGrowAndAGapRestarts) {
+  StreakTracker t;
+  EXPECT_TRUE(t.Add(100));
+  EXPECT_TRUE(t.Add(101));
+  EXPECT_FALSE(t.Add(101));
+  EXPECT_EQ(t.state(), (StreakState{101, 2, 2}));
+  t.Add(103);
+  EXPECT_EQ(t.state(), (StreakState{103, 1, 2}));
+}
+
+TEST(StreakTest, BackdatedDayFillingAGapJoinsBothRuns) {
+  StreakTracker t;
+  for (int64_t d : {10, 11, 12, 14, 15}) t.Add(d);
+  EXPECT_EQ(t.state(), (StreakState{15, 2, 3}));
+  t.Add(13);
+  EXPECT_EQ(t.state(), (StreakState{15, 6, 6}));
+  // A backdated day far from the current run changes only best if longer.
+  t.Add(5);
+  EXPECT_EQ(t.state(), (StreakState{15, 6, 6}));
+  for (int64_t d : {4, 3, 2, 1, 0}) t.Add(d);
+  t.Add(6);  // 0..6 = 7 days, not joined to the run ending at 15
+  EXPECT_EQ(t.state(), (StreakState{15, 6, 7}));
+}
+
+TEST(StreakTest, ViewBreaksAfterTheDayAfterLastActive) {
+  auto calendar = CityCalendar::Create("Asia/Tokyo");
+  ASSERT_TRUE(calendar.ok());
+  const absl::CivilDay last(2026, 11, 29);
+  StreakState s{DayNumber(last), 3, 5};
+  v1::Streak view = StreakView(s, calendar->StartOf(last + 1) + absl::Hours(23), *calendar);
+  EXPECT_EQ(view.current_days(), 3);
+  EXPECT_EQ(view.best_days(), 5);
+  EXPECT_EQ(view.last_active_day(), "2026-11-29");
+  EXPECT_EQ(view.breaks_at().seconds(), absl::ToUnixSeconds(calendar->StartOf(last + 2)));
+  v1::Streak broken = StreakView(s, calendar->StartOf(last + 2), *calendar);
+  EXPECT_EQ(broken.current_days(), 0);
+  EXPECT_FALSE(broken.has_breaks_at());
+  EXPECT_EQ(DayFromNumber(DayNumber(last)), last);
+  EXPECT_EQ(DayNumber(absl::CivilDay(2000, 1, 1)), 0);
+}
+
+TEST(CampaignsTest, ParsesTheContractLayoutAndMatchesWindowAndTypes) {
+  auto c = actions::ParseCampaignJson(
+      R"({"id":"denim-nov","title":"Denim","types":["clothing_reuse"],"start_ms":1000,)"
+      R"("end_ms":2000,"multiplier_permille":1500,"metric":"pts","collective_target":0,)"
+      R"("individual_target":30,"badge_title":"デニム","created_ms":1,"fp":"x"})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(actions::Matches(*c, "clothing_reuse", absl::FromUnixMillis(1000)));
+  EXPECT_FALSE(actions::Matches(*c, "clothing_reuse", absl::FromUnixMillis(2000)));
+  EXPECT_FALSE(actions::Matches(*c, "pet_bottles", absl::FromUnixMillis(1500)));
+  auto outcome = actions::ApplyCampaigns({*c}, "clothing_reuse", absl::FromUnixMillis(1500), 15);
+  EXPECT_THAT(outcome.ids, ElementsAre("denim-nov"));
+  EXPECT_EQ(outcome.points, 22);  // floor(15 * 1.5)
+  EXPECT_EQ(outcome.bonus, 7);
+  ASSERT_EQ(outcome.badges.size(), 1u);
+  EXPECT_EQ(actions::FloorDiv(-15 * 1500, 1000), -23);
+  EXPECT_FALSE(actions::ParseCampaignJson(R"({"id":"a,b","start_ms":1,"end_ms":2})").ok());
+  EXPECT_FALSE(actions::ParseCampaignJson(R"({"id":"a","start_ms":3,"end_ms":2})").ok());
+}
+
+}  // namespace
+}  // namespace ecoact::rewards
