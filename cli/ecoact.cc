@@ -736,14 +736,31 @@ int Record(Client& client, const Invocation& in) {
       [&](auto* c, auto* out) { return client.actions().RecordAction(c, request, out); },
       [](const v1::RecordActionResponse& r) {
         const v1::LedgerEntry& e = r.entry();
-        PrintTable(
-            {{"recorded", absl::StrCat(FormatMilli(e.quantity_milli()), " ", UnitLabel(e.unit()),
-                                       " of ", e.action_type(), " at ", ShowTime(e.occurred_at()))},
-             {"CO2e avoided", FormatCo2(e.co2e_grams())},
-             {"points", absl::StrCat(e.points())},
-             {"factor", e.factor_version()},
-             {"request id", e.request_id()},
-             {"replayed", r.replayed() ? "yes: recorded before, nothing changed" : "no"}});
+        Rows rows = {
+            {"recorded", absl::StrCat(FormatMilli(e.quantity_milli()), " ", UnitLabel(e.unit()),
+                                      " of ", e.action_type(), " at ", ShowTime(e.occurred_at()))},
+            {"CO2e avoided", FormatCo2(e.co2e_grams())},
+            {"points", absl::StrCat(e.points())}};
+        if (e.bonus_points() > 0) {
+          std::string campaigns;
+          for (const auto& id : e.campaign_ids()) absl::StrAppend(&campaigns, campaigns.empty() ? "" : ", ", id);
+          rows.push_back({"campaign bonus", absl::StrCat(e.bonus_points(), " points included (",
+                                                         campaigns, ")")});
+        }
+        if (!e.team().empty() || !e.organisation().empty()) {
+          rows.push_back({"counts for", absl::StrCat("team ", e.team().empty() ? "-" : e.team(),
+                                                     ", organisation ",
+                                                     e.organisation().empty() ? "-" : e.organisation())});
+        }
+        rows.push_back({"factor", e.factor_version()});
+        rows.push_back({"request id", e.request_id()});
+        rows.push_back({"replayed", r.replayed() ? "yes: recorded before, nothing changed" : "no"});
+        PrintTable(rows);
+        for (const v1::BadgeAward& b : r.new_badges()) {
+          std::printf("\nnew badge: %s (%s)\n", b.title().c_str(), b.badge_id().c_str());
+        }
+        std::printf("\n");
+        PrintStreak(r.streak());
         std::printf("\nyour totals:\n");
         PrintTotals(r.totals());
       },
