@@ -36,4 +36,6 @@ std::string KeySpace::Board(absl::string_view board) const {
   return absl::StrCat(prefix_, ":{b:", board, "}");
 }
 
+std::string KeySpace::ResyncQueue() const { return absl::StrCat(prefix_, ":{projector}:resync"); }
+
 }  // namespace ecoact

@@ -35,6 +35,9 @@ class KeySpace {
   std::string History(absl::string_view id) const;
   // `board` is a board name such as "city::2026-W48:pts".
   std::string Board(absl::string_view board) const;
+  // Set of account ids whose board entries the projector must re-derive
+  // (hidden/test changed): "<prefix>:{projector}:resync".
+  std::string ResyncQueue() const;
   // Prefix of every key in shard `shard`, for SCAN during a rebuild.
   std::string ShardPrefix(int shard) const;
 

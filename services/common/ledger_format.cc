@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace ecoact {
@@ -47,6 +48,17 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry) {
     else if (f == "rec") ok = absl::SimpleAtoi(v, &rec);
     else if (f == "ward") e.set_ward(v);
     else if (f == "team") e.set_team(v);
+    else if (f == "org") e.set_organisation(v);
+    else if (f == "camp") {
+      for (absl::string_view c : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+        e.add_campaign_ids(std::string(c));
+      }
+    }
+    else if (f == "bonus") {
+      int64_t bonus = 0;
+      ok = absl::SimpleAtoi(v, &bonus);
+      e.set_bonus_points(bonus);
+    }
     else if (f == "src") out.source = v;
     else if (f == "event") e.set_event_id(v);
     else if (f == "by") out.logged_by = v;
