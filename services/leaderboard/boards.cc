@@ -259,7 +259,7 @@ absl::StatusOr<ResolvedBoard> ResolveBoard(const v1::BoardRef& ref, const CityCa
       scope_name = ref.scope() == v1::SCOPE_EVENT ? "event" : "campaign";
       if (ref.period() != v1::PERIOD_ALL_TIME) {
         return absl::InvalidArgumentError(
-            absl::StrCat("an ", scope_name == "event" ? "event" : "campaign",
+            absl::StrCat(scope_name == "event" ? "an event" : "a campaign",
                          " board has the ALL_TIME period only"));
       }
       break;
