@@ -2,7 +2,8 @@
 // command line, the Client every RPC goes through, and the output helpers.
 //
 // ecoact.cc holds the option table, the command table, the account, action
-// and board commands and main(); events_commands.cc holds the commands of
+// and board commands and main(); board_commands.cc the group-board, ranks
+// and outlier views; events_commands.cc holds the commands of
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
 #pragma once
 
@@ -178,6 +179,15 @@ int Exchange(Client& client, Auth auth, Rpc rpc, Printer print,
   client.options().json ? PrintJson(response) : print(response);
   return kExitOk;
 }
+
+// ----------------------------------------------- board_commands.cc: commands
+
+// Prints a GetLeaderboard page: title, entries (group columns on group
+// boards), the total of a totals-only board, and the paging options.
+void PrintBoardPage(const v1::GetLeaderboardRequest& request,
+                    const v1::GetLeaderboardResponse& response);
+int Ranks(Client& client, const Invocation& in);
+int AdminOutliers(Client& client, const Invocation& in);
 
 // ---------------------------------------------- events_commands.cc: commands
 

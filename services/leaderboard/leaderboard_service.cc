@@ -92,7 +92,17 @@ absl::Status LeaderboardServiceImpl::DoGetLeaderboard(const grpc::ServerContext&
     return absl::InvalidArgumentError("around_me needs a citizen's token (only citizens rank)");
   }
   const int64_t count = request.page_size() == 0 ? 20 : request.page_size();
-  ASSIGN_OR_RETURN(OwnGroups own, Own(claims));
+  // The profile read is needed for the caller's own ward/team/organisation
+  // board and to mark the caller's group on group boards only.
+  const v1::BoardRef& ref = request.board();
+  const bool needs_own = ref.level() != v1::LEVEL_UNSPECIFIED ||
+                         (ref.scope_id().empty() && (ref.scope() == v1::SCOPE_WARD ||
+                                                     ref.scope() == v1::SCOPE_TEAM ||
+                                                     ref.scope() == v1::SCOPE_ORGANISATION));
+  OwnGroups own;
+  if (needs_own) {
+    ASSIGN_OR_RETURN(own, Own(claims));
+  }
   ASSIGN_OR_RETURN(ResolvedBoard board,
                    ResolveBoard(request.board(), *calendar_, auth_->Now(), own));
   const bool group_board = board.kind == BoardKind::kGroup;

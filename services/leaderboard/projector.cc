@@ -265,17 +265,26 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
       }
     }
   }
-  std::vector<std::vector<std::string>> writes;
+  // One ZADD (score, member, ...) and one ZREM per board.
+  std::map<std::string, std::vector<std::string>> zadd, zrem;
+  auto add = [&](const std::string& board, std::string score, const std::string& member) {
+    std::vector<std::string>& command = zadd[board];
+    if (command.empty()) command = {"ZADD", keys_->Board(board)};
+    command.push_back(std::move(score));
+    command.push_back(member);
+  };
   for (const auto& [id, u] : updates) {
     const BoardKind kind = kinds[id];
     if (kind == BoardKind::kCitizen && !visibility[u.account].Visible(options_.min_actions)) {
-      writes.push_back({"ZREM", keys_->Board(u.board), u.account});
+      std::vector<std::string>& command = zrem[u.board];
+      if (command.empty()) command = {"ZREM", keys_->Board(u.board)};
+      command.push_back(u.account);
       continue;
     }
     auto value = values.find({u.totals_key, u.field});
     // Totals gone (period long over): leave the board as it is.
     if (value == values.end()) continue;
-    writes.push_back({"ZADD", keys_->Board(u.board), value->second, u.account});
+    add(u.board, value->second, u.account);
   }
   for (const auto& [id, t] : groups) {
     auto total = agg.find({t.totals_period_key, t.totals_field});
@@ -286,8 +295,11 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
       if (active == agg.end() || active->second.first <= 0) continue;
       score = FloorDiv(score, active->second.first);
     }
-    writes.push_back({"ZADD", keys_->Board(t.board), absl::StrCat(score), t.group_id});
+    add(t.board, absl::StrCat(score), t.group_id);
   }
+  std::vector<std::vector<std::string>> writes;
+  for (auto& [board, command] : zadd) writes.push_back(std::move(command));
+  for (auto& [board, command] : zrem) writes.push_back(std::move(command));
   for (const auto& [board, at] : expiries) {
     writes.push_back({"EXPIREAT", keys_->Board(board), absl::StrCat(absl::ToUnixSeconds(at))});
   }

@@ -331,7 +331,9 @@ TEST_F(GroupBoardsTest, TestAccountsAreNeverOnPublicBoards) {
                             absl::StrContains(key, "{b:teams") ||
                             absl::StrContains(key, "{b:wards") || absl::StrContains(key, "{b:orgs");
     for (const auto& [member, score] : members) {
-      if (!unfiltered) EXPECT_NE(member, t.account_id) << key;
+      if (!unfiltered) {
+        EXPECT_NE(member, t.account_id) << key;
+      }
     }
   }
   EXPECT_TRUE(On(absl::StrCat("audit:", Day(stack_->now()), ":co2"), t.account_id));
