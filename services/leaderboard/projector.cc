@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,7 +19,13 @@ struct Update {
   std::string account;
   std::string totals_key;
   std::string field;
+  BoardKind kind = BoardKind::kCitizen;
 };
+
+// Hash maps: the batch's keys share long prefixes ("city::2026-11-29:"),
+// which makes ordered maps spend their time in memcmp.
+template <typename V>
+using PairMap = absl::flat_hash_map<std::pair<std::string, std::string>, V>;
 
 }  // namespace
 
@@ -175,8 +182,7 @@ Visibility VisibilityOf(const RedisValue& flags, const RedisValue& actions) {
 
 absl::StatusOr<std::vector<std::string>> Projector::Apply(
     const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge) {
-  std::map<std::pair<std::string, std::string>, Update> updates;  // (board, account)
-  std::map<std::pair<std::string, std::string>, BoardKind> kinds;
+  PairMap<Update> updates;  // (board, account)
   // Group boards: (board, group) -> target; aggregate fields per period.
   std::map<std::pair<std::string, std::string>, BoardTarget> groups;
   std::map<std::string, std::set<std::string>> agg_fields;  // period -> fields
@@ -193,10 +199,11 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
         groups[{t.board, t.group_id}] = std::move(t);
         continue;
       }
-      Update u{t.board, stored.account_id, keys_->Totals(stored.account_id, t.totals_period_key),
-               t.totals_field};
-      kinds[{t.board, stored.account_id}] = t.kind;
-      updates[{t.board, stored.account_id}] = std::move(u);
+      auto [it, inserted] = updates.try_emplace({t.board, stored.account_id});
+      if (!inserted) continue;
+      it->second = Update{t.board, stored.account_id,
+                          keys_->Totals(stored.account_id, t.totals_period_key), t.totals_field,
+                          t.kind};
     }
   }
   // One read pipeline: totals (HMGET per totals hash), each account's flags
@@ -228,10 +235,10 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
       reads.push_back(std::move(command));
     }
   }
-  std::map<std::pair<std::string, std::string>, std::string> values;
+  PairMap<std::string> values;
   std::map<std::string, Visibility> visibility;
   std::set<std::string> newly_visible;
-  std::map<std::pair<std::string, std::string>, std::pair<int64_t, bool>> agg;  // sum, present
+  PairMap<std::pair<int64_t, bool>> agg;  // sum, present
   if (!reads.empty()) {
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
     for (size_t i = 0; i < reads.size(); ++i) {
@@ -274,8 +281,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
     command.push_back(member);
   };
   for (const auto& [id, u] : updates) {
-    const BoardKind kind = kinds[id];
-    if (kind == BoardKind::kCitizen && !visibility[u.account].Visible(options_.min_actions)) {
+    if (u.kind == BoardKind::kCitizen && !visibility[u.account].Visible(options_.min_actions)) {
       std::vector<std::string>& command = zrem[u.board];
       if (command.empty()) command = {"ZREM", keys_->Board(u.board)};
       command.push_back(u.account);
@@ -458,13 +464,13 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     ~Release() { (void)redis->Eval(LeaseScript(), {key}, {"rebuild", "0", "0"}); }
   } release{redis, lease};
   // board -> member -> score; citizen boards are filtered for privacy below.
-  std::map<std::string, std::map<std::string, int64_t>> citizen, other;
+  absl::flat_hash_map<std::string, std::map<std::string, int64_t>> citizen, other;
   // Group boards: (board) -> group -> (total field sum); active members per
   // (period, active field).
   std::map<std::string, std::map<std::string, std::string>> avg_active_field;  // board->group->field
   std::map<std::string, std::string> avg_period;                             // board -> period
   std::map<std::pair<std::string, std::string>, std::set<std::string>> active;
-  std::map<std::string, absl::Time> expiries;
+  absl::flat_hash_map<std::string, absl::Time> expiries;
   std::set<std::string> accounts;
   for (int shard = 0; shard < keys.shards(); ++shard) {
     std::string start = "-";
