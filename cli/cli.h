@@ -6,6 +6,9 @@
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`);
 // teams_commands.cc the commands of teams and organisations (`ecoact team
 // ...`, `ecoact org ...`, `ecoact join`, `ecoact admin test-account`).
+// and board commands and main(); board_commands.cc the group-board, ranks
+// and outlier views; events_commands.cc holds the commands of
+// collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
 #pragma once
 
 #include <cstdint>
@@ -183,6 +186,15 @@ int Exchange(Client& client, Auth auth, Rpc rpc, Printer print,
   client.options().json ? PrintJson(response) : print(response);
   return kExitOk;
 }
+
+// ----------------------------------------------- board_commands.cc: commands
+
+// Prints a GetLeaderboard page: title, entries (group columns on group
+// boards), the total of a totals-only board, and the paging options.
+void PrintBoardPage(const v1::GetLeaderboardRequest& request,
+                    const v1::GetLeaderboardResponse& response);
+int Ranks(Client& client, const Invocation& in);
+int AdminOutliers(Client& client, const Invocation& in);
 
 // ---------------------------------------------- events_commands.cc: commands
 

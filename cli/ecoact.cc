@@ -79,8 +79,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"join_code", Kind::kString, "CODE"},         {"account", Kind::kString, "ACCOUNT_ID|LOGIN"},
     {"secret", Kind::kString, "SECRET"},          {"request_id", Kind::kString, "ID"},
     {"at", Kind::kTime, "RFC3339"},               {"page_size", Kind::kInt, "N"},
-    {"page_token", Kind::kString, "TOKEN"},       {"scope", Kind::kChoice, "city|ward|team|event"},
-    {"id", Kind::kString, "WARD|TEAM|EVENT_ID"},  {"period", Kind::kChoice, "all|month|week|day"},
+    {"page_token", Kind::kString, "TOKEN"},       {"scope", Kind::kChoice, "city|ward|team|event|org|campaign"},
+    {"id", Kind::kString, "WARD|TEAM|EVENT|ORG|CAMPAIGN_ID"},  {"period", Kind::kChoice, "all|month|week|day"},
     {"metric", Kind::kChoice, "points|co2"},      {"size", Kind::kInt, "N"},
     {"neighbours", Kind::kInt, "N"},              {"login", Kind::kString, "LOGIN"},
     {"password", Kind::kString, "PASSWORD"},      {"display_name", Kind::kString, "NAME"},
@@ -99,6 +99,11 @@ constexpr OptionSpec kOptionSpecs[] = {
     // Teams and organisations.
     {"org", Kind::kString, "ORG_ID"},             {"off", Kind::kFlag, ""},
     {"visibility", Kind::kChoice, "hidden|public"},
+    // Group boards, around-me paging, outliers.
+    {"level", Kind::kChoice, "teams|orgs|wards"}, {"per_member", Kind::kFlag, ""},
+    {"around_me", Kind::kFlag, ""},               {"day", Kind::kString, "YYYY-MM-DD"},
+    {"ratio", Kind::kNumber, "X"},                {"floor", Kind::kInt, "GRAMS"},
+    {"limit", Kind::kInt, "N"},
 };
 // clang-format on
 constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
@@ -810,6 +815,12 @@ std::string BoardFromOptions(const Invocation& in, v1::BoardRef* board) {
   board->set_scope_id(in.Str("id"));
   board->set_period(static_cast<v1::Period>(in.Choice("period", "all")));
   board->set_metric(static_cast<v1::Metric>(in.Choice("metric", "points")));
+  // Choices "teams|orgs|wards" are the enum's values 1..3 (0: citizens).
+  if (in.Has("level")) board->set_level(static_cast<v1::Level>(in.Choice("level", "teams")));
+  board->set_per_active_member(in.Flag("per_member"));
+  if (board->per_active_member() && board->level() == v1::LEVEL_UNSPECIFIED) {
+    return "--per_member ranks groups: give --level=teams|orgs|wards too";
+  }
   if (board->scope() == v1::SCOPE_EVENT) {
     if (board->scope_id().empty()) {
       return "--scope=event needs --id=EVENT_ID (`ecoact event list` shows the ids)";
@@ -843,15 +854,11 @@ int Board(Client& client, const Invocation& in) {
   }
   request.set_page_size(in.Int("size", 20));
   request.set_page_token(in.Str("page_token"));
+  request.set_around_me(in.Flag("around_me"));
   return Exchange<v1::GetLeaderboardResponse>(
       client, Auth::kToken,
       [&](auto* c, auto* out) { return client.leaderboard().GetLeaderboard(c, request, out); },
-      [&](const v1::GetLeaderboardResponse& r) {
-        PrintBoard(request.board(), r.total_ranked(), r.period_key(), r.period_ends_at(),
-                   {&r.entries()});
-        if (!r.next_page_token().empty())
-          std::printf("\nmore: --page_token=%s\n", r.next_page_token().c_str());
-      });
+      [&](const v1::GetLeaderboardResponse& r) { PrintBoardPage(request, r); });
 }
 
 int Rank(Client& client, const Invocation& in) {
@@ -947,9 +954,14 @@ const std::vector<Command>& Commands() {
      "list your recorded actions, newest first", History},
     {"impact", "", {}, "show your totals: today, this week, this month, all time; by category", Impact},
     {"board", "", {{"scope", false}, {"id", false}, {"period", false}, {"metric", false}, {"size", false},
-                   {"page_token", false}},
+                   {"page_token", false}, {"level", false}, {"per_member", false}, {"around_me", false}},
      "show a leaderboard (default: city, all, points, 20 entries); an event's\n"
-     "      board: --scope=event --id=EVENT_ID, all time only", Board},
+     "      board: --scope=event --id=EVENT_ID, all time only; teams, organisations or\n"
+     "      wards racing: --level=teams|orgs|wards [--per_member]; --around_me: your page", Board},
+    {"ranks", "", {}, "show your rank on every board you belong to, in one call", Ranks},
+    {"admin outliers", "", {{"day", false}, {"ratio", false}, {"floor", false}, {"limit", false}},
+     "list citizens whose day CO2 is over --ratio (5) x the day's median and --floor\n"
+     "      (1000 g), as an admin (default: today)", AdminOutliers},
     {"rank", "", {{"scope", false}, {"id", false}, {"period", false}, {"metric", false}, {"neighbours", false}},
      "show your rank on a board and your neighbours (default 2 above and below)", Rank},
     {"admin create-staff", "", {{"login", true}, {"password", false}, {"display_name", false},

@@ -10,7 +10,7 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   InitFlags(argc, argv, usage);
   auto config = CommonConfigFromFlags();
   if (!config.ok()) ExitWithConfigError(config.status());
-  auto calendar = CityCalendar::Create(config->time_zone);
+  auto calendar = CityCalendar::Create(config->time_zone, config->week_start);
   if (!calendar.ok()) ExitWithConfigError(calendar.status());
   auto tokens = TokenService::Create(config->token_keys, config->token_key_id, "ecoact",
                                      config->token_lifetime);

@@ -28,6 +28,10 @@ ABSL_FLAG(int, ledger_shards, 16,
           "Number of ledger shards (streams). Fixed for the life of a deployment");
 ABSL_FLAG(std::string, time_zone, "Asia/Tokyo",
           "IANA time zone of the city; days, weeks and months are computed in it");
+ABSL_FLAG(std::string, week_start, "monday",
+          "First day of the week for weekly boards and totals: monday (ISO weeks, keyed "
+          "\"2026-W48\") or sunday (keyed by the first day, \"wk-2026-11-29\"). Changing it "
+          "starts new week keys; finished weeks keep their old ones");
 ABSL_FLAG(std::string, token_keys, "",
           "Token signing keys as KID=SECRET[,KID=SECRET...], secrets of 32+ bytes "
           "(env ECOACT_TOKEN_KEYS). Empty: a random key per start (tokens die on restart)");
@@ -105,6 +109,12 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
     return absl::InvalidArgumentError("--ledger_shards must be in [1, 4096]");
   }
   config.time_zone = absl::GetFlag(FLAGS_time_zone);
+  auto week_start = ParseWeekStart(absl::GetFlag(FLAGS_week_start));
+  if (!week_start.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--week_start (ECOACT_WEEK_START): ", week_start.status().message()));
+  }
+  config.week_start = *week_start;
   std::string keys = absl::GetFlag(FLAGS_token_keys);
   for (absl::string_view item : absl::StrSplit(keys, ',', absl::SkipEmpty())) {
     std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));

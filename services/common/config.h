@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/common/periods.h"
 #include "services/common/redis.h"
 
 namespace ecoact {
@@ -25,6 +26,7 @@ struct CommonConfig {
   std::string key_prefix;         // --key_prefix
   int ledger_shards = 16;         // --ledger_shards
   std::string time_zone;          // --time_zone
+  WeekStart week_start = WeekStart::kMonday;  // --week_start
   std::map<std::string, std::string> token_keys;  // --token_keys kid=secret,...
   std::string token_key_id;       // --token_key_id
   absl::Duration token_lifetime;  // --token_lifetime

@@ -16,13 +16,21 @@ absl::CivilDay MondayOf(absl::CivilDay day) {
 
 }  // namespace
 
-absl::StatusOr<CityCalendar> CityCalendar::Create(absl::string_view time_zone) {
+absl::StatusOr<WeekStart> ParseWeekStart(absl::string_view text) {
+  if (text == "monday") return WeekStart::kMonday;
+  if (text == "sunday") return WeekStart::kSunday;
+  return absl::InvalidArgumentError(
+      absl::StrCat("week start must be 'monday' or 'sunday', got '", text, "'"));
+}
+
+absl::StatusOr<CityCalendar> CityCalendar::Create(absl::string_view time_zone,
+                                                  WeekStart week_start) {
   absl::TimeZone zone;
   if (!absl::LoadTimeZone(std::string(time_zone), &zone)) {
     return absl::NotFoundError(absl::StrCat(
         "unknown time zone '", time_zone, "' (is the tzdata package installed?)"));
   }
-  return CityCalendar(zone);
+  return CityCalendar(zone, week_start);
 }
 
 absl::CivilDay CityCalendar::LocalDay(absl::Time t) const {
@@ -40,7 +48,12 @@ PeriodKeys CityCalendar::KeysAt(absl::Time t) const {
   absl::CivilDay day = LocalDay(t);
   PeriodKeys keys;
   keys.day = absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
-  keys.week = IsoWeekKey(day);
+  if (week_start_ == WeekStart::kMonday) {
+    keys.week = IsoWeekKey(day);
+  } else {
+    absl::CivilDay first = WeekStartOf(day);
+    keys.week = absl::StrFormat("wk-%04d-%02d-%02d", first.year(), first.month(), first.day());
+  }
   keys.month = absl::StrFormat("%04d-%02d", day.year(), day.month());
   return keys;
 }
@@ -51,8 +64,12 @@ absl::Time CityCalendar::StartOf(absl::CivilDay day) const {
 
 absl::Time CityCalendar::DayEnd(absl::Time t) const { return StartOf(LocalDay(t) + 1); }
 
+absl::CivilDay CityCalendar::WeekStartOf(absl::CivilDay day) const {
+  return week_start_ == WeekStart::kMonday ? MondayOf(day) : MondayOf(day + 1) - 1;
+}
+
 absl::Time CityCalendar::WeekEnd(absl::Time t) const {
-  return StartOf(MondayOf(LocalDay(t)) + 7);
+  return StartOf(WeekStartOf(LocalDay(t)) + 7);
 }
 
 absl::Time CityCalendar::MonthEnd(absl::Time t) const {

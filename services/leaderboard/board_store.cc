@@ -16,8 +16,22 @@ const LuaScript& RankScript() {
   static const LuaScript script("board_rank", embedded::kBoardRankLua);
   return script;
 }
+const LuaScript& OutliersScript() {
+  static const LuaScript script("outliers", embedded::kOutliersLua);
+  return script;
+}
+
+int64_t IntOr0(const RedisValue& v) {
+  int64_t out = 0;
+  if (!v.IsNil()) (void)absl::SimpleAtoi(v.str, &out);
+  return out;
+}
 
 }  // namespace
+
+std::string AggregateKey(const KeySpace& keys, int shard, absl::string_view period_key) {
+  return absl::StrCat(keys.ShardPrefix(shard), "agg:", period_key);
+}
 
 absl::StatusOr<std::vector<RankedMember>> BoardStore::Members(const RedisValue& reply, size_t from,
                                                              int64_t offset, int64_t first_rank) {
@@ -53,17 +67,150 @@ absl::Status BoardStore::FillNicknames(std::vector<RankedMember>* members) {
 }
 
 absl::StatusOr<BoardPage> BoardStore::Page(const std::string& board, int64_t offset,
-                                           int64_t count) {
+                                           int64_t count, const std::string& centre,
+                                           bool nicknames) {
   ASSIGN_OR_RETURN(RedisValue reply,
                    redis_->Eval(PageScript(), {keys_.Board(board)},
-                                {absl::StrCat(offset), absl::StrCat(count)}));
+                                {absl::StrCat(offset), absl::StrCat(count), centre}));
   BoardPage page;
-  if (reply.elements.size() < 2) return absl::InternalError("board_page: short reply");
+  if (reply.elements.size() < 3) return absl::InternalError("board_page: short reply");
   ASSIGN_OR_RETURN(page.total, reply.elements[0].AsInt());
   ASSIGN_OR_RETURN(int64_t first_rank, reply.elements[1].AsInt());
-  ASSIGN_OR_RETURN(page.members, Members(reply, 2, offset, first_rank));
-  RETURN_IF_ERROR(FillNicknames(&page.members));
+  ASSIGN_OR_RETURN(page.offset, reply.elements[2].AsInt());
+  ASSIGN_OR_RETURN(page.members, Members(reply, 3, page.offset, first_rank));
+  if (nicknames) RETURN_IF_ERROR(FillNicknames(&page.members));
   return page;
+}
+
+absl::StatusOr<int64_t> BoardStore::GroupTotal(absl::string_view period_key,
+                                               absl::string_view field) {
+  std::vector<std::vector<std::string>> reads;
+  for (int shard = 0; shard < keys_.shards(); ++shard) {
+    reads.push_back({"HGET", AggregateKey(keys_, shard, period_key), std::string(field)});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+  int64_t total = 0;
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError()) return RedisErrorToStatus("board total", reply.str);
+    total += IntOr0(reply);
+  }
+  return total;
+}
+
+absl::StatusOr<std::vector<GroupInfo>> BoardStore::Groups(
+    absl::string_view tag, absl::string_view period_key, absl::string_view metric,
+    const std::vector<std::string>& ids, const std::map<std::string, std::string>& ward_names) {
+  std::vector<GroupInfo> groups(ids.size());
+  if (ids.empty()) return groups;
+  std::vector<std::vector<std::string>> reads;
+  for (int shard = 0; shard < keys_.shards(); ++shard) {
+    std::vector<std::string> command = {"HMGET", AggregateKey(keys_, shard, period_key)};
+    for (const std::string& id : ids) {
+      command.push_back(absl::StrCat(metric, "@", tag, ":", id));
+      command.push_back(absl::StrCat("act@", tag, ":", id));
+    }
+    reads.push_back(std::move(command));
+  }
+  const bool named = tag == "t" || tag == "o";
+  if (named) {
+    // Team and organisation hashes are identity's (docs/gamification.md).
+    for (const std::string& id : ids) {
+      reads.push_back({"HGET", absl::StrCat(keys_.prefix(), ":{org}:", tag == "t" ? "team" : "org",
+                                            ":", id),
+                       "name"});
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError()) return RedisErrorToStatus("group boards", reply.str);
+  }
+  for (int shard = 0; shard < keys_.shards(); ++shard) {
+    const RedisValue& reply = replies[shard];
+    for (size_t g = 0; g < ids.size() && 2 * g + 1 < reply.elements.size(); ++g) {
+      groups[g].total += IntOr0(reply.elements[2 * g]);
+      groups[g].active += IntOr0(reply.elements[2 * g + 1]);
+    }
+  }
+  for (size_t g = 0; g < ids.size(); ++g) {
+    groups[g].name = ids[g];
+    if (named) {
+      const RedisValue& name = replies[keys_.shards() + g];
+      if (!name.IsNil() && !name.str.empty()) groups[g].name = name.str;
+    } else {
+      auto ward = ward_names.find(ids[g]);
+      if (ward != ward_names.end()) groups[g].name = ward->second;
+    }
+  }
+  return groups;
+}
+
+absl::StatusOr<std::vector<MemberRank>> BoardStore::RanksOf(
+    const std::vector<std::pair<std::string, std::string>>& board_members) {
+  std::vector<RedisClient::ScriptCall> calls;
+  for (const auto& [board, member] : board_members) {
+    calls.push_back({{keys_.Board(board)}, {member, "0"}});
+  }
+  std::vector<MemberRank> ranks(board_members.size());
+  if (calls.empty()) return ranks;
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->EvalMany(RankScript(), calls));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const RedisValue& reply = replies[i];
+    if (reply.IsError()) return RedisErrorToStatus("board_rank", reply.str);
+    if (reply.elements.empty()) return absl::InternalError("board_rank: empty reply");
+    ASSIGN_OR_RETURN(ranks[i].total, reply.elements[0].AsInt());
+    if (reply.elements.size() < 5) continue;
+    ranks[i].ranked = true;
+    ASSIGN_OR_RETURN(ranks[i].rank, reply.elements[2].AsInt());
+    double score = 0;
+    if (!absl::SimpleAtod(reply.elements[4].str, &score)) {
+      return absl::InternalError("board score is not a number");
+    }
+    ranks[i].score = static_cast<int64_t>(score);
+  }
+  return ranks;
+}
+
+absl::StatusOr<MemberProfile> BoardStore::Profile(const std::string& account_id,
+                                                  bool with_totals) {
+  std::vector<std::vector<std::string>> reads = {
+      {"HMGET", keys_.Account(account_id), "ward", "team", "org"}};
+  if (with_totals) reads.push_back({"HGETALL", keys_.Totals(account_id, "all")});
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError()) return RedisErrorToStatus("profile", reply.str);
+  }
+  MemberProfile profile;
+  if (replies[0].elements.size() == 3) {
+    profile.ward = replies[0].elements[0].str;
+    profile.team = replies[0].elements[1].str;
+    profile.org = replies[0].elements[2].str;
+  }
+  if (with_totals) {
+    for (size_t f = 0; f + 1 < replies[1].elements.size(); f += 2) {
+      profile.all_time.emplace_back(replies[1].elements[f].str, replies[1].elements[f + 1].str);
+    }
+  }
+  return profile;
+}
+
+absl::StatusOr<OutlierReport> BoardStore::Outliers(const std::string& board,
+                                                   int64_t factor_permille, int64_t floor,
+                                                   int64_t limit) {
+  ASSIGN_OR_RETURN(RedisValue reply,
+                   redis_->Eval(OutliersScript(), {keys_.Board(board)},
+                                {absl::StrCat(factor_permille), absl::StrCat(floor),
+                                 absl::StrCat(limit)}));
+  if (reply.elements.size() < 3) return absl::InternalError("outliers: short reply");
+  OutlierReport report;
+  ASSIGN_OR_RETURN(report.active, reply.elements[0].AsInt());
+  ASSIGN_OR_RETURN(report.median, reply.elements[1].AsInt());
+  ASSIGN_OR_RETURN(report.threshold, reply.elements[2].AsInt());
+  ASSIGN_OR_RETURN(std::vector<RankedMember> members, Members(reply, 3, 0, 1));
+  RETURN_IF_ERROR(FillNicknames(&members));
+  for (RankedMember& m : members) {
+    report.rows.push_back({std::move(m.account_id), std::move(m.nickname), m.score});
+  }
+  return report;
 }
 
 absl::StatusOr<RankWindow> BoardStore::Around(const std::string& board,

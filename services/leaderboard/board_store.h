@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,8 +22,48 @@ struct RankedMember {
 
 struct BoardPage {
   int64_t total = 0;
+  int64_t offset = 0;  // of the first member (moved when centred on a member)
   std::vector<RankedMember> members;
 };
+
+// A group (team, organisation, ward) on a group board.
+struct GroupInfo {
+  std::string name;        // display name; the id when it has none
+  int64_t total = 0;       // sum of the group's field over the shard aggregates
+  int64_t active = 0;      // active members in the period
+};
+
+// The caller's place on one board (GetMyRanks).
+struct MemberRank {
+  int64_t total = 0;  // members on the board
+  bool ranked = false;
+  int64_t rank = 0;
+  int64_t score = 0;
+};
+
+struct OutlierRow {
+  std::string account_id;
+  std::string nickname;
+  int64_t score = 0;
+};
+
+struct OutlierReport {
+  int64_t active = 0;
+  int64_t median = 0;
+  int64_t threshold = 0;
+  std::vector<OutlierRow> rows;
+};
+
+// What the leaderboard reads of an account: its groups and all-time totals.
+struct MemberProfile {
+  std::string ward;
+  std::string team;
+  std::string org;
+  std::vector<std::pair<std::string, std::string>> all_time;  // totals fields
+};
+
+// Aggregate hash of shard `shard` for a period: "<p>:{sN}:agg:<period>".
+std::string AggregateKey(const KeySpace& keys, int shard, absl::string_view period_key);
 
 struct RankWindow {
   int64_t total = 0;
@@ -33,9 +74,36 @@ struct RankWindow {
 class BoardStore {
  public:
   BoardStore(RedisClient* redis, KeySpace keys) : redis_(redis), keys_(std::move(keys)) {}
-  absl::StatusOr<BoardPage> Page(const std::string& board, int64_t offset, int64_t count);
+  // A page from `offset`, or centred on `centre` when it is on the board.
+  // `nicknames`: fill RankedMember::nickname from the account hashes.
+  absl::StatusOr<BoardPage> Page(const std::string& board, int64_t offset, int64_t count,
+                                 const std::string& centre = "", bool nicknames = true);
   absl::StatusOr<RankWindow> Around(const std::string& board, const std::string& account_id,
                                     int neighbours);
+
+  // Sum of one aggregate field over every shard (hidden members included).
+  absl::StatusOr<int64_t> GroupTotal(absl::string_view period_key, absl::string_view field);
+
+  // Names, totals and active members of groups `ids` at the level tagged
+  // `tag` ("t", "o", "w") for one period and metric field ("pts"/"co2"): one
+  // pipeline (an HMGET per shard aggregate, an HGET per team/organisation
+  // name). `ward_names` maps ward ids to display names.
+  absl::StatusOr<std::vector<GroupInfo>> Groups(
+      absl::string_view tag, absl::string_view period_key, absl::string_view metric,
+      const std::vector<std::string>& ids,
+      const std::map<std::string, std::string>& ward_names);
+
+  // The rank of a member on each board (board, member), one pipelined
+  // EVALSHA per board in one round trip.
+  absl::StatusOr<std::vector<MemberRank>> RanksOf(
+      const std::vector<std::pair<std::string, std::string>>& board_members);
+
+  // An account's groups and all-time totals (one round trip).
+  absl::StatusOr<MemberProfile> Profile(const std::string& account_id, bool with_totals);
+
+  // Outliers on an audit board (admin view): account ids and nicknames.
+  absl::StatusOr<OutlierReport> Outliers(const std::string& board, int64_t factor_permille,
+                                         int64_t floor, int64_t limit);
 
  private:
   // Parses {member, score, ...} from `from` and assigns competition ranks.

@@ -11,6 +11,15 @@ ABSL_FLAG(std::string, projector_consumer, "",
           "Consumer name in the ledger consumer group; stable across restarts of the same "
           "replica. Empty: the host name");
 ABSL_FLAG(int, projector_batch, 1000, "Ledger entries read per projector round trip");
+ABSL_FLAG(int64_t, board_min_actions, 1,
+          "Fewest all-time actions before a citizen appears on public citizen boards "
+          "(1: after the first action). Group totals count everyone");
+ABSL_FLAG(int, board_min_members, 5,
+          "A ward, team or organisation citizen board with fewer ranked members shows its "
+          "total only, so no one in a small group is singled out");
+ABSL_FLAG(int, projector_resync_batch, 100,
+          "Accounts whose board entries are re-derived per projector round trip (after a "
+          "hidden/test change or on reaching --board_min_actions)");
 
 namespace ecoact::leaderboard {
 
@@ -27,6 +36,23 @@ absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags(const CommonConfig& c
     return absl::InvalidArgumentError("--projector_batch must be in [1, 100000]");
   }
   options.boards.retention = common.period_retention;
+  options.min_actions = absl::GetFlag(FLAGS_board_min_actions);
+  if (options.min_actions < 0 || options.min_actions > 1000000) {
+    return absl::InvalidArgumentError("--board_min_actions must be in [0, 1000000]");
+  }
+  options.resync_batch = absl::GetFlag(FLAGS_projector_resync_batch);
+  if (options.resync_batch < 1 || options.resync_batch > 10000) {
+    return absl::InvalidArgumentError("--projector_resync_batch must be in [1, 10000]");
+  }
+  return options;
+}
+
+absl::StatusOr<LeaderboardOptions> LeaderboardOptionsFromFlags() {
+  LeaderboardOptions options;
+  options.min_members = absl::GetFlag(FLAGS_board_min_members);
+  if (options.min_members < 0 || options.min_members > 1000000) {
+    return absl::InvalidArgumentError("--board_min_members must be in [0, 1000000]");
+  }
   return options;
 }
 
@@ -35,8 +61,9 @@ absl::Status AddLeaderboardService(Assembly& assembly) {
   // A blocking read must return before the Redis command timeout.
   options.block = std::min(absl::Milliseconds(500), assembly.config->redis.command_timeout / 2);
   auto* boards = assembly.Keep(std::make_unique<BoardStore>(assembly.redis, *assembly.keys));
+  ASSIGN_OR_RETURN(LeaderboardOptions service_options, LeaderboardOptionsFromFlags());
   auto* service = assembly.Keep(std::make_unique<LeaderboardServiceImpl>(
-      boards, assembly.redis, assembly.keys, assembly.calendar, assembly.auth));
+      boards, assembly.redis, assembly.keys, assembly.calendar, assembly.auth, service_options));
   assembly.server->AddService(service, "ecoact.v1.LeaderboardService");
   if (absl::GetFlag(FLAGS_projector)) {
     auto* projector = assembly.Keep(std::make_unique<Projector>(

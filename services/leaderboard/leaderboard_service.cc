@@ -1,5 +1,7 @@
 #include "services/leaderboard/leaderboard_service.h"
 
+#include <cmath>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -14,7 +16,7 @@ void ToEntry(const RankedMember& m, const std::string& caller, v1::BoardEntry* o
   out->set_rank(m.rank);
   out->set_nickname(m.nickname);
   out->set_score(m.score);
-  out->set_is_me(m.account_id == caller);
+  out->set_is_me(!caller.empty() && m.account_id == caller);
 }
 
 template <typename Response>
@@ -31,23 +33,41 @@ void SetPeriod(const ResolvedBoard& board, Response* response) {
 
 LeaderboardServiceImpl::LeaderboardServiceImpl(BoardStore* boards, RedisClient* redis,
                                                const KeySpace* keys, const CityCalendar* calendar,
-                                               const Authenticator* auth)
-    : boards_(boards), redis_(redis), keys_(keys), calendar_(calendar), auth_(auth) {}
+                                               const Authenticator* auth,
+                                               LeaderboardOptions options)
+    : boards_(boards),
+      redis_(redis),
+      keys_(keys),
+      calendar_(calendar),
+      auth_(auth),
+      options_(std::move(options)) {}
 
-absl::StatusOr<ResolvedBoard> LeaderboardServiceImpl::Resolve(const v1::BoardRef& ref,
-                                                             const TokenClaims& claims) {
-  std::string ward, team;
-  // A ward or team board without scope_id means the caller's own.
-  if (ref.scope_id().empty() && ref.scope() != v1::SCOPE_CITY &&
-      claims.role == v1::ROLE_CITIZEN) {
-    ASSIGN_OR_RETURN(RedisValue profile, redis_->Command({"HMGET", keys_->Account(claims.subject),
-                                                          "ward", "team"}));
-    if (profile.elements.size() == 2) {
-      ward = profile.elements[0].str;
-      team = profile.elements[1].str;
-    }
+absl::StatusOr<OwnGroups> LeaderboardServiceImpl::Own(const TokenClaims& claims) {
+  if (claims.role != v1::ROLE_CITIZEN) return OwnGroups{};
+  ASSIGN_OR_RETURN(MemberProfile profile, boards_->Profile(claims.subject, false));
+  return OwnGroups{profile.ward, profile.team, profile.org};
+}
+
+absl::Status LeaderboardServiceImpl::FillGroups(const ResolvedBoard& board, v1::Metric metric,
+                                                const std::vector<RankedMember>& members,
+                                                const std::string& own,
+                                                v1::GetLeaderboardResponse* response) {
+  std::vector<std::string> ids;
+  for (const RankedMember& m : members) ids.push_back(m.account_id);
+  ASSIGN_OR_RETURN(std::vector<GroupInfo> groups,
+                   boards_->Groups(board.group.tag, board.period_key, MetricField(metric), ids,
+                                   options_.ward_names));
+  for (size_t i = 0; i < members.size(); ++i) {
+    v1::BoardEntry* out = response->add_entries();
+    out->set_rank(members[i].rank);
+    out->set_score(members[i].score);
+    out->set_group_id(members[i].account_id);
+    out->set_nickname(groups[i].name);
+    out->set_active_members(groups[i].active);
+    out->set_total(groups[i].total);
+    out->set_is_me(!own.empty() && members[i].account_id == own);
   }
-  return ResolveBoard(ref, *calendar_, auth_->Now(), ward, team);
+  return absl::OkStatus();
 }
 
 absl::Status LeaderboardServiceImpl::DoGetLeaderboard(const grpc::ServerContext& context,
@@ -63,13 +83,56 @@ absl::Status LeaderboardServiceImpl::DoGetLeaderboard(const grpc::ServerContext&
       (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0 || offset > 100000000)) {
     return absl::InvalidArgumentError("page_token is not one this service returned");
   }
+  if (request.around_me() && !request.page_token().empty()) {
+    return absl::InvalidArgumentError(
+        "around_me and page_token cannot be combined: around_me picks the page itself; page "
+        "on with the tokens it returns");
+  }
+  if (request.around_me() && claims.role != v1::ROLE_CITIZEN) {
+    return absl::InvalidArgumentError("around_me needs a citizen's token (only citizens rank)");
+  }
   const int64_t count = request.page_size() == 0 ? 20 : request.page_size();
-  ASSIGN_OR_RETURN(ResolvedBoard board, Resolve(request.board(), claims));
-  ASSIGN_OR_RETURN(BoardPage page, boards_->Page(board.board, offset, count));
-  for (const RankedMember& m : page.members) ToEntry(m, claims.subject, response->add_entries());
-  if (offset + count < page.total) response->set_next_page_token(absl::StrCat(offset + count));
+  // The profile read is needed for the caller's own ward/team/organisation
+  // board and to mark the caller's group on group boards only.
+  const v1::BoardRef& ref = request.board();
+  const bool needs_own = ref.level() != v1::LEVEL_UNSPECIFIED ||
+                         (ref.scope_id().empty() && (ref.scope() == v1::SCOPE_WARD ||
+                                                     ref.scope() == v1::SCOPE_TEAM ||
+                                                     ref.scope() == v1::SCOPE_ORGANISATION));
+  OwnGroups own;
+  if (needs_own) {
+    ASSIGN_OR_RETURN(own, Own(claims));
+  }
+  ASSIGN_OR_RETURN(ResolvedBoard board,
+                   ResolveBoard(request.board(), *calendar_, auth_->Now(), own));
+  const bool group_board = board.kind == BoardKind::kGroup;
+  const std::string own_group = group_board ? OwnGroupAt(own, board.group.level) : "";
+  const std::string centre =
+      !request.around_me() ? "" : (group_board ? own_group : claims.subject);
+  ASSIGN_OR_RETURN(BoardPage page,
+                   boards_->Page(board.board, offset, count, centre, !group_board));
   response->set_total_ranked(page.total);
   SetPeriod(board, response);
+  if (!board.group_total_field.empty()) {
+    ASSIGN_OR_RETURN(int64_t total, boards_->GroupTotal(board.period_key, board.group_total_field));
+    response->set_board_total(total);
+    if (page.total < options_.min_members) {
+      response->set_totals_only(true);
+      return absl::OkStatus();
+    }
+  }
+  if (group_board) {
+    RETURN_IF_ERROR(FillGroups(board, request.board().metric(), page.members, own_group, response));
+  } else {
+    const std::string me = claims.role == v1::ROLE_CITIZEN ? claims.subject : "";
+    for (const RankedMember& m : page.members) ToEntry(m, me, response->add_entries());
+  }
+  if (page.offset + count < page.total) {
+    response->set_next_page_token(absl::StrCat(page.offset + count));
+  }
+  if (page.offset > 0) {
+    response->set_prev_page_token(absl::StrCat(std::max<int64_t>(0, page.offset - count)));
+  }
   return absl::OkStatus();
 }
 
@@ -81,7 +144,14 @@ absl::Status LeaderboardServiceImpl::DoGetMyRank(const grpc::ServerContext& cont
     return absl::InvalidArgumentError(
         absl::StrCat("neighbours must be 0 to 10, got ", request.neighbours()));
   }
-  ASSIGN_OR_RETURN(ResolvedBoard board, Resolve(request.board(), claims));
+  if (request.board().level() != v1::LEVEL_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        "GetMyRank ranks citizens: use GetLeaderboard with around_me, or GetMyRanks, for group "
+        "boards");
+  }
+  ASSIGN_OR_RETURN(OwnGroups own, Own(claims));
+  ASSIGN_OR_RETURN(ResolvedBoard board,
+                   ResolveBoard(request.board(), *calendar_, auth_->Now(), own));
   ASSIGN_OR_RETURN(RankWindow window,
                    boards_->Around(board.board, claims.subject, request.neighbours()));
   response->set_total_ranked(window.total);
@@ -97,6 +167,74 @@ absl::Status LeaderboardServiceImpl::DoGetMyRank(const grpc::ServerContext& cont
   return absl::OkStatus();
 }
 
+absl::Status LeaderboardServiceImpl::DoGetMyRanks(const grpc::ServerContext& context,
+                                                  v1::GetMyRanksResponse* response) {
+  ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
+  ASSIGN_OR_RETURN(MemberProfile profile, boards_->Profile(claims.subject, true));
+  std::vector<MyBoard> mine =
+      BoardsOfCitizen(OwnGroups{profile.ward, profile.team, profile.org}, profile.all_time,
+                      *calendar_, auth_->Now());
+  std::vector<std::pair<std::string, std::string>> lookups;
+  for (const MyBoard& b : mine) {
+    lookups.emplace_back(b.resolved.board, b.group_id.empty() ? claims.subject : b.group_id);
+  }
+  ASSIGN_OR_RETURN(std::vector<MemberRank> ranks, boards_->RanksOf(lookups));
+  for (size_t i = 0; i < mine.size(); ++i) {
+    v1::MyBoardRank* out = response->add_ranks();
+    *out->mutable_board() = mine[i].ref;
+    out->set_period_key(mine[i].resolved.period_key);
+    out->set_group_id(mine[i].group_id);
+    out->set_ranked(ranks[i].ranked);
+    out->set_rank(ranks[i].rank);
+    out->set_score(ranks[i].score);
+    out->set_total_ranked(ranks[i].total);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LeaderboardServiceImpl::DoListOutliers(const grpc::ServerContext& context,
+                                                    const v1::ListOutliersRequest& request,
+                                                    v1::ListOutliersResponse* response) {
+  RETURN_IF_ERROR(auth_->Require(context, {v1::ROLE_ADMIN}).status());
+  std::string day = request.day();
+  if (day.empty()) {
+    day = calendar_->KeysAt(auth_->Now()).day;
+  } else {
+    auto parsed = ParseCivilDay(day);
+    if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("day: ", parsed.status().message()));
+  }
+  const double factor = request.factor() == 0 ? 5.0 : request.factor();
+  if (!(factor >= 1.0 && factor <= 1000.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("factor must be 0 (default 5) or 1 to 1000, got ", request.factor()));
+  }
+  if (request.floor_co2e_grams() < 0) {
+    return absl::InvalidArgumentError("floor_co2e_grams must be 0 (default 1000) or positive");
+  }
+  if (request.limit() < 0 || request.limit() > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be 0 (default 100) to 1000, got ", request.limit()));
+  }
+  const int64_t floor = request.floor_co2e_grams() == 0 ? 1000 : request.floor_co2e_grams();
+  const int64_t limit = request.limit() == 0 ? 100 : request.limit();
+  ASSIGN_OR_RETURN(OutlierReport report,
+                   boards_->Outliers(AuditBoardName(day),
+                                     static_cast<int64_t>(std::llround(factor * 1000)), floor,
+                                     limit));
+  response->set_day(day);
+  response->set_active_citizens(report.active);
+  response->set_median_co2e_grams(report.median);
+  response->set_threshold_co2e_grams(report.threshold);
+  for (const OutlierRow& row : report.rows) {
+    v1::Outlier* out = response->add_outliers();
+    out->set_account_id(row.account_id);
+    out->set_nickname(row.nickname);
+    out->set_co2e_grams(row.score);
+    out->set_ratio(report.median > 0 ? static_cast<double>(row.score) / report.median : 0.0);
+  }
+  return absl::OkStatus();
+}
+
 grpc::Status LeaderboardServiceImpl::GetLeaderboard(grpc::ServerContext* context,
                                                     const v1::GetLeaderboardRequest* request,
                                                     v1::GetLeaderboardResponse* response) {
@@ -107,6 +245,18 @@ grpc::Status LeaderboardServiceImpl::GetMyRank(grpc::ServerContext* context,
                                                const v1::GetMyRankRequest* request,
                                                v1::GetMyRankResponse* response) {
   return ToGrpcStatus(DoGetMyRank(*context, *request, response));
+}
+
+grpc::Status LeaderboardServiceImpl::GetMyRanks(grpc::ServerContext* context,
+                                                const v1::GetMyRanksRequest* /*request*/,
+                                                v1::GetMyRanksResponse* response) {
+  return ToGrpcStatus(DoGetMyRanks(*context, response));
+}
+
+grpc::Status LeaderboardServiceImpl::ListOutliers(grpc::ServerContext* context,
+                                                  const v1::ListOutliersRequest* request,
+                                                  v1::ListOutliersResponse* response) {
+  return ToGrpcStatus(DoListOutliers(*context, *request, response));
 }
 
 }  // namespace ecoact::leaderboard

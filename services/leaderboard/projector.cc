@@ -3,7 +3,9 @@
 #include <map>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "leaderboard_lua.h"
 #include "services/common/log.h"
@@ -17,7 +19,13 @@ struct Update {
   std::string account;
   std::string totals_key;
   std::string field;
+  BoardKind kind = BoardKind::kCitizen;
 };
+
+// Hash maps: the batch's keys share long prefixes ("city::2026-11-29:"),
+// which makes ordered maps spend their time in memcmp.
+template <typename V>
+using PairMap = absl::flat_hash_map<std::pair<std::string, std::string>, V>;
 
 }  // namespace
 
@@ -140,26 +148,67 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
     recovering_ = false;
     return Cycle(acknowledge);
   }
-  if (entries.empty()) return 0;
-  RETURN_IF_ERROR(Apply(entries, acknowledge));
+  if (entries.empty()) {
+    // Idle: still serve accounts whose visibility changed.
+    ASSIGN_OR_RETURN(RedisValue popped, redis_->Command({"SPOP", keys_->ResyncQueue(),
+                                                         absl::StrCat(options_.resync_batch)}));
+    std::vector<std::string> accounts;
+    for (const RedisValue& v : popped.elements) accounts.push_back(v.str);
+    RETURN_IF_ERROR(Resync(std::move(accounts)));
+    return 0;
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> resync, Apply(entries, acknowledge));
+  RETURN_IF_ERROR(Resync(std::move(resync)));
   return static_cast<int>(entries.size());
 }
 
-absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& entries,
-                              bool acknowledge) {
-  std::map<std::pair<std::string, std::string>, Update> updates;  // (board, account)
+namespace {
+
+bool ParseInt(const RedisValue& v, int64_t* out) {
+  return !v.IsNil() && absl::SimpleAtoi(v.str, out);
+}
+
+Visibility VisibilityOf(const RedisValue& flags, const RedisValue& actions) {
+  Visibility v;
+  if (flags.elements.size() == 2) {
+    v.hidden = flags.elements[0].str == "1";
+    v.test = flags.elements[1].str == "1";
+  }
+  ParseInt(actions, &v.actions);
+  return v;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> Projector::Apply(
+    const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge) {
+  PairMap<Update> updates;  // (board, account)
+  // Group boards: (board, group) -> target; aggregate fields per period.
+  std::map<std::pair<std::string, std::string>, BoardTarget> groups;
+  std::map<std::string, std::set<std::string>> agg_fields;  // period -> fields
   std::map<std::string, absl::Time> expiries;
-  std::set<std::string> all_time_boards;
+  std::set<std::string> accounts;
   for (const auto& [shard, stored] : entries) {
     if (stored.account_id.empty()) continue;
+    accounts.insert(stored.account_id);
     for (BoardTarget& t : TargetsForEntry(stored.entry, *calendar_, options_.boards)) {
-      Update u{t.board, stored.account_id, keys_->Totals(stored.account_id, t.totals_period_key),
-               t.totals_field};
       if (t.expire_at) expiries[t.board] = *t.expire_at;
-      updates[{t.board, stored.account_id}] = std::move(u);
+      if (t.kind == BoardKind::kGroup) {
+        agg_fields[t.totals_period_key].insert(t.totals_field);
+        if (!t.active_field.empty()) agg_fields[t.totals_period_key].insert(t.active_field);
+        groups[{t.board, t.group_id}] = std::move(t);
+        continue;
+      }
+      auto [it, inserted] = updates.try_emplace({t.board, stored.account_id});
+      if (!inserted) continue;
+      it->second = Update{t.board, stored.account_id,
+                          keys_->Totals(stored.account_id, t.totals_period_key), t.totals_field,
+                          t.kind};
     }
   }
-  // Read the exact totals: one HMGET per (totals hash) in one pipeline.
+  // One read pipeline: totals (HMGET per totals hash), each account's flags
+  // and all-time action count, whether it is already on the city board, and
+  // one HMGET per shard aggregate and period.
   std::map<std::string, std::vector<std::string>> fields_of_key;
   for (const auto& [id, u] : updates) fields_of_key[u.totals_key].push_back(u.field);
   std::vector<std::vector<std::string>> reads;
@@ -170,26 +219,100 @@ absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& en
     command.insert(command.end(), fields.begin(), fields.end());
     reads.push_back(std::move(command));
   }
-  std::map<std::pair<std::string, std::string>, std::string> values;
+  const size_t account_reads = reads.size();
+  for (const std::string& account : accounts) {
+    reads.push_back({"HMGET", keys_->Account(account), "hidden", "test"});
+    reads.push_back({"HGET", keys_->Totals(account, "all"), "n"});
+    reads.push_back({"ZSCORE", keys_->Board("city::all:pts"), account});
+  }
+  const size_t agg_reads = reads.size();
+  std::vector<std::pair<std::string, std::vector<std::string>>> agg_layout;  // period, fields
+  for (const auto& [period, fields] : agg_fields) {
+    agg_layout.emplace_back(period, std::vector<std::string>(fields.begin(), fields.end()));
+    for (int shard = 0; shard < keys_->shards(); ++shard) {
+      std::vector<std::string> command = {"HMGET", AggregateKey(*keys_, shard, period)};
+      command.insert(command.end(), fields.begin(), fields.end());
+      reads.push_back(std::move(command));
+    }
+  }
+  PairMap<std::string> values;
+  std::map<std::string, Visibility> visibility;
+  std::set<std::string> newly_visible;
+  PairMap<std::pair<int64_t, bool>> agg;  // sum, present
   if (!reads.empty()) {
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
     for (size_t i = 0; i < reads.size(); ++i) {
-      if (replies[i].IsError()) return RedisErrorToStatus("projector HMGET", replies[i].str);
+      if (replies[i].IsError()) return RedisErrorToStatus("projector read", replies[i].str);
+    }
+    for (size_t i = 0; i < account_reads; ++i) {
       for (size_t f = 2; f < reads[i].size(); ++f) {
         const RedisValue& v = replies[i].elements[f - 2];
         if (!v.IsNil()) values[{reads[i][1], reads[i][f]}] = v.str;
       }
     }
+    size_t i = account_reads;
+    for (const std::string& account : accounts) {
+      Visibility v = VisibilityOf(replies[i], replies[i + 1]);
+      // Visible but not yet on the city board: it just became visible (or is
+      // new), so earlier periods' boards must get it too.
+      if (v.Visible(options_.min_actions) && replies[i + 2].IsNil()) newly_visible.insert(account);
+      visibility[account] = v;
+      i += 3;
+    }
+    i = agg_reads;
+    for (const auto& [period, fields] : agg_layout) {
+      for (int shard = 0; shard < keys_->shards(); ++shard, ++i) {
+        for (size_t f = 0; f < fields.size(); ++f) {
+          int64_t value = 0;
+          if (!ParseInt(replies[i].elements[f], &value)) continue;
+          auto& [sum, present] = agg[{period, fields[f]}];
+          sum += value;
+          present = true;
+        }
+      }
+    }
   }
-  std::vector<std::vector<std::string>> writes;
+  // One ZADD (score, member, ...) and one ZREM per board.
+  std::map<std::string, std::vector<std::string>> zadd, zrem;
+  auto add = [&](const std::string& board, std::string score, const std::string& member) {
+    std::vector<std::string>& command = zadd[board];
+    if (command.empty()) command = {"ZADD", keys_->Board(board)};
+    command.push_back(std::move(score));
+    command.push_back(member);
+  };
   for (const auto& [id, u] : updates) {
+    if (u.kind == BoardKind::kCitizen && !visibility[u.account].Visible(options_.min_actions)) {
+      std::vector<std::string>& command = zrem[u.board];
+      if (command.empty()) command = {"ZREM", keys_->Board(u.board)};
+      command.push_back(u.account);
+      continue;
+    }
     auto value = values.find({u.totals_key, u.field});
     // Totals gone (period long over): leave the board as it is.
     if (value == values.end()) continue;
-    writes.push_back({"ZADD", keys_->Board(u.board), value->second, u.account});
+    add(u.board, value->second, u.account);
   }
+  for (const auto& [id, t] : groups) {
+    auto total = agg.find({t.totals_period_key, t.totals_field});
+    if (total == agg.end()) continue;  // aggregate gone with its period
+    int64_t score = total->second.first;
+    if (!t.active_field.empty()) {
+      auto active = agg.find({t.totals_period_key, t.active_field});
+      if (active == agg.end() || active->second.first <= 0) continue;
+      score = FloorDiv(score, active->second.first);
+    }
+    add(t.board, absl::StrCat(score), t.group_id);
+  }
+  std::vector<std::vector<std::string>> writes;
+  for (auto& [board, command] : zadd) writes.push_back(std::move(command));
+  for (auto& [board, command] : zrem) writes.push_back(std::move(command));
   for (const auto& [board, at] : expiries) {
     writes.push_back({"EXPIREAT", keys_->Board(board), absl::StrCat(absl::ToUnixSeconds(at))});
+  }
+  if (!newly_visible.empty()) {
+    std::vector<std::string> command = {"SADD", keys_->ResyncQueue()};
+    command.insert(command.end(), newly_visible.begin(), newly_visible.end());
+    writes.push_back(std::move(command));
   }
   if (acknowledge) {
     std::map<int, std::vector<std::string>> ids;
@@ -200,10 +323,88 @@ absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& en
       writes.push_back(std::move(command));
     }
   }
-  if (writes.empty()) return absl::OkStatus();
+  writes.push_back({"SPOP", keys_->ResyncQueue(), absl::StrCat(options_.resync_batch)});
   ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(writes));
   for (const RedisValue& reply : replies) {
     if (reply.IsError()) return RedisErrorToStatus("projector write", reply.str);
+  }
+  std::vector<std::string> popped;
+  for (const RedisValue& v : replies.back().elements) popped.push_back(v.str);
+  return popped;
+}
+
+absl::Status Projector::Resync(std::vector<std::string> accounts) {
+  // Bounded so a flood of changes cannot keep the ledger waiting forever.
+  for (int round = 0; round < 100; ++round) {
+    if (accounts.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(ResyncBatch(accounts));
+    if (static_cast<int>(accounts.size()) < options_.resync_batch) return absl::OkStatus();
+    ASSIGN_OR_RETURN(RedisValue popped, redis_->Command({"SPOP", keys_->ResyncQueue(),
+                                                         absl::StrCat(options_.resync_batch)}));
+    accounts.clear();
+    for (const RedisValue& v : popped.elements) accounts.push_back(v.str);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ResyncBatch(const std::vector<std::string>& accounts) {
+  // Every period whose boards may still exist: ends after now - retention.
+  const absl::Time now = absl::Now();
+  const absl::Duration retention = options_.boards.retention;
+  std::map<std::string, std::optional<absl::Time>> periods = {{"all", std::nullopt}};
+  const absl::CivilDay today = calendar_->LocalDay(now);
+  const int64_t back = absl::ToInt64Hours(retention) / 24 + 33;
+  for (absl::CivilDay day = today - back; day <= today; ++day) {
+    const absl::Time t = calendar_->StartOf(day) + absl::Hours(12);
+    const PeriodKeys keys = calendar_->KeysAt(t);
+    for (const auto& [key, end] : {std::make_pair(keys.day, calendar_->DayEnd(t)),
+                                   std::make_pair(keys.week, calendar_->WeekEnd(t)),
+                                   std::make_pair(keys.month, calendar_->MonthEnd(t))}) {
+      if (end + retention > now) periods[key] = end + retention;
+    }
+  }
+  std::vector<std::vector<std::string>> reads;
+  for (const std::string& account : accounts) {
+    reads.push_back({"HMGET", keys_->Account(account), "hidden", "test"});
+    for (const auto& [key, unused] : periods) reads.push_back({"HGETALL", keys_->Totals(account, key)});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+  std::vector<std::vector<std::string>> writes;
+  size_t i = 0;
+  for (const std::string& account : accounts) {
+    const RedisValue& flags = replies[i++];
+    if (flags.IsError()) return RedisErrorToStatus("projector resync", flags.str);
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> hashes;
+    RedisValue actions;
+    for (const auto& [key, unused] : periods) {
+      const RedisValue& hash = replies[i++];
+      if (hash.IsError()) return RedisErrorToStatus("projector resync", hash.str);
+      std::vector<std::pair<std::string, std::string>> fields;
+      for (size_t f = 0; f + 1 < hash.elements.size(); f += 2) {
+        fields.emplace_back(hash.elements[f].str, hash.elements[f + 1].str);
+        if (key == "all" && hash.elements[f].str == "n") actions = hash.elements[f + 1];
+      }
+      hashes.emplace_back(key, std::move(fields));
+    }
+    const bool visible = VisibilityOf(flags, actions).Visible(options_.min_actions);
+    for (const auto& [key, fields] : hashes) {
+      for (const auto& [board, score] : CitizenBoardsFromTotals(key, fields)) {
+        if (!visible) {
+          writes.push_back({"ZREM", keys_->Board(board), account});
+          continue;
+        }
+        writes.push_back({"ZADD", keys_->Board(board), absl::StrCat(score), account});
+        if (periods[key]) {
+          writes.push_back({"EXPIREAT", keys_->Board(board),
+                            absl::StrCat(absl::ToUnixSeconds(*periods[key]))});
+        }
+      }
+    }
+  }
+  if (writes.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<RedisValue> written, redis_->Pipeline(writes));
+  for (const RedisValue& reply : written) {
+    if (reply.IsError()) return RedisErrorToStatus("projector resync write", reply.str);
   }
   return absl::OkStatus();
 }
@@ -249,7 +450,8 @@ void Projector::Loop() {
 
 absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
                                             const CityCalendar& calendar,
-                                            const BoardOptions& options, absl::Time now) {
+                                            const BoardOptions& options, absl::Time now,
+                                            int64_t min_actions) {
   RebuildReport report;
   // Pause any projector: take its lease for as long as the rebuild can take,
   // then let an in-flight projector cycle finish before reading the ledger.
@@ -261,8 +463,15 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     std::string key;
     ~Release() { (void)redis->Eval(LeaseScript(), {key}, {"rebuild", "0", "0"}); }
   } release{redis, lease};
-  std::map<std::string, std::map<std::string, int64_t>> scores;  // board -> account -> score
-  std::map<std::string, absl::Time> expiries;
+  // board -> member -> score; citizen boards are filtered for privacy below.
+  absl::flat_hash_map<std::string, std::map<std::string, int64_t>> citizen, other;
+  // Group boards: (board) -> group -> (total field sum); active members per
+  // (period, active field).
+  std::map<std::string, std::map<std::string, std::string>> avg_active_field;  // board->group->field
+  std::map<std::string, std::string> avg_period;                             // board -> period
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> active;
+  absl::flat_hash_map<std::string, absl::Time> expiries;
+  std::set<std::string> accounts;
   for (int shard = 0; shard < keys.shards(); ++shard) {
     std::string start = "-";
     while (true) {
@@ -272,26 +481,74 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
       for (const RedisValue& raw : page.elements) {
         ASSIGN_OR_RETURN(StoredEntry stored, DecodeStreamEntry(raw));
         ++report.entries;
+        accounts.insert(stored.account_id);
         for (const BoardTarget& t : TargetsForEntry(stored.entry, calendar, options)) {
           if (t.expire_at && *t.expire_at <= now) continue;
-          const bool co2 = absl::StartsWith(t.totals_field, "co2");
-          scores[t.board][stored.account_id] +=
-              co2 ? stored.entry.co2e_grams() : stored.entry.points();
+          const int64_t value = absl::StartsWith(t.totals_field, "co2")
+                                    ? stored.entry.co2e_grams()
+                                    : stored.entry.points();
           if (t.expire_at) expiries[t.board] = *t.expire_at;
+          switch (t.kind) {
+            case BoardKind::kCitizen: citizen[t.board][stored.account_id] += value; break;
+            case BoardKind::kAudit: other[t.board][stored.account_id] += value; break;
+            case BoardKind::kGroup:
+              other[t.board][t.group_id] += value;
+              if (!t.active_field.empty()) {
+                avg_active_field[t.board][t.group_id] = t.active_field;
+                avg_period[t.board] = t.totals_period_key;
+                active[{t.totals_period_key, t.active_field}].insert(stored.account_id);
+              }
+              break;
+          }
         }
       }
       // Exclusive start after the last id read.
       start = "(" + page.elements.back().elements[0].str;
     }
   }
-  for (const auto& [board, members] : scores) {
+  // Per-active-member boards: total / active members, as the projector
+  // computes from the aggregates' `act@` fields.
+  for (const auto& [board, fields] : avg_active_field) {
+    auto& members = other[board];
+    for (const auto& [group, field] : fields) {
+      const int64_t n = static_cast<int64_t>(active[{avg_period[board], field}].size());
+      members[group] = FloorDiv(members[group], n);
+    }
+  }
+  // The same privacy filter as the projector, on the accounts' current flags.
+  std::set<std::string> invisible;
+  std::vector<std::string> ordered(accounts.begin(), accounts.end());
+  for (size_t from = 0; from < ordered.size(); from += 1000) {
+    std::vector<std::vector<std::string>> reads;
+    const size_t to = std::min(ordered.size(), from + 1000);
+    for (size_t i = from; i < to; ++i) {
+      reads.push_back({"HMGET", keys.Account(ordered[i]), "hidden", "test"});
+      reads.push_back({"HGET", keys.Totals(ordered[i], "all"), "n"});
+    }
+    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->Pipeline(reads));
+    for (size_t i = from; i < to; ++i) {
+      const RedisValue& flags = replies[2 * (i - from)];
+      if (flags.IsError()) return RedisErrorToStatus("rebuild flags", flags.str);
+      if (!VisibilityOf(flags, replies[2 * (i - from) + 1]).Visible(min_actions)) {
+        invisible.insert(ordered[i]);
+      }
+    }
+  }
+  report.hidden_accounts = static_cast<int64_t>(invisible.size());
+  for (auto& [board, members] : citizen) {
+    for (const std::string& account : invisible) members.erase(account);
+  }
+  std::set<std::string> written;
+  auto write_board = [&](const std::string& board,
+                         const std::map<std::string, int64_t>& members) -> absl::Status {
+    if (members.empty()) return absl::OkStatus();  // deleted below as unsupported
     const std::string key = keys.Board(board);
     const std::string temp = key + ":rebuild";
     std::vector<std::vector<std::string>> commands = {{"DEL", temp}};
     std::vector<std::string> zadd = {"ZADD", temp};
-    for (const auto& [account, score] : members) {
+    for (const auto& [member, score] : members) {
       zadd.push_back(absl::StrCat(score));
-      zadd.push_back(account);
+      zadd.push_back(member);
       ++report.scores;
       if (zadd.size() >= 2002) {
         commands.push_back(std::move(zadd));
@@ -308,9 +565,18 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     for (const RedisValue& reply : replies) {
       if (reply.IsError()) return RedisErrorToStatus(absl::StrCat("rebuild ", board), reply.str);
     }
+    written.insert(board);
     ++report.boards;
-  }
-  // Boards no ledger entry supports any more.
+    if (absl::StartsWith(board, "audit:")) {
+      ++report.audit_boards;
+    } else if (!citizen.count(board)) {
+      ++report.group_boards;
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& [board, members] : citizen) RETURN_IF_ERROR(write_board(board, members));
+  for (const auto& [board, members] : other) RETURN_IF_ERROR(write_board(board, members));
+  // Boards no ledger entry supports any more (or only invisible accounts).
   std::string cursor = "0";
   const std::string pattern = keys.Board("*");
   do {
@@ -324,7 +590,7 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
       std::string name = key.str.substr(prefix.size() - 1);
       if (name.empty() || name.back() != '}') continue;
       name.pop_back();
-      if (scores.count(name) == 0) {
+      if (written.count(name) == 0) {
         ASSIGN_OR_RETURN(RedisValue unused, redis->Command({"DEL", key.str}));
         (void)unused;
         ++report.stale_boards_removed;

@@ -4,8 +4,18 @@
 // crash between apply and XACK, then redelivery of the pending entry) gives
 // the same boards: every entry counts exactly once.
 //
-// Round trips per batch of up to `batch` entries: XREADGROUP, one pipelined
-// HMGET of the totals, one pipeline of ZADD/EXPIREAT/XACK.
+// Round trips per batch of up to `batch` entries: XREADGROUP, one read
+// pipeline (the accounts' totals, their `hidden`/`test` flags, and one HMGET
+// per shard aggregate and period for the group boards), one write pipeline
+// (ZADD/ZREM/EXPIREAT/SADD/XACK, ending with the SPOP of the resync set).
+//
+// Privacy: a citizen board only lists accounts that are neither hidden nor
+// test accounts and have at least `min_actions` actions (all-time `n`); the
+// others are removed (ZREM) from the boards the batch touches. An account
+// whose visibility may have changed is re-derived from its totals hashes
+// (resync): identity adds it to `ea:{projector}:resync` when `hidden`/`test`
+// change, and the projector adds it when it becomes visible (it is then
+// missing from the city's all-time board), so earlier periods' boards get it.
 #pragma once
 
 #include <atomic>
@@ -20,6 +30,7 @@
 #include "services/common/periods.h"
 #include "services/common/redis.h"
 #include "services/common/server.h"
+#include "services/leaderboard/board_store.h"
 #include "services/leaderboard/boards.h"
 
 namespace ecoact::leaderboard {
@@ -36,6 +47,10 @@ struct ProjectorOptions {
   // the next holder claims its unacknowledged entries (XAUTOCLAIM).
   absl::Duration lease_ttl = absl::Seconds(10);
   BoardOptions boards;
+  // Fewest all-time actions before a citizen appears on public boards.
+  int64_t min_actions = 1;
+  // Accounts re-derived per resync round trip.
+  int resync_batch = 100;
 };
 
 class Projector : public BackgroundWorker {
@@ -66,7 +81,14 @@ class Projector : public BackgroundWorker {
   // pending entries. False while another process holds it.
   absl::StatusOr<bool> HoldLease();
   absl::Status ClaimOrphans();
-  absl::Status Apply(const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge);
+  // Applies a batch; returns the accounts popped from the resync set by its
+  // write pipeline.
+  absl::StatusOr<std::vector<std::string>> Apply(
+      const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge);
+  // Re-derives `accounts` (popped from the resync set), then keeps popping
+  // until the set is empty.
+  absl::Status Resync(std::vector<std::string> accounts);
+  absl::Status ResyncBatch(const std::vector<std::string>& accounts);
   void Loop();
 
   RedisClient* redis_;
@@ -83,9 +105,20 @@ class Projector : public BackgroundWorker {
 
 struct RebuildReport {
   int64_t entries = 0;
-  int64_t boards = 0;
+  int64_t boards = 0;  // boards written (citizen + group + audit)
+  int64_t group_boards = 0;
+  int64_t audit_boards = 0;
   int64_t scores = 0;
+  int64_t hidden_accounts = 0;  // accounts left off citizen boards (privacy)
   int64_t stale_boards_removed = 0;
+};
+
+// Whether an account may appear on public citizen boards.
+struct Visibility {
+  bool hidden = false;
+  bool test = false;
+  int64_t actions = 0;  // all-time `n`
+  bool Visible(int64_t min_actions) const { return !hidden && !test && actions >= min_actions; }
 };
 
 // Recomputes every board from the ledger streams alone and replaces the
@@ -98,6 +131,8 @@ std::string ProjectorLeaseKey(const KeySpace& keys);
 
 absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
                                             const CityCalendar& calendar,
-                                            const BoardOptions& options, absl::Time now);
+                                            const BoardOptions& options, absl::Time now,
+                                            int64_t min_actions = 1);
+
 
 }  // namespace ecoact::leaderboard

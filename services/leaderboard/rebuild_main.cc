@@ -16,22 +16,27 @@ int main(int argc, char** argv) {
   if (!config.ok()) ecoact::ExitWithConfigError(config.status());
   auto options = ecoact::leaderboard::ProjectorOptionsFromFlags(*config);
   if (!options.ok()) ecoact::ExitWithConfigError(options.status());
-  auto calendar = ecoact::CityCalendar::Create(config->time_zone);
+  auto calendar = ecoact::CityCalendar::Create(config->time_zone, config->week_start);
   if (!calendar.ok()) ecoact::ExitWithConfigError(calendar.status());
   ecoact::RedisClient redis(config->redis);
   ecoact::KeySpace keys(config->key_prefix, config->ledger_shards);
   const absl::Time started = absl::Now();
   auto report = ecoact::leaderboard::RebuildBoards(&redis, keys, *calendar, options->boards,
-                                                   absl::Now());
+                                                   absl::Now(), options->min_actions);
   if (!report.ok()) {
     std::fprintf(stderr, "rebuild failed: %s\n", std::string(report.status().message()).c_str());
     return 1;
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - started);
-  std::printf("rebuilt %lld boards (%lld scores) from %lld ledger entries in %.3f s; "
+  std::printf("rebuilt %lld boards (%lld group, %lld audit; %lld scores) from %lld ledger "
+              "entries in %.3f s (%.0f entries/s); %lld accounts left off citizen boards; "
               "removed %lld stale boards\n",
-              static_cast<long long>(report->boards), static_cast<long long>(report->scores),
+              static_cast<long long>(report->boards),
+              static_cast<long long>(report->group_boards),
+              static_cast<long long>(report->audit_boards), static_cast<long long>(report->scores),
               static_cast<long long>(report->entries), seconds,
+              seconds > 0 ? static_cast<double>(report->entries) / seconds : 0.0,
+              static_cast<long long>(report->hidden_accounts),
               static_cast<long long>(report->stale_boards_removed));
   // Rewards: the same badge rules the actions service uses, campaigns as
   // currently defined.

@@ -210,5 +210,80 @@ TEST(ParseCivilDayTest, RejectsEverythingElse) {
   }
 }
 
+// Edges of every period a second either side of local midnight, in Tokyo.
+TEST_F(TokyoCalendarTest, LastSecondAndMidnightFallInDifferentPeriods) {
+  PeriodKeys before = calendar_.KeysAt(Jst(2026, 11, 30, 23, 59, 59));
+  PeriodKeys after = calendar_.KeysAt(Jst(2026, 12, 1, 0, 0, 0));
+  EXPECT_EQ(before.day, "2026-11-30");
+  EXPECT_EQ(after.day, "2026-12-01");
+  EXPECT_EQ(before.month, "2026-11");
+  EXPECT_EQ(after.month, "2026-12");
+  EXPECT_EQ(before.week, "2026-W49");  // Monday 30 Nov .. Sunday 6 Dec
+  EXPECT_EQ(after.week, "2026-W49");
+  EXPECT_EQ(calendar_.DayEnd(Jst(2026, 11, 30, 23, 59, 59)), Jst(2026, 12, 1, 0, 0, 0));
+  EXPECT_EQ(calendar_.DayEnd(Jst(2026, 12, 1, 0, 0, 0)), Jst(2026, 12, 2, 0, 0, 0));
+}
+
+TEST_F(TokyoCalendarTest, LeapYearFebruaryEndsOnThe29th) {
+  EXPECT_EQ(calendar_.KeysAt(Jst(2028, 2, 29, 23, 59, 59)).day, "2028-02-29");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2028, 2, 29, 23, 59, 59)).month, "2028-02");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2028, 3, 1, 0, 0, 0)).month, "2028-03");
+  EXPECT_EQ(calendar_.MonthEnd(Jst(2028, 2, 1, 0, 0, 0)), Jst(2028, 3, 1, 0, 0, 0));
+  EXPECT_EQ(calendar_.MonthEnd(Jst(2027, 2, 28, 23, 59, 59)), Jst(2027, 3, 1, 0, 0, 0));
+}
+
+TEST_F(TokyoCalendarTest, NewYearOf2027IsInIsoWeek2026W53) {
+  // 31 Dec 2026 is a Thursday: 2026 has 53 ISO weeks, and 1-3 Jan 2027 still
+  // belong to 2026-W53 while their day and month keys are 2027's.
+  PeriodKeys eve = calendar_.KeysAt(Jst(2026, 12, 31, 23, 59, 59));
+  PeriodKeys new_year = calendar_.KeysAt(Jst(2027, 1, 1, 0, 0, 0));
+  EXPECT_EQ(eve.week, "2026-W53");
+  EXPECT_EQ(new_year.week, "2026-W53");
+  EXPECT_EQ(new_year.day, "2027-01-01");
+  EXPECT_EQ(new_year.month, "2027-01");
+  EXPECT_EQ(eve.month, "2026-12");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2027, 1, 3, 23, 59, 59)).week, "2026-W53");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2027, 1, 4, 0, 0, 0)).week, "2027-W01");
+  EXPECT_EQ(calendar_.WeekEnd(Jst(2027, 1, 1, 0, 0, 0)), Jst(2027, 1, 4, 0, 0, 0));
+}
+
+TEST(WeekStartTest, ParsesMondayAndSundayOnly) {
+  EXPECT_THAT(ParseWeekStart("monday"), IsOk());
+  EXPECT_EQ(*ParseWeekStart("sunday"), WeekStart::kSunday);
+  EXPECT_THAT(ParseWeekStart("Sunday"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'monday' or 'sunday'")));
+  EXPECT_THAT(ParseWeekStart(""), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+class SundayWeekTest : public ::testing::Test {
+ protected:
+  absl::Time Jst(int y, int mo, int d, int h, int mi, int s) const {
+    return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), calendar_.zone());
+  }
+  CityCalendar calendar_ = *CityCalendar::Create("Asia/Tokyo", WeekStart::kSunday);
+};
+
+TEST_F(SundayWeekTest, WeekIsKeyedByItsSundayAndTurnsAtSaturdayMidnight) {
+  // Saturday 28 Nov 23:59:59 closes the week of Sunday 22 Nov; Sunday 29 Nov
+  // 00:00 opens the next one.
+  EXPECT_EQ(calendar_.KeysAt(Jst(2026, 11, 28, 23, 59, 59)).week, "wk-2026-11-22");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2026, 11, 29, 0, 0, 0)).week, "wk-2026-11-29");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2026, 12, 5, 23, 59, 59)).week, "wk-2026-11-29");
+  EXPECT_EQ(calendar_.WeekEnd(Jst(2026, 11, 28, 23, 59, 59)), Jst(2026, 11, 29, 0, 0, 0));
+  EXPECT_EQ(calendar_.WeekEnd(Jst(2026, 11, 29, 0, 0, 0)), Jst(2026, 12, 6, 0, 0, 0));
+  // Days and months do not depend on the week start.
+  EXPECT_EQ(calendar_.KeysAt(Jst(2026, 11, 29, 0, 0, 0)).day, "2026-11-29");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2026, 11, 29, 0, 0, 0)).month, "2026-11");
+}
+
+TEST_F(SundayWeekTest, WeekAcrossNewYearKeepsItsSundayKey) {
+  // Sunday 27 Dec 2026 .. Saturday 2 Jan 2027 is one week.
+  EXPECT_EQ(calendar_.KeysAt(Jst(2027, 1, 1, 0, 0, 0)).week, "wk-2026-12-27");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2027, 1, 2, 23, 59, 59)).week, "wk-2026-12-27");
+  EXPECT_EQ(calendar_.KeysAt(Jst(2027, 1, 3, 0, 0, 0)).week, "wk-2027-01-03");
+  EXPECT_EQ(calendar_.WeekStartOf(absl::CivilDay(2027, 1, 1)), absl::CivilDay(2026, 12, 27));
+  EXPECT_EQ(calendar_.WeekStartOf(absl::CivilDay(2026, 12, 27)), absl::CivilDay(2026, 12, 27));
+}
+
 }  // namespace
 }  // namespace ecoact
