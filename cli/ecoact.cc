@@ -761,8 +761,9 @@ int Record(Client& client, const Invocation& in) {
         rows.push_back({"request id", e.request_id()});
         rows.push_back({"replayed", r.replayed() ? "yes: recorded before, nothing changed" : "no"});
         PrintTable(rows);
+        if (!r.new_badges().empty()) std::printf("\n");
         for (const v1::BadgeAward& b : r.new_badges()) {
-          std::printf("\nnew badge: %s (%s)\n", b.title().c_str(), b.badge_id().c_str());
+          std::printf("new badge: %s (%s)\n", b.title().c_str(), b.badge_id().c_str());
         }
         std::printf("\n");
         PrintStreak(r.streak());

@@ -12,6 +12,11 @@
 namespace ecoact::cli {
 namespace {
 
+// "running" for CAMPAIGN_STATE_RUNNING.
+std::string StateLabel(v1::CampaignState state) {
+  return Label(absl::StripPrefix(v1::CampaignState_Name(state), "CAMPAIGN_"));
+}
+
 std::string Percent(int32_t permille) {
   return absl::StrCat(permille / 10, ".", permille % 10, " %");
 }
@@ -23,7 +28,7 @@ std::string Amount(v1::Metric metric, int64_t value) {
 void PrintCampaign(const v1::Campaign& c) {
   Rows rows = {{"campaign", c.id()},
                {"title", c.title()},
-               {"state", Label(v1::CampaignState_Name(c.state()))},
+               {"state", StateLabel(c.state())},
                {"from", ShowTime(c.starts_at())},
                {"until", ShowTime(c.ends_at())}};
   std::string types;
@@ -127,7 +132,7 @@ int CampaignList(Client& client, const Invocation& in) {
       [](const v1::ListCampaignsResponse& r) {
         Rows rows = {{"CAMPAIGN", "STATE", "FROM", "UNTIL", "MULTIPLIER", "TITLE"}};
         for (const auto& c : r.campaigns()) {
-          rows.push_back({c.id(), Label(v1::CampaignState_Name(c.state())),
+          rows.push_back({c.id(), StateLabel(c.state()),
                           ShowTime(c.starts_at()), ShowTime(c.ends_at()),
                           absl::StrCat(c.multiplier_permille(), " ‰"), c.title()});
         }
@@ -144,7 +149,7 @@ int CampaignProgress(Client& client, const Invocation& in) {
       [](const v1::CampaignProgress& p) {
         const v1::Campaign& c = p.campaign();
         Rows rows = {{"campaign", absl::StrCat(c.id(), " (", c.title(), ")")},
-                     {"state", Label(v1::CampaignState_Name(c.state()))},
+                     {"state", StateLabel(c.state())},
                      {"everyone", absl::StrCat(FormatCo2(p.collective_co2e_grams()), ", ",
                                                p.collective_points(), " pts, ",
                                                p.participants(), " participants")}};

@@ -1,0 +1,184 @@
+// End to end through the command-line client, as the README's tour does it:
+// redis-server and ecoact_server run as processes, and every step is an
+// `ecoact` command whose printed output is checked. It covers a team race
+// between a school class and a company department, badges, a streak, a
+// campaign with its bonus and reward badge, and a citizen hiding from the
+// public boards while still counting for their team.
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/clock.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
+
+namespace ecoact::test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kAdminPassword[] = "cli-tour-admin-password";
+
+class CliTourTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = RedisServerProcess::Start({});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    EcoactServerOptions options;
+    options.binary = ECOACT_SERVER_BINARY;
+    options.admin_password = kAdminPassword;
+    auto server = EcoactServerProcess::Start(*redis_, options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    dir_ = absl::StrCat(::testing::TempDir(), "cli-tour-", Base32(RandomBytes(6)));
+    ASSERT_EQ(std::system(absl::StrCat("mkdir -p ", dir_).c_str()), 0);
+  }
+
+  // Runs `ecoact --session=<dir>/<session>.json ARGS` and returns what it
+  // printed (stdout and stderr); `exit_code` receives its exit status.
+  std::string Ecoact(const std::string& session, const std::string& args,
+                     int* exit_code = nullptr) {
+    const std::string command =
+        absl::StrCat(ECOACT_CLI_BINARY, " --server=127.0.0.1:", server_->options().port,
+                     " --session=", dir_, "/", session, ".json ", args, " 2>&1");
+    FILE* pipe = popen(command.c_str(), "r");
+    EXPECT_NE(pipe, nullptr);
+    std::string out;
+    char buffer[4096];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
+    const int status = pclose(pipe);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (exit_code != nullptr) {
+      *exit_code = code;
+    } else {
+      EXPECT_EQ(code, 0) << "ecoact " << args << "\n" << out;
+    }
+    std::printf("$ ecoact %s\n%s\n", args.c_str(), out.c_str());
+    return out;
+  }
+
+  // The value printed after `label` on its line ("join code     W9N8C2QF").
+  static std::string Field(const std::string& out, const std::string& label) {
+    for (absl::string_view line : absl::StrSplit(out, '\n')) {
+      if (absl::ConsumePrefix(&line, label)) return std::string(absl::StripAsciiWhitespace(line));
+    }
+    ADD_FAILURE() << "no '" << label << "' in:\n" << out;
+    return "";
+  }
+
+  // Boards are projected a few milliseconds after the write: repeat a read
+  // until it shows `expected` (or give up after 5 s and return the last).
+  std::string EcoactUntil(const std::string& session, const std::string& args,
+                          const std::string& expected) {
+    std::string out;
+    for (int i = 0; i < 50; ++i) {
+      out = Ecoact(session, args);
+      if (absl::StrContains(out, expected)) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return out;
+  }
+
+  std::unique_ptr<RedisServerProcess> redis_;
+  std::unique_ptr<EcoactServerProcess> server_;
+  std::string dir_;
+};
+
+TEST_F(CliTourTest, TeamRaceBadgesAndACampaign) {
+  Ecoact("admin", absl::StrCat("login --account=admin --secret=", kAdminPassword));
+  // The admin sets up a partner organisation with a department, and a class.
+  Ecoact("admin", "org create fujitsu 富士通川崎");
+  const std::string hr = Field(Ecoact("admin", "team create fujitsu-hr 人事部 --org=fujitsu"),
+                               "join code");
+  const std::string class3b = Field(Ecoact("admin", "team create class-3b 中原小3年B組"),
+                                    "join code");
+  ASSERT_EQ(hr.size(), 8u);
+  // A campaign: reused or recycled clothes count double this month, and
+  // 20 kg CO2e each earns a badge.
+  const std::string campaign = Ecoact(
+      "admin", absl::StrCat("campaign create denim --title=デニム回収月間 --starts=",
+                            absl::FormatTime(absl::RFC3339_sec, absl::Now() - absl::Hours(1),
+                                             absl::UTCTimeZone()),
+                            " --ends=",
+                            absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(72),
+                                             absl::UTCTimeZone()),
+                            " --types=clothing_reuse,clothing_recycling --multiplier=2"
+                            " --metric=co2 --target=100000 --my_target=20000"
+                            " --badge_title=デニム名人"));
+  EXPECT_THAT(campaign, HasSubstr("reward badge       campaign:denim (デニム名人)"));
+
+  // Two pupils join the class with its code at sign-up, one employee joins
+  // the department later (the code is forgiving about case and hyphens).
+  Ecoact("mika", absl::StrCat("register --nickname=Mika --ward=nakahara --join_code=", class3b));
+  Ecoact("sora", absl::StrCat("register --nickname=Sora --ward=nakahara --join_code=", class3b));
+  Ecoact("ken", "register --nickname=Ken --ward=kawasaki");
+  const std::string lower = absl::AsciiStrToLower(hr);
+  EXPECT_THAT(Ecoact("ken", absl::StrCat("join ", lower.substr(0, 4), "-", lower.substr(4))),
+              HasSubstr("fujitsu-hr"));
+
+  // 2.5 kg of reused clothes: 33085 g CO2e, 25 points doubled to 50; the
+  // first action and the campaign target each earn a badge.
+  const std::string mika = Ecoact("mika", "record clothing_reuse 2.5");
+  EXPECT_THAT(mika, HasSubstr("33085 g"));
+  EXPECT_THAT(mika, HasSubstr("campaign bonus  25 points included (denim)"));
+  EXPECT_THAT(mika, HasSubstr("new badge: はじめの一歩 (first_action)"));
+  EXPECT_THAT(mika, HasSubstr("new badge: デニム名人 (campaign:denim)"));
+  EXPECT_THAT(mika, HasSubstr("Streak: 1 day"));
+  EXPECT_THAT(Ecoact("mika", "record clothing_reuse 2.5 --request_id=mika-denim-0002"),
+              HasSubstr("replayed        no"));
+  // A retry: the first result, no second badge.
+  const std::string retry = Ecoact("mika", "record clothing_reuse 2.5 --request_id=mika-denim-0002");
+  EXPECT_THAT(retry, HasSubstr("replayed        yes"));
+  EXPECT_THAT(retry, Not(HasSubstr("new badge")));
+  Ecoact("sora", "record plastic_bag_refused 2");
+  Ecoact("ken", "record train_instead_of_car 30");
+  Ecoact("ken", "record pet_bottles 2");
+
+  // The team race: the class leads on CO2 in total.
+  const std::string race = EcoactUntil("ken", "board --level=teams --metric=co2", "fujitsu-hr");
+  const size_t class_at = race.find("class-3b"), hr_at = race.find("fujitsu-hr");
+  ASSERT_NE(class_at, std::string::npos) << race;
+  EXPECT_LT(class_at, hr_at) << race;
+  EXPECT_THAT(race, HasSubstr("<- yours"));
+  // Per active member, small teams get a fair chance too.
+  EXPECT_THAT(Ecoact("ken", "board --level=teams --metric=co2 --per_member"), HasSubstr("class-3b"));
+  EXPECT_THAT(Ecoact("ken", "ranks"), HasSubstr("organisation fujitsu"));
+
+  EXPECT_THAT(Ecoact("mika", "badges"), HasSubstr("campaign:denim"));
+  EXPECT_THAT(Ecoact("mika", "streak"), HasSubstr("Streak: 1 day"));
+  const std::string progress = Ecoact("mika", "campaign progress denim");
+  EXPECT_THAT(progress, HasSubstr("everyone           66170 g"));
+  EXPECT_THAT(progress, HasSubstr("(badge earned)"));
+
+  // Mika hides from the public boards: gone from the city board, still
+  // counted in the class's total (her 66170 g and Sora's 122 g).
+  EXPECT_THAT(EcoactUntil("ken", "board --metric=co2", "Mika"), HasSubstr("Mika"));
+  Ecoact("mika", "profile --visibility=hidden");
+  std::string city;
+  for (int i = 0; i < 50; ++i) {
+    city = Ecoact("ken", "board --metric=co2");
+    if (!absl::StrContains(city, "Mika")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(city, Not(HasSubstr("Mika")));
+  EXPECT_THAT(Ecoact("ken", "board --level=teams --metric=co2"), HasSubstr("66292 g"));
+
+  // A citizen cannot create a campaign.
+  int code = 0;
+  EXPECT_THAT(Ecoact("ken", "campaign create mine --title=x --starts=2026-12-01T00:00:00Z "
+                            "--ends=2026-12-02T00:00:00Z", &code),
+              HasSubstr("PERMISSION_DENIED"));
+  EXPECT_EQ(code, 1);
+}
+
+}  // namespace
+}  // namespace ecoact::test
