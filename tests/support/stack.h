@@ -53,6 +53,10 @@ class Stack {
   const rewards::BadgeRuleSet& badge_rules() const { return *badge_rules_; }
   // Tests write `ea:{campaigns}:def` directly, then Invalidate().
   actions::RedisCampaignSource& campaigns() { return *campaigns_; }
+  // The recording path the services use, for generating large histories
+  // without a gRPC call per action.
+  const actions::ActionRecorder& recorder() const { return *recorder_; }
+  actions::LedgerStore& ledger() { return *ledger_; }
 
   absl::Time now() const { return absl::FromUnixMillis(now_ms_.load()); }
   void set_now(absl::Time t) { now_ms_.store(absl::ToUnixMillis(t)); }
