@@ -48,6 +48,14 @@ class LeaderboardServiceImpl final : public v1::LeaderboardService::Service {
   absl::Status DoListOutliers(const grpc::ServerContext& context,
                               const v1::ListOutliersRequest& request,
                               v1::ListOutliersResponse* response);
+  // The small-group rule (--board_min_members) of ward, team and
+  // organisation citizen boards: their total, and whether only the total may
+  // be shown given `ranked` members. Other boards: {0, false}.
+  struct SmallGroupRule {
+    int64_t board_total = 0;
+    bool totals_only = false;
+  };
+  absl::StatusOr<SmallGroupRule> ApplySmallGroupRule(const ResolvedBoard& board, int64_t ranked);
   // Fills group_id, name, totals and active members of group board entries.
   absl::Status FillGroups(const ResolvedBoard& board, v1::Metric metric,
                           const std::vector<RankedMember>& members, const std::string& own,

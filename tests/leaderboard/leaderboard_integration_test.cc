@@ -110,15 +110,80 @@ TEST_F(LeaderboardTest, BoardsShowExactTotalsWithCompetitionRanks) {
   rank.set_neighbours(1);
   v1::GetMyRankResponse mine;
   ASSERT_TRUE(stack_->boards()->GetMyRank(Stack::Context(c.token).get(), rank, &mine).ok());
+  // Alone in tama: below --board_min_members, so only the caller's own rank
+  // and the ward's total.
   EXPECT_TRUE(mine.ranked());
-  EXPECT_EQ(mine.me().rank(), 1);  // alone in tama
+  EXPECT_TRUE(mine.totals_only());
+  EXPECT_EQ(mine.me().rank(), 1);
+  EXPECT_EQ(mine.me().score(), per_bag);
+  EXPECT_EQ(mine.board_total(), per_bag);
   EXPECT_EQ(mine.total_ranked(), 1);
+  EXPECT_EQ(mine.above_size() + mine.below_size(), 0);
   rank.mutable_board()->set_scope(v1::SCOPE_CITY);
+  mine.Clear();
   ASSERT_TRUE(stack_->boards()->GetMyRank(Stack::Context(c.token).get(), rank, &mine).ok());
+  EXPECT_FALSE(mine.totals_only());
+  EXPECT_EQ(mine.board_total(), 0);
   EXPECT_EQ(mine.me().rank(), 3);
   ASSERT_EQ(mine.above_size(), 1);
   EXPECT_EQ(mine.above(0).rank(), 1);
   EXPECT_EQ(mine.below_size(), 0);
+}
+
+TEST_F(LeaderboardTest, GetMyRankOnASmallGroupBoardShowsNoNeighbours) {
+  // Four ranked members of team-s (one short of --board_min_members = 5).
+  std::vector<Citizen> team;
+  for (int i = 0; i < 4; ++i) {
+    team.push_back(stack_->Register(absl::StrCat("Member", i), "nakahara", "team-s"));
+    ASSERT_TRUE(stack_->Record(team.back().token, "plastic_bag_refused", i + 1).ok());
+  }
+  stack_->DrainProjector();
+  const int64_t per_bag = stack_->catalog().Find("plastic_bag_refused")->points_per_unit;
+  v1::GetMyRankRequest rank;
+  rank.mutable_board()->set_scope(v1::SCOPE_TEAM);
+  rank.mutable_board()->set_period(v1::PERIOD_ALL_TIME);
+  rank.mutable_board()->set_metric(v1::METRIC_POINTS);
+  rank.set_neighbours(3);
+  v1::GetMyRankResponse mine;
+  ASSERT_TRUE(stack_->boards()->GetMyRank(Stack::Context(team[1].token).get(), rank, &mine).ok());
+  EXPECT_TRUE(mine.totals_only());
+  EXPECT_TRUE(mine.ranked());
+  EXPECT_EQ(mine.me().rank(), 3);
+  EXPECT_EQ(mine.me().score(), 2 * per_bag);
+  EXPECT_TRUE(mine.me().is_me());
+  EXPECT_EQ(mine.above_size(), 0);
+  EXPECT_EQ(mine.below_size(), 0);
+  EXPECT_EQ(mine.total_ranked(), 4);
+  EXPECT_EQ(mine.board_total(), 10 * per_bag);
+
+  // GetMyRanks: the caller's own figures only, marked totals_only.
+  v1::GetMyRanksResponse all;
+  ASSERT_TRUE(stack_->boards()->GetMyRanks(Stack::Context(team[1].token).get(), {}, &all).ok());
+  int team_boards = 0;
+  for (const v1::MyBoardRank& r : all.ranks()) {
+    const bool small = r.board().level() == v1::LEVEL_UNSPECIFIED &&
+                       (r.board().scope() == v1::SCOPE_TEAM || r.board().scope() == v1::SCOPE_WARD);
+    EXPECT_EQ(r.totals_only(), small) << r.board().ShortDebugString();
+    if (r.board().scope() == v1::SCOPE_TEAM && r.board().period() == v1::PERIOD_ALL_TIME &&
+        r.board().metric() == v1::METRIC_POINTS) {
+      ++team_boards;
+      EXPECT_EQ(r.rank(), 3);
+      EXPECT_EQ(r.score(), 2 * per_bag);
+    }
+  }
+  EXPECT_EQ(team_boards, 1);
+
+  // A fifth member lifts the rule: neighbours again.
+  Citizen fifth = stack_->Register("Member4", "nakahara", "team-s");
+  ASSERT_TRUE(stack_->Record(fifth.token, "plastic_bag_refused", 9).ok());
+  stack_->DrainProjector();
+  mine.Clear();
+  ASSERT_TRUE(stack_->boards()->GetMyRank(Stack::Context(team[1].token).get(), rank, &mine).ok());
+  EXPECT_FALSE(mine.totals_only());
+  EXPECT_EQ(mine.me().rank(), 4);
+  EXPECT_EQ(mine.above_size(), 3);
+  EXPECT_EQ(mine.below_size(), 1);
+  EXPECT_EQ(mine.board_total(), 19 * per_bag);
 }
 
 TEST_F(LeaderboardTest, CrashBetweenApplyAndAcknowledgeCountsEveryEntryOnce) {
