@@ -237,7 +237,8 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   }
   PairMap<std::string> values;
   std::map<std::string, Visibility> visibility;
-  std::set<std::string> newly_visible;
+  // Accounts whose visibility changed: re-derived on every board (resync).
+  std::set<std::string> visibility_changed;
   PairMap<std::pair<int64_t, bool>> agg;  // sum, present
   if (!reads.empty()) {
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
@@ -254,8 +255,11 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
     for (const std::string& account : accounts) {
       Visibility v = VisibilityOf(replies[i], replies[i + 1]);
       // Visible but not yet on the city board: it just became visible (or is
-      // new), so earlier periods' boards must get it too.
-      if (v.Visible(options_.min_actions) && replies[i + 2].IsNil()) newly_visible.insert(account);
+      // new), so earlier periods' boards must get it too. Invisible but still
+      // on it: a void took it below --board_min_actions, so it must leave
+      // every board, not only those this batch touches.
+      const bool on_city_board = !replies[i + 2].IsNil();
+      if (v.Visible(options_.min_actions) != on_city_board) visibility_changed.insert(account);
       visibility[account] = v;
       i += 3;
     }
@@ -309,9 +313,9 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   for (const auto& [board, at] : expiries) {
     writes.push_back({"EXPIREAT", keys_->Board(board), absl::StrCat(absl::ToUnixSeconds(at))});
   }
-  if (!newly_visible.empty()) {
+  if (!visibility_changed.empty()) {
     std::vector<std::string> command = {"SADD", keys_->ResyncQueue()};
-    command.insert(command.end(), newly_visible.begin(), newly_visible.end());
+    command.insert(command.end(), visibility_changed.begin(), visibility_changed.end());
     writes.push_back(std::move(command));
   }
   if (acknowledge) {

@@ -14,8 +14,10 @@
 // others are removed (ZREM) from the boards the batch touches. An account
 // whose visibility may have changed is re-derived from its totals hashes
 // (resync): identity adds it to `ea:{projector}:resync` when `hidden`/`test`
-// change, and the projector adds it when it becomes visible (it is then
-// missing from the city's all-time board), so earlier periods' boards get it.
+// change, and the projector adds it when its visibility no longer matches
+// the city's all-time board: visible but missing from it (it reached the
+// minimum), so earlier periods' boards get it; or invisible but still on it
+// (a void took it below the minimum), so every period's boards lose it.
 #pragma once
 
 #include <atomic>

@@ -34,11 +34,18 @@ using Snapshot = std::map<std::string, std::vector<std::pair<std::string, std::s
 // `@o:` and in all time `@c:` fields) and the shard aggregates, whose `act`
 // fields count an account once per group and period (the first time its own
 // totals hash gets that group's field).
+// ARGV[10] is the entry's action count (`cnt`, -1 for a void), 1 by default.
 constexpr char kWriterLua[] = R"lua(
-local id = redis.call('XADD', KEYS[1], '*', 'acct', ARGV[1], 'req', ARGV[9],
+local fields = {'acct', ARGV[1], 'req', ARGV[9],
   'type', 'clothing_reuse', 'cat', 'clothing', 'qty', '1000', 'unit', '1',
   'co2', ARGV[2], 'pts', ARGV[3], 'fv', 'clothing_reuse@v1', 'occ', ARGV[4], 'rec', ARGV[4],
-  'ward', ARGV[5], 'team', ARGV[6], 'org', ARGV[7], 'camp', ARGV[8], 'src', 'self')
+  'ward', ARGV[5], 'team', ARGV[6], 'org', ARGV[7], 'camp', ARGV[8], 'src', 'self'}
+local count = tonumber(ARGV[10])
+if count ~= 1 then
+  fields[#fields + 1] = 'cnt'
+  fields[#fields + 1] = ARGV[10]
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
 local co2 = tonumber(ARGV[2])
 local pts = tonumber(ARGV[3])
 local suffixes = {''}
@@ -61,8 +68,8 @@ for i = 2, 5 do
     redis.call('HINCRBY', agg, 'pts' .. s, pts)
     if first then redis.call('HINCRBY', agg, 'act' .. s, 1) end
   end
-  redis.call('HINCRBY', tot, 'n', 1)
-  redis.call('HINCRBY', agg, 'n', 1)
+  redis.call('HINCRBY', tot, 'n', count)
+  redis.call('HINCRBY', agg, 'n', count)
 end
 return id
 )lua";
@@ -73,6 +80,7 @@ struct Write {
   int64_t pts = 0;
   absl::Time occurred;
   std::string ward, team, org, campaigns;
+  int64_t count = 1;  // -1: a void
 };
 
 class GroupBoardsTest : public ::testing::Test {
@@ -97,7 +105,7 @@ class GroupBoardsTest : public ::testing::Test {
              agg(p.month), agg(p.week), agg(p.day)},
             {w.account, absl::StrCat(w.co2), absl::StrCat(w.pts),
              absl::StrCat(absl::ToUnixMillis(w.occurred)), w.ward, w.team, w.org, w.campaigns,
-             absl::StrCat("req-", ++requests_)}};
+             absl::StrCat("req-", ++requests_), absl::StrCat(w.count)}};
   }
 
   void WriteAll(const std::vector<Write>& writes) {
@@ -372,6 +380,50 @@ TEST_F(GroupBoardsTest, CitizensAppearAfterTheMinimumActionsOnEarlierBoardsToo) 
   EXPECT_THAT(Members(early), ElementsAre(std::make_pair(a.account_id, 5)));
   EXPECT_THAT(Members("city::all:pts"),
               ElementsAre(std::make_pair(a.account_id, 15), std::make_pair(b.account_id, 3)));
+}
+
+TEST_F(GroupBoardsTest, AVoidBelowTheMinimumActionsRemovesTheCitizenFromEveryBoard) {
+  leaderboard::ProjectorOptions options;
+  options.consumer = "test-projector";
+  options.block = absl::Milliseconds(20);
+  options.min_actions = 3;
+  leaderboard::Projector projector(&redis(), &keys(), &stack_->calendar(), options);
+  auto drain = [&] {
+    for (int i = 0; i < 100; ++i) {
+      auto n = projector.RunOnce();
+      ASSERT_TRUE(n.ok()) << n.status();
+      if (*n == 0) break;
+    }
+  };
+  Citizen a = stack_->Register("Aoi", "tama");
+  Citizen b = stack_->Register("Ben", "tama");
+  const absl::Time two_days_ago = stack_->now() - absl::Hours(48);
+  WriteOne(a.account_id, 5, "tama", "", "", "", two_days_ago);
+  WriteOne(a.account_id, 5, "tama");
+  WriteOne(a.account_id, 5, "tama");
+  for (int i = 0; i < 3; ++i) WriteOne(b.account_id, 1, "tama");
+  drain();
+  const std::string early = absl::StrCat("city::", Day(two_days_ago), ":pts");
+  ASSERT_TRUE(On(early, a.account_id));
+  ASSERT_TRUE(On("city::all:pts", a.account_id));
+
+  // An event correction voids one of today's entries: `n` drops to 2. The
+  // void touches today's boards only, yet Aoi must leave the day two days
+  // ago as well, as a rebuild would.
+  WriteAll({{a.account_id, -50, -5, stack_->now(), "tama", "", "", "", -1}});
+  drain();
+  EXPECT_FALSE(On("city::all:pts", a.account_id));
+  EXPECT_FALSE(On(absl::StrCat("ward:tama:", Day(two_days_ago), ":pts"), a.account_id));
+  EXPECT_THAT(Members(early), ElementsAre());
+  EXPECT_THAT(Members("city::all:pts"), ElementsAre(std::make_pair(b.account_id, 3)));
+  // Still counted in the ward's total.
+  EXPECT_TRUE(On("wards::all:pts", "tama"));
+
+  auto rebuilt = leaderboard::RebuildBoards(&redis(), keys(), stack_->calendar(),
+                                            leaderboard::BoardOptions{}, stack_->now(), 3);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  EXPECT_FALSE(On(early, a.account_id));
+  EXPECT_THAT(Members("city::all:pts"), ElementsAre(std::make_pair(b.account_id, 3)));
 }
 
 TEST_F(GroupBoardsTest, GroupBoardsRankTotalsAndPerActiveMemberAverages) {
