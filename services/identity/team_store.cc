@@ -198,8 +198,9 @@ absl::StatusOr<AccountRecord> RedisTeamStore::ChangeMembership(absl::string_view
   auto fields = Strings(*reply, 3);
   if (!fields.ok()) return fields.status();
   AccountRecord account = AccountFromFields(account_id, *fields);
-  CodeTarget before{reply->elements[1].str, reply->elements[2].str};
-  if (outcome != "changed") before = {account.team, account.organisation};
+  // "changed": the membership before; "replay": the one the latest change
+  // left, so a retry re-applies that change and heals a failed pipeline.
+  const CodeTarget before{reply->elements[1].str, reply->elements[2].str};
   absl::Status synced = SyncMemberSets(account_id, before, {account.team, account.organisation});
   if (!synced.ok()) return synced;
   return account;

@@ -49,7 +49,9 @@ class TeamStore {
   // What a normalised code stands for; nullopt for an unknown code.
   virtual absl::StatusOr<std::optional<CodeTarget>> ResolveCode(absl::string_view code) = 0;
   // Applies `change` to a citizen and returns the account as it is after.
-  // NOT_FOUND unknown account; FAILED_PRECONDITION not a citizen, or leaving
+  // A request id among the account's latest 16 membership requests is a
+  // replay: the current profile, membership unchanged, member sets re-applied
+  // from the history. NOT_FOUND unknown account; FAILED_PRECONDITION not a citizen, or leaving
   // what the citizen is not in; ALREADY_EXISTS request id reused for another
   // change.
   virtual absl::StatusOr<AccountRecord> ChangeMembership(absl::string_view account_id,

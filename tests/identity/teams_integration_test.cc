@@ -267,6 +267,95 @@ TEST_F(TeamsTest, JoinByCodeMovesAndLeavesWithDatedHistory) {
   }
 }
 
+TEST_F(TeamsTest, LateRetryOfAnEarlierMembershipRequestChangesNothing) {
+  const std::string code_x = stack_->CreateTeam("class-x");
+  Citizen mika = stack_->Register("Mika", "nakahara");
+  v1::JoinWithCodeRequest join;
+  join.set_request_id("join-x-0001");
+  join.set_join_code(code_x);
+  v1::Profile joined, left, retried;
+  ASSERT_TRUE(stack_->identity()->JoinWithCode(Stack::Context(mika.token).get(), join, &joined).ok());
+  stack_->set_now(stack_->now() + absl::Minutes(1));
+  v1::LeaveTeamRequest leave;
+  leave.set_request_id("leave-x-0001");
+  ASSERT_TRUE(stack_->identity()->LeaveTeam(Stack::Context(mika.token).get(), leave, &left).ok());
+  ASSERT_EQ(left.team(), "");
+  ASSERT_EQ(left.memberships_size(), 2);
+
+  // The join arrives again (a client retry delayed past the leave): it is
+  // the same request, so it answers with the current profile and must not
+  // rejoin class-x.
+  stack_->set_now(stack_->now() + absl::Minutes(1));
+  ASSERT_TRUE(stack_->identity()->JoinWithCode(Stack::Context(mika.token).get(), join, &retried).ok());
+  EXPECT_EQ(retried.team(), "");
+  EXPECT_EQ(retried.memberships_size(), 2);
+  EXPECT_EQ(AccountField(mika.account_id, "team"), "");
+  EXPECT_EQ(TeamMembers(admin_, "class-x"), 0);
+  // Its id still cannot be reused for another change.
+  join.set_join_code(stack_->CreateTeam("class-y"));
+  EXPECT_THAT(stack_->identity()->JoinWithCode(Stack::Context(mika.token).get(), join, &retried),
+              StatusIs(grpc::StatusCode::ALREADY_EXISTS));
+
+  // Only the latest 16 requests are remembered.
+  nlohmann::json remembered = nlohmann::json::parse(AccountField(mika.account_id, "mreqs"));
+  ASSERT_EQ(remembered.size(), 2u);
+  EXPECT_EQ(remembered[0][0], "join-x-0001");
+  for (int i = 0; i < 20; ++i) {
+    v1::JoinWithCodeRequest again;
+    again.set_request_id(absl::StrCat("join-again-", 1000 + i));
+    again.set_join_code(code_x);
+    ASSERT_TRUE(stack_->identity()->JoinWithCode(Stack::Context(mika.token).get(), again, &retried).ok());
+  }
+  remembered = nlohmann::json::parse(AccountField(mika.account_id, "mreqs"));
+  ASSERT_EQ(remembered.size(), 16u);
+  EXPECT_EQ(remembered[15][0], "join-again-1019");
+}
+
+TEST_F(TeamsTest, RetryRepairsMemberSetsAfterAFailedUpdate) {
+  stack_->CreateOrganisation("school");
+  const std::string code_a = stack_->CreateTeam("class-a", "school");
+  const std::string code_b = stack_->CreateTeam("class-b", "school");
+  Citizen mika = stack_->Register("Mika", "nakahara");
+  ASSERT_TRUE(stack_->JoinWithCode(mika.token, code_a).ok());
+  stack_->set_now(stack_->now() + absl::Minutes(1));
+  v1::JoinWithCodeRequest move;
+  move.set_request_id("move-to-b-0001");
+  move.set_join_code(code_b);
+  v1::Profile moved, retried;
+  ASSERT_TRUE(stack_->identity()->JoinWithCode(Stack::Context(mika.token).get(), move, &moved).ok());
+  ASSERT_EQ(moved.team(), "class-b");
+
+  // As if the SREM/SADD pipeline after the script had failed: the sets still
+  // show the old team.
+  ASSERT_TRUE(stack_->redis().Command({"SREM", stack_->keys().TeamMembers("class-b"), mika.account_id}).ok());
+  ASSERT_TRUE(stack_->redis().Command({"SADD", stack_->keys().TeamMembers("class-a"), mika.account_id}).ok());
+  ASSERT_TRUE(stack_->redis().Command({"SREM", stack_->keys().OrganisationMembers("school"), mika.account_id}).ok());
+  ASSERT_EQ(TeamMembers(admin_, "class-a"), 1);
+
+  // The client retries: same profile, no new history, sets repaired.
+  ASSERT_TRUE(stack_->identity()->JoinWithCode(Stack::Context(mika.token).get(), move, &retried).ok());
+  EXPECT_EQ(retried.SerializeAsString(), moved.SerializeAsString());
+  EXPECT_EQ(TeamMembers(admin_, "class-a"), 0);
+  EXPECT_EQ(TeamMembers(admin_, "class-b"), 1);
+  v1::ListOrganisationsResponse orgs;
+  ASSERT_TRUE(stack_->identity()->ListOrganisations(Stack::Context(admin_).get(), {}, &orgs).ok());
+  ASSERT_EQ(orgs.organisations_size(), 1);
+  EXPECT_EQ(orgs.organisations(0).member_count(), 1);
+
+  // The same for a leave whose SREM was lost.
+  v1::LeaveOrganisationRequest leave;
+  leave.set_request_id("leave-school-0001");
+  stack_->set_now(stack_->now() + absl::Minutes(1));
+  ASSERT_TRUE(stack_->identity()->LeaveOrganisation(Stack::Context(mika.token).get(), leave, &moved).ok());
+  ASSERT_TRUE(stack_->redis().Command({"SADD", stack_->keys().TeamMembers("class-b"), mika.account_id}).ok());
+  ASSERT_TRUE(stack_->redis().Command({"SADD", stack_->keys().OrganisationMembers("school"), mika.account_id}).ok());
+  ASSERT_TRUE(stack_->identity()->LeaveOrganisation(Stack::Context(mika.token).get(), leave, &retried).ok());
+  EXPECT_EQ(retried.organisation(), "");
+  EXPECT_EQ(TeamMembers(admin_, "class-b"), 0);
+  ASSERT_TRUE(stack_->identity()->ListOrganisations(Stack::Context(admin_).get(), {}, &orgs).ok());
+  EXPECT_EQ(orgs.organisations(0).member_count(), 0);
+}
+
 TEST_F(TeamsTest, CodesThatDoNotWork) {
   Citizen mika = stack_->Register("Mika", "nakahara");
   EXPECT_THAT(stack_->JoinWithCode(mika.token, "ZZZZ-ZZZZ"),
