@@ -29,10 +29,6 @@ int64_t IntOr0(const RedisValue& v) {
 
 }  // namespace
 
-std::string AggregateKey(const KeySpace& keys, int shard, absl::string_view period_key) {
-  return absl::StrCat(keys.ShardPrefix(shard), "agg:", period_key);
-}
-
 absl::StatusOr<std::vector<RankedMember>> BoardStore::Members(const RedisValue& reply, size_t from,
                                                              int64_t offset, int64_t first_rank) {
   std::vector<RankedMember> members;
@@ -86,7 +82,7 @@ absl::StatusOr<int64_t> BoardStore::GroupTotal(absl::string_view period_key,
                                                absl::string_view field) {
   std::vector<std::vector<std::string>> reads;
   for (int shard = 0; shard < keys_.shards(); ++shard) {
-    reads.push_back({"HGET", AggregateKey(keys_, shard, period_key), std::string(field)});
+    reads.push_back({"HGET", keys_.Aggregate(shard, period_key), std::string(field)});
   }
   ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
   int64_t total = 0;
@@ -104,7 +100,7 @@ absl::StatusOr<std::vector<GroupInfo>> BoardStore::Groups(
   if (ids.empty()) return groups;
   std::vector<std::vector<std::string>> reads;
   for (int shard = 0; shard < keys_.shards(); ++shard) {
-    std::vector<std::string> command = {"HMGET", AggregateKey(keys_, shard, period_key)};
+    std::vector<std::string> command = {"HMGET", keys_.Aggregate(shard, period_key)};
     for (const std::string& id : ids) {
       command.push_back(absl::StrCat(metric, "@", tag, ":", id));
       command.push_back(absl::StrCat("act@", tag, ":", id));
@@ -115,9 +111,7 @@ absl::StatusOr<std::vector<GroupInfo>> BoardStore::Groups(
   if (named) {
     // Team and organisation hashes are identity's (docs/gamification.md).
     for (const std::string& id : ids) {
-      reads.push_back({"HGET", absl::StrCat(keys_.prefix(), ":{org}:", tag == "t" ? "team" : "org",
-                                            ":", id),
-                       "name"});
+      reads.push_back({"HGET", tag == "t" ? keys_.Team(id) : keys_.Organisation(id), "name"});
     }
   }
   ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));

@@ -62,9 +62,6 @@ struct MemberProfile {
   std::vector<std::pair<std::string, std::string>> all_time;  // totals fields
 };
 
-// Aggregate hash of shard `shard` for a period: "<p>:{sN}:agg:<period>".
-std::string AggregateKey(const KeySpace& keys, int shard, absl::string_view period_key);
-
 struct RankWindow {
   int64_t total = 0;
   std::optional<size_t> me;  // index of the caller in members

@@ -36,12 +36,6 @@ constexpr v1::Period kPeriods[] = {v1::PERIOD_ALL_TIME, v1::PERIOD_MONTH, v1::PE
 
 }  // namespace
 
-int64_t FloorDiv(int64_t total, int64_t active) {
-  int64_t q = total / active;
-  if ((total % active != 0) && ((total < 0) != (active < 0))) --q;
-  return q;
-}
-
 std::string AuditBoardName(absl::string_view day_key) {
   return absl::StrCat("audit:", day_key, ":co2");
 }
@@ -186,13 +180,6 @@ std::vector<std::pair<std::string, int64_t>> CitizenBoardsFromTotals(
     boards.emplace_back(absl::StrCat(scope, ":", id, ":", period_key, ":", metric), score);
   }
   return boards;
-}
-
-absl::StatusOr<ResolvedBoard> ResolveBoard(const v1::BoardRef& ref, const CityCalendar& calendar,
-                                           absl::Time now, absl::string_view own_ward,
-                                           absl::string_view own_team) {
-  return ResolveBoard(ref, calendar, now,
-                      OwnGroups{std::string(own_ward), std::string(own_team), ""});
 }
 
 absl::StatusOr<ResolvedBoard> ResolveBoard(const v1::BoardRef& ref, const CityCalendar& calendar,

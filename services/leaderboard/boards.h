@@ -111,10 +111,6 @@ struct OwnGroups {
 // Validates a BoardRef and names the board for the period containing `now`.
 absl::StatusOr<ResolvedBoard> ResolveBoard(const v1::BoardRef& ref, const CityCalendar& calendar,
                                            absl::Time now, const OwnGroups& own);
-// Shorthand kept for callers without an organisation.
-absl::StatusOr<ResolvedBoard> ResolveBoard(const v1::BoardRef& ref, const CityCalendar& calendar,
-                                           absl::Time now, absl::string_view own_ward = "",
-                                           absl::string_view own_team = "");
 
 // The group levels, in the order GetMyRanks reports them.
 const std::vector<GroupLevel>& GroupLevels();
@@ -144,9 +140,6 @@ struct MyBoard {
 std::vector<MyBoard> BoardsOfCitizen(const OwnGroups& own,
                                      const std::vector<std::pair<std::string, std::string>>& all_time,
                                      const CityCalendar& calendar, absl::Time now);
-
-// floor(total / active) rounding towards minus infinity; active > 0.
-int64_t FloorDiv(int64_t total, int64_t active);
 
 // "pts" or "co2".
 const char* MetricField(v1::Metric metric);

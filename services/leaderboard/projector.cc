@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "leaderboard_lua.h"
+#include "services/common/arith.h"
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
 
@@ -230,7 +231,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   for (const auto& [period, fields] : agg_fields) {
     agg_layout.emplace_back(period, std::vector<std::string>(fields.begin(), fields.end()));
     for (int shard = 0; shard < keys_->shards(); ++shard) {
-      std::vector<std::string> command = {"HMGET", AggregateKey(*keys_, shard, period)};
+      std::vector<std::string> command = {"HMGET", keys_->Aggregate(shard, period)};
       command.insert(command.end(), fields.begin(), fields.end());
       reads.push_back(std::move(command));
     }

@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "services/common/arith.h"
 
 namespace ecoact::leaderboard {
 namespace {
@@ -70,18 +71,18 @@ TEST(BoardsTest, ResolveValidatesTheReference) {
   ref.set_period(v1::PERIOD_WEEK);
   ref.set_metric(v1::METRIC_POINTS);
   const absl::Time now = Jst(2026, 11, 29, 10, 0, 0);
-  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now).status().code(), absl::StatusCode::kInvalidArgument);
-  auto own = ResolveBoard(ref, Tokyo(), now, "tama");
+  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now, OwnGroups{}).status().code(), absl::StatusCode::kInvalidArgument);
+  auto own = ResolveBoard(ref, Tokyo(), now, OwnGroups{"tama", "", ""});
   ASSERT_TRUE(own.ok());
   EXPECT_EQ(own->board, "ward:tama:2026-W48:pts");
   EXPECT_EQ(*own->period_ends, Jst(2026, 11, 30, 0, 0, 0));
   ref.set_scope_id("Bad Id!");
-  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now, OwnGroups{}).status().code(), absl::StatusCode::kInvalidArgument);
   ref.set_scope(v1::SCOPE_UNSPECIFIED);
-  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now, OwnGroups{}).status().code(), absl::StatusCode::kInvalidArgument);
   ref.set_scope(v1::SCOPE_CITY);
   ref.set_metric(static_cast<v1::Metric>(42));
-  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveBoard(ref, Tokyo(), now, OwnGroups{}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(BoardsTest, OrganisationAndCampaignBoardsReadTheirOwnFields) {
