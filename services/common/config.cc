@@ -31,7 +31,8 @@ ABSL_FLAG(std::string, time_zone, "Asia/Tokyo",
 ABSL_FLAG(std::string, week_start, "monday",
           "First day of the week for weekly boards and totals: monday (ISO weeks, keyed "
           "\"2026-W48\") or sunday (keyed by the first day, \"wk-2026-11-29\"). Changing it "
-          "starts new week keys; finished weeks keep their old ones");
+          "starts new week keys; finished weeks keep their old ones until ecoact_rebuild, "
+          "which rekeys every past week from the ledger and removes the old week boards");
 ABSL_FLAG(std::string, token_keys, "",
           "Token signing keys as KID=SECRET[,KID=SECRET...], secrets of 32+ bytes "
           "(env ECOACT_TOKEN_KEYS). Empty: a random key per start (tokens die on restart)");
