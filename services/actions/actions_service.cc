@@ -78,11 +78,12 @@ void ActionsServiceImpl::FillResponse(RecordedAction recorded,
     award->set_badge_id(id);
     award->set_entry_id(recorded.entry.entry_id());
     *award->mutable_awarded_at() = recorded.entry.recorded_at();
-    // A rule removed since the award keeps its id (awards are for good).
-    if (std::optional<rewards::BadgeRule> rule = recorder_->FindBadge(id)) {
-      award->set_title(rule->title_ja);
-      award->set_description(rule->description_ja.empty() ? rule->description_en
-                                                          : rule->description_ja);
+    // A rule removed since the award keeps its id (awards are for good),
+    // as in RewardsService.ListMyBadges.
+    award->set_title(id);
+    if (std::optional<v1::Badge> badge = recorder_->DescribeBadge(id)) {
+      award->set_title(badge->title());
+      award->set_description(badge->description());
     }
   }
   *response->mutable_streak() =

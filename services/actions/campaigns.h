@@ -19,29 +19,19 @@
 #include "services/common/keys.h"
 #include "services/common/redis.h"
 #include "services/rewards/badge_rules.h"
+#include "services/rewards/campaign_definition.h"
 
 namespace ecoact::actions {
 
-struct CampaignRule {
-  std::string id;
-  std::string title;
-  std::vector<std::string> types;  // empty: every action type
-  absl::Time start;                // inclusive
-  absl::Time end;                  // exclusive
-  int64_t multiplier_permille = 1000;
-  std::string metric = "co2";      // "co2" | "pts": what individual_target counts
-  int64_t individual_target = 0;   // 0: no reward badge
-  std::string badge_title;
-};
-
-// Reads one definition in the contract's JSON layout; INVALID_ARGUMENT names
-// the bad field. Ids must be [A-Za-z0-9_.-]{1,64} (they are joined with ','
-// in the ledger and used inside badge rules).
-absl::StatusOr<CampaignRule> ParseCampaignJson(absl::string_view json);
+// Definitions are rewards::CampaignDefinition, read with the codec the
+// rewards service writes them with (so a campaign the API accepts is never
+// skipped here).
+using rewards::CampaignDefinition;
 
 // The action matches when its type is listed (or the list is empty) and it
 // occurred inside [start, end).
-bool Matches(const CampaignRule& campaign, absl::string_view action_type, absl::Time occurred);
+bool Matches(const CampaignDefinition& campaign, absl::string_view action_type,
+             absl::Time occurred);
 
 // The matched campaigns and the points after the highest multiplier.
 struct CampaignOutcome {
@@ -50,7 +40,7 @@ struct CampaignOutcome {
   int64_t bonus = 0;   // points - base
   std::vector<rewards::BadgeRule> badges;  // reward badges of matched campaigns
 };
-CampaignOutcome ApplyCampaigns(const std::vector<CampaignRule>& campaigns,
+CampaignOutcome ApplyCampaigns(const std::vector<CampaignDefinition>& campaigns,
                                absl::string_view action_type, absl::Time occurred,
                                int64_t base_points);
 
@@ -61,34 +51,34 @@ class CampaignSource {
  public:
   virtual ~CampaignSource() = default;
   // The definitions in force; must not block on I/O in steady state.
-  virtual std::vector<CampaignRule> Current() = 0;
+  virtual std::vector<CampaignDefinition> Current() = 0;
 };
 
 // Fixed definitions (unit tests, tools).
 class StaticCampaignSource : public CampaignSource {
  public:
-  explicit StaticCampaignSource(std::vector<CampaignRule> campaigns)
+  explicit StaticCampaignSource(std::vector<CampaignDefinition> campaigns)
       : campaigns_(std::move(campaigns)) {}
-  std::vector<CampaignRule> Current() override { return campaigns_; }
+  std::vector<CampaignDefinition> Current() override { return campaigns_; }
 
  private:
-  std::vector<CampaignRule> campaigns_;
+  std::vector<CampaignDefinition> campaigns_;
 };
 
 // Reads `ea:{campaigns}:def` (HGETALL) on a background thread every
 // `refresh`, so Current() only copies the cached list; a definition that
-// does not parse is skipped and logged. Invalidate() reloads at once (the
+// does not parse (rewards::CampaignFromJson) is skipped and logged. Invalidate() reloads at once (the
 // process that created a campaign sees it on its next action).
 class RedisCampaignSource : public CampaignSource {
  public:
   RedisCampaignSource(RedisClient* redis, const KeySpace& keys,
                       absl::Duration refresh = absl::Seconds(2));
   ~RedisCampaignSource() override;
-  std::vector<CampaignRule> Current() override;
+  std::vector<CampaignDefinition> Current() override;
   // Reloads now; UNAVAILABLE etc. keeps the previous list.
   absl::Status Invalidate();
   // One load without the cache (the rebuild).
-  absl::StatusOr<std::vector<CampaignRule>> Load();
+  absl::StatusOr<std::vector<CampaignDefinition>> Load();
 
  private:
   void Run();
@@ -99,7 +89,7 @@ class RedisCampaignSource : public CampaignSource {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool loaded_ = false;
-  std::vector<CampaignRule> campaigns_;
+  std::vector<CampaignDefinition> campaigns_;
   std::thread thread_;
 };
 

@@ -1,13 +1,13 @@
 #include "services/actions/recorder.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
+#include "services/rewards/badge_display.h"
 #include "services/rewards/streak.h"
 
 namespace ecoact::actions {
@@ -41,19 +41,12 @@ void ActionRecorder::SetRewards(PreparedAction* prepared) const {
   }
 }
 
-std::optional<rewards::BadgeRule> ActionRecorder::FindBadge(const std::string& id) const {
-  if (badges_ != nullptr) {
-    if (const rewards::BadgeRule* rule = badges_->Find(id)) return *rule;
-  }
+std::optional<v1::Badge> ActionRecorder::DescribeBadge(const std::string& id) const {
+  std::vector<CampaignDefinition> campaigns;
   if (campaigns_ != nullptr && absl::StartsWith(id, rewards::kCampaignBadgePrefix)) {
-    const std::string campaign = id.substr(std::strlen(rewards::kCampaignBadgePrefix));
-    for (const CampaignRule& c : campaigns_->Current()) {
-      if (c.id == campaign) {
-        return rewards::CampaignBadge(c.id, c.metric, c.individual_target, c.badge_title);
-      }
-    }
+    campaigns = campaigns_->Current();
   }
-  return std::nullopt;
+  return rewards::DescribeBadge(id, badges_, campaigns);
 }
 
 absl::StatusOr<PreparedAction> ActionRecorder::Prepare(const ActionInput& input) const {

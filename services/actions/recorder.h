@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ecoact/v1/rewards.pb.h"
 #include "services/actions/campaigns.h"
 #include "services/catalog/catalog.h"
 #include "services/common/clock.h"
@@ -93,9 +94,10 @@ class ActionRecorder {
                                catalog::Conversion conversion, absl::Time occurred_at,
                                std::string event_id, std::string logged_by) const;
 
-  // Title and description of an awarded badge id (file rule or campaign
-  // reward badge); nullopt if no rule of that id is known any more.
-  std::optional<rewards::BadgeRule> FindBadge(const std::string& id) const;
+  // Display texts of an awarded badge id (file rule or campaign reward
+  // badge; rewards::DescribeBadge, as RewardsService shows them); nullopt if
+  // no badge of that id is known any more.
+  std::optional<v1::Badge> DescribeBadge(const std::string& id) const;
 
   const CityCalendar& calendar() const { return *calendar_; }
   absl::Time Now() const { return clock_(); }

@@ -1,17 +1,31 @@
-// ecoact_rebuild: recomputes every leaderboard, and every account's badges
-// and streak, from the ledger alone.
+// ecoact_rebuild: recomputes every leaderboard from the ledger alone, and
+// with --rewards every account's badges and streak and the collective
+// campaign progress.
 //   build/services/leaderboard/ecoact_rebuild --redis=127.0.0.1:6390
+//   build/services/leaderboard/ecoact_rebuild --redis=127.0.0.1:6390 --rewards
+// Boards are safe to rebuild while the services run; rewards are not (they
+// overwrite all-time totals with figures read earlier), so they must be
+// asked for, with the actions and events services stopped.
 #include <cstdio>
 
+#include "absl/flags/flag.h"
 #include "absl/time/clock.h"
+#include "services/actions/campaigns.h"
 #include "services/common/config.h"
 #include "services/leaderboard/leaderboard_module.h"
 #include "services/rewards/badge_flags.h"
 #include "services/rewards/rewards_rebuild.h"
 
+ABSL_FLAG(bool, rewards, false,
+          "Also rebuild badges, streaks and campaign progress (all-time totals and the "
+          "campaign fields of the shard aggregates). NOT safe while actions are recorded: stop "
+          "the actions and events services first (boards alone are safe to rebuild live)");
+
 int main(int argc, char** argv) {
   ecoact::InitFlags(argc, argv,
-                    "recomputes every leaderboard from the ledger streams, then exits");
+                    "recomputes every leaderboard from the ledger streams, then exits; with "
+                    "--rewards (actions and events services stopped) also badges, streaks and "
+                    "campaign progress");
   auto config = ecoact::CommonConfigFromFlags();
   if (!config.ok()) ecoact::ExitWithConfigError(config.status());
   auto options = ecoact::leaderboard::ProjectorOptionsFromFlags(*config);
@@ -38,6 +52,15 @@ int main(int argc, char** argv) {
               seconds > 0 ? static_cast<double>(report->entries) / seconds : 0.0,
               static_cast<long long>(report->hidden_accounts),
               static_cast<long long>(report->stale_boards_removed));
+  if (!absl::GetFlag(FLAGS_rewards)) {
+    std::printf("badges, streaks and campaign progress not rebuilt: pass --rewards, after "
+                "stopping the actions and events services (a rewards rebuild overwrites what "
+                "actions recorded meanwhile add)\n");
+    return 0;
+  }
+  std::printf("rebuilding badges, streaks and campaign progress: the actions and events "
+              "services must be stopped (an action recorded meanwhile would be lost from the "
+              "totals)\n");
   // Rewards: the same badge rules the actions service uses, campaigns as
   // currently defined.
   auto rules = ecoact::rewards::BadgeRulesFromFlags();
@@ -53,8 +76,10 @@ int main(int argc, char** argv) {
                  std::string(rewards.status().message()).c_str());
     return 1;
   }
-  std::printf("rebuilt badges and streaks of %lld accounts (%lld badges) from %lld entries\n",
+  std::printf("rebuilt badges and streaks of %lld accounts (%lld badges) and %lld shard "
+              "campaign aggregates from %lld entries\n",
               static_cast<long long>(rewards->accounts), static_cast<long long>(rewards->badges),
+              static_cast<long long>(rewards->campaign_aggregates),
               static_cast<long long>(rewards->entries));
   return 0;
 }

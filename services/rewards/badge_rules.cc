@@ -128,18 +128,6 @@ std::string RuleArgument(const std::vector<BadgeRule>& rules) {
   return absl::StrJoin(parts, ";");
 }
 
-BadgeRule CampaignBadge(absl::string_view campaign_id, absl::string_view metric,
-                        int64_t individual_target, absl::string_view title) {
-  BadgeRule rule;
-  rule.id = absl::StrCat(kCampaignBadgePrefix, campaign_id);
-  rule.title_ja = std::string(title);
-  rule.title_en = std::string(title);
-  rule.description_en = absl::StrCat("Reached the individual target of campaign ", campaign_id);
-  rule.conditions.push_back(
-      {{absl::StrCat(metric == "pts" ? "pts" : "co2", "@c:", campaign_id)}, individual_target});
-  return rule;
-}
-
 absl::StatusOr<BadgeRuleSet> BadgeRuleSet::Parse(absl::string_view textproto) {
   file::BadgesFile parsed;
   google::protobuf::TextFormat::Parser parser;

@@ -44,10 +44,8 @@ bool Holds(const BadgeRule& rule, const std::map<std::string, int64_t>& totals,
 // "id=f>=n&f+g>=n;id2=..." for ARGV of record_action.lua.
 std::string RuleArgument(const std::vector<BadgeRule>& rules);
 
-// The reward badge of a campaign with an individual target: the campaign's
-// metric total ("co2" or "pts") reaches the target.
-BadgeRule CampaignBadge(absl::string_view campaign_id, absl::string_view metric,
-                        int64_t individual_target, absl::string_view title);
+// Reward badges of campaigns are "campaign:<id>" (CampaignBadge in
+// campaign_definition.h).
 inline constexpr char kCampaignBadgePrefix[] = "campaign:";
 
 class BadgeRuleSet {

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
-#include "nlohmann/json.hpp"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
 
@@ -22,16 +21,12 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
 }
 
-constexpr int32_t kMaxMultiplierPermille = 5000;
-constexpr int64_t kMaxTarget = int64_t{1} << 50;
-
 }  // namespace
 
 absl::StatusOr<CampaignDefinition> ValidateCampaign(const v1::CreateCampaignRequest& request,
                                                     const std::set<std::string>& known_types,
                                                     absl::Time now) {
   RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-  RETURN_IF_ERROR(ValidateSlug("id", request.id(), 2, 32));
   CampaignDefinition c;
   RETURN_IF_ERROR(ValidateDisplayText("title", request.title(), 80, &c.title));
   c.id = request.id();
@@ -52,36 +47,29 @@ absl::StatusOr<CampaignDefinition> ValidateCampaign(const v1::CreateCampaignRequ
   if (c.starts_at >= c.ends_at) {
     return absl::InvalidArgumentError("starts_at must be before ends_at");
   }
-  if (c.ends_at - c.starts_at > absl::Hours(24 * 366)) {
-    return absl::InvalidArgumentError("a campaign lasts at most 366 days");
+  if (c.starts_at < now - kStartsAtSlack) {
+    return absl::InvalidArgumentError(
+        "starts_at is in the past: a campaign applies to actions recorded after it is created "
+        "and never rewrites history");
   }
   if (c.ends_at <= now) {
     return absl::InvalidArgumentError("ends_at is in the past: the campaign would never run");
   }
-  c.multiplier_permille = request.multiplier_permille() == 0 ? 1000 : request.multiplier_permille();
-  if (c.multiplier_permille < 1000 || c.multiplier_permille > kMaxMultiplierPermille) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("multiplier_permille must be 1000 (no bonus) to ", kMaxMultiplierPermille,
-                     " (5x), got ", request.multiplier_permille()));
+  if (c.ends_at - c.starts_at > absl::Hours(24 * 366)) {
+    return absl::InvalidArgumentError("a campaign lasts at most 366 days");
   }
-  if (request.collective_target() < 0 || request.individual_target() < 0 ||
-      request.collective_target() > kMaxTarget || request.individual_target() > kMaxTarget) {
-    return absl::InvalidArgumentError("collective_target and individual_target must be 0 (none) "
-                                      "or a positive amount below 2^50");
-  }
+  // 0 means "no bonus"; anything else is checked with the stored form's rules.
+  c.multiplier_permille =
+      request.multiplier_permille() == 0 ? kMinMultiplierPermille : request.multiplier_permille();
   c.collective_target = request.collective_target();
   c.individual_target = request.individual_target();
   switch (request.metric()) {
     case v1::METRIC_CO2E_GRAMS: c.metric = "co2"; break;
     case v1::METRIC_POINTS: c.metric = "pts"; break;
-    case v1::METRIC_UNSPECIFIED:
-      if (c.collective_target > 0 || c.individual_target > 0) {
-        return absl::InvalidArgumentError(
-            "metric is required with a target: METRIC_CO2E_GRAMS or METRIC_POINTS");
-      }
-      break;
+    case v1::METRIC_UNSPECIFIED: break;
     default: return absl::InvalidArgumentError("metric must be METRIC_CO2E_GRAMS or METRIC_POINTS");
   }
+  RETURN_IF_ERROR(CheckCampaignDefinition(c));
   c.badge_title = c.title;
   if (!request.badge_title().empty()) {
     RETURN_IF_ERROR(ValidateDisplayText("badge_title", request.badge_title(), 40, &c.badge_title));
@@ -94,46 +82,6 @@ std::string CampaignFingerprint(const v1::CreateCampaignRequest& request) {
   // The request id is part of it: the same campaign id sent again under
   // another request id is another admin's campaign, not a retry.
   return Fingerprint({"campaign", request.SerializeAsString()});
-}
-
-std::string CampaignToJson(const CampaignDefinition& c, const std::string& fingerprint) {
-  nlohmann::json j = {
-      {"id", c.id},
-      {"title", c.title},
-      {"types", c.action_types},
-      {"start_ms", absl::ToUnixMillis(c.starts_at)},
-      {"end_ms", absl::ToUnixMillis(c.ends_at)},
-      {"multiplier_permille", c.multiplier_permille},
-      {"metric", c.metric},
-      {"collective_target", c.collective_target},
-      {"individual_target", c.individual_target},
-      {"badge_title", c.badge_title},
-      {"created_ms", absl::ToUnixMillis(c.created_at)},
-      {"fp", fingerprint},
-  };
-  return j.dump();
-}
-
-absl::StatusOr<CampaignDefinition> CampaignFromJson(const std::string& json) {
-  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return absl::InternalError("stored campaign is not a JSON object");
-  try {
-    CampaignDefinition c;
-    c.id = j.at("id").get<std::string>();
-    c.title = j.at("title").get<std::string>();
-    c.action_types = j.at("types").get<std::vector<std::string>>();
-    c.starts_at = absl::FromUnixMillis(j.at("start_ms").get<int64_t>());
-    c.ends_at = absl::FromUnixMillis(j.at("end_ms").get<int64_t>());
-    c.multiplier_permille = j.at("multiplier_permille").get<int32_t>();
-    c.metric = j.value("metric", "");
-    c.collective_target = j.value("collective_target", int64_t{0});
-    c.individual_target = j.value("individual_target", int64_t{0});
-    c.badge_title = j.value("badge_title", c.title);
-    c.created_at = absl::FromUnixMillis(j.value("created_ms", int64_t{0}));
-    return c;
-  } catch (const nlohmann::json::exception& e) {
-    return absl::InternalError(absl::StrCat("stored campaign is malformed: ", e.what()));
-  }
 }
 
 v1::CampaignState CampaignStateAt(const CampaignDefinition& c, absl::Time now) {

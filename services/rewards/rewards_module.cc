@@ -14,7 +14,7 @@ absl::Status AddRewardsService(Assembly& assembly) {
   RewardsOptions options;
   for (const auto& type : catalog.types()) options.action_types.insert(type.id);
   ASSIGN_OR_RETURN(BadgeRuleSet rules, BadgeRulesFromFlags());
-  options.badges = BadgesOf(rules);
+  options.badge_rules = std::move(rules);
   options.on_campaign_created = [&assembly] { assembly.CampaignsChanged(); };
   auto* store = assembly.Keep(std::make_unique<RewardStore>(assembly.redis, *assembly.keys));
   auto* service = assembly.Keep(std::make_unique<RewardsServiceImpl>(

@@ -1,5 +1,8 @@
 #include "services/rewards/rewards_rebuild.h"
 
+#include <utility>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/status_macros.h"
@@ -50,19 +53,71 @@ void ApplyEntry(const StoredEntry& stored, const CityCalendar& calendar,
   }
 }
 
+void AddToCampaignAggregates(const StoredEntry& stored,
+                             std::map<std::string, CampaignAggregate>* sums) {
+  for (const std::string& c : stored.entry.campaign_ids()) {
+    CampaignAggregate& sum = (*sums)[c];
+    sum.co2 += stored.entry.co2e_grams();
+    sum.pts += stored.entry.points();
+    sum.accounts.insert(stored.account_id);
+  }
+}
+
+namespace {
+
+bool IsCampaignAggregateField(absl::string_view field) {
+  return absl::StartsWith(field, "co2@c:") || absl::StartsWith(field, "pts@c:") ||
+         absl::StartsWith(field, "act@c:");
+}
+
+}  // namespace
+
+absl::Status WriteCampaignAggregates(RedisClient* redis, const std::string& aggregate_key,
+                                     const std::map<std::string, CampaignAggregate>& sums) {
+  // Writers are stopped (see the header), so the fields read here are still
+  // the fields when the transaction runs.
+  ASSIGN_OR_RETURN(RedisValue fields, redis->Command({"HKEYS", aggregate_key}));
+  std::vector<std::vector<std::string>> commands = {{"MULTI"}};
+  std::vector<std::string> stale = {"HDEL", aggregate_key};
+  for (const RedisValue& field : fields.elements) {
+    if (IsCampaignAggregateField(field.str)) stale.push_back(field.str);
+  }
+  if (stale.size() > 2) commands.push_back(std::move(stale));
+  if (!sums.empty()) {
+    std::vector<std::string> hset = {"HSET", aggregate_key};
+    for (const auto& [campaign, sum] : sums) {
+      for (const auto& [prefix, value] :
+           {std::pair<const char*, int64_t>{"co2@c:", sum.co2}, {"pts@c:", sum.pts},
+            {"act@c:", static_cast<int64_t>(sum.accounts.size())}}) {
+        hset.push_back(absl::StrCat(prefix, campaign));
+        hset.push_back(absl::StrCat(value));
+      }
+    }
+    commands.push_back(std::move(hset));
+  }
+  commands.push_back({"EXEC"});
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->Pipeline(commands));
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError()) return RedisErrorToStatus("redis campaign aggregates", reply.str);
+  }
+  for (const RedisValue& reply : replies.back().elements) {
+    if (reply.IsError()) return RedisErrorToStatus("redis campaign aggregates", reply.str);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RewardsRebuildReport> RebuildRewards(
     RedisClient* redis, const KeySpace& keys, const CityCalendar& calendar,
-    const BadgeRuleSet& rules, const std::vector<actions::CampaignRule>& campaigns) {
+    const BadgeRuleSet& rules, const std::vector<CampaignDefinition>& campaigns) {
   std::map<std::string, BadgeRule> campaign_badges;
-  for (const actions::CampaignRule& c : campaigns) {
-    if (c.individual_target > 0) {
-      campaign_badges[c.id] = CampaignBadge(c.id, c.metric, c.individual_target, c.badge_title);
-    }
+  for (const CampaignDefinition& c : campaigns) {
+    if (c.individual_target > 0) campaign_badges[c.id] = CampaignBadge(c);
   }
   RewardsRebuildReport report;
   for (int shard = 0; shard < keys.shards(); ++shard) {
     // An account's entries are all in its shard, in the order the script ran.
     std::map<std::string, AccountRewards> accounts;
+    std::map<std::string, CampaignAggregate> campaign_sums;
     std::string start = "-";
     while (true) {
       ASSIGN_OR_RETURN(RedisValue page, redis->Command({"XRANGE", keys.Ledger(shard), start, "+",
@@ -72,6 +127,7 @@ absl::StatusOr<RewardsRebuildReport> RebuildRewards(
         ASSIGN_OR_RETURN(StoredEntry stored, DecodeStreamEntry(raw));
         ++report.entries;
         ApplyEntry(stored, calendar, rules, campaign_badges, &accounts[stored.account_id]);
+        AddToCampaignAggregates(stored, &campaign_sums);
       }
       start = "(" + page.elements.back().elements[0].str;
     }
@@ -113,6 +169,8 @@ absl::StatusOr<RewardsRebuildReport> RebuildRewards(
       ++report.accounts;
       report.badges += static_cast<int64_t>(state.badges.size());
     }
+    RETURN_IF_ERROR(WriteCampaignAggregates(redis, keys.Aggregate(shard, "all"), campaign_sums));
+    report.campaign_aggregates += static_cast<int64_t>(campaign_sums.size());
   }
   return report;
 }

@@ -1,11 +1,10 @@
 #include "services/rewards/rewards_service.h"
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/grpc_status.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
+#include "services/rewards/badge_display.h"
 
 namespace ecoact::rewards {
 namespace {
@@ -18,48 +17,22 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 
 }  // namespace
 
-std::vector<v1::Badge> BadgesOf(const BadgeRuleSet& rules) {
-  std::vector<v1::Badge> badges;
-  for (const BadgeRule& rule : rules.rules()) {
-    v1::Badge badge;
-    badge.set_id(rule.id);
-    badge.set_title(rule.title_ja.empty() ? rule.title_en : rule.title_ja);
-    badge.set_description(rule.description_ja.empty() ? rule.description_en : rule.description_ja);
-    badge.set_title_en(rule.title_en);
-    badge.set_description_en(rule.description_en);
-    badges.push_back(std::move(badge));
-  }
-  return badges;
-}
-
 RewardsServiceImpl::RewardsServiceImpl(RewardStore* store, const CityCalendar* calendar,
                                        const Authenticator* auth, RewardsOptions options)
     : store_(store), calendar_(calendar), auth_(auth), options_(std::move(options)) {}
 
-absl::StatusOr<std::vector<v1::Badge>> RewardsServiceImpl::AllBadges() {
-  std::vector<v1::Badge> badges = options_.badges;
-  ASSIGN_OR_RETURN(std::vector<CampaignDefinition> campaigns, store_->ListCampaigns());
-  for (const CampaignDefinition& c : campaigns) {
-    if (c.RewardBadgeId().empty()) continue;
-    v1::Badge badge;
-    badge.set_id(c.RewardBadgeId());
-    badge.set_title(c.badge_title);
-    const std::string target =
-        c.metric == "co2" ? absl::StrCat(c.individual_target, " g CO2e")
-                          : absl::StrCat(c.individual_target, " points");
-    badge.set_description(absl::StrCat("「", c.title, "」で", target, "を達成"));
-    badge.set_title_en(c.badge_title);
-    badge.set_description_en(absl::StrCat("Reach ", target, " in \"", c.title, "\""));
-    badges.push_back(std::move(badge));
-  }
-  return badges;
-}
-
 absl::Status RewardsServiceImpl::DoListBadges(const grpc::ServerContext& context,
                                               v1::ListBadgesResponse* response) {
   RETURN_IF_ERROR(auth_->RequireAny(context).status());
-  ASSIGN_OR_RETURN(std::vector<v1::Badge> badges, AllBadges());
-  for (v1::Badge& badge : badges) *response->add_badges() = std::move(badge);
+  ASSIGN_OR_RETURN(std::vector<CampaignDefinition> campaigns, store_->ListCampaigns());
+  // The file's badges in file order, then each campaign's reward badge.
+  for (const BadgeRule& rule : options_.badge_rules.rules()) {
+    *response->add_badges() = BadgeDisplay(rule);
+  }
+  for (const CampaignDefinition& c : campaigns) {
+    if (c.RewardBadgeId().empty()) continue;
+    *response->add_badges() = BadgeDisplay(CampaignBadge(c));
+  }
   return absl::OkStatus();
 }
 
@@ -67,15 +40,15 @@ absl::Status RewardsServiceImpl::DoListMyBadges(const grpc::ServerContext& conte
                                                 v1::ListMyBadgesResponse* response) {
   ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
   ASSIGN_OR_RETURN(std::vector<StoredAward> awards, store_->Awards(claims.subject));
-  ASSIGN_OR_RETURN(std::vector<v1::Badge> badges, AllBadges());
+  ASSIGN_OR_RETURN(std::vector<CampaignDefinition> campaigns, store_->ListCampaigns());
   for (const StoredAward& award : awards) {
     v1::BadgeAward* out = response->add_badges();
     out->set_badge_id(award.badge_id);
     out->set_title(award.badge_id);  // a badge since removed from the rules keeps its id
-    for (const v1::Badge& badge : badges) {
-      if (badge.id() != award.badge_id) continue;
-      out->set_title(badge.title());
-      out->set_description(badge.description());
+    if (std::optional<v1::Badge> badge =
+            DescribeBadge(award.badge_id, &options_.badge_rules, campaigns)) {
+      out->set_title(badge->title());
+      out->set_description(badge->description());
     }
     *out->mutable_awarded_at() = ToProto(absl::FromUnixMillis(award.at_ms));
     out->set_entry_id(award.entry_id);
@@ -124,6 +97,15 @@ absl::Status RewardsServiceImpl::DoListCampaigns(const grpc::ServerContext& cont
   return absl::OkStatus();
 }
 
+namespace {
+
+// A sum in the campaign's metric (CO2 when it has none).
+int64_t InMetric(const CampaignDefinition& c, const CampaignSums& sums) {
+  return c.metric == "pts" ? sums.pts : sums.co2;
+}
+
+}  // namespace
+
 absl::Status RewardsServiceImpl::DoGetCampaignProgress(
     const grpc::ServerContext& context, const v1::GetCampaignProgressRequest& request,
     v1::CampaignProgress* response) {
@@ -135,18 +117,22 @@ absl::Status RewardsServiceImpl::DoGetCampaignProgress(
   response->set_collective_co2e_grams(everyone.co2);
   response->set_collective_points(everyone.pts);
   response->set_participants(everyone.participants);
-  const auto in_metric = [&c](const CampaignSums& s) { return c.metric == "pts" ? s.pts : s.co2; };
-  response->set_collective_permille(Permille(in_metric(everyone), c.collective_target));
+  response->set_collective_permille(Permille(InMetric(c, everyone), c.collective_target));
   if (claims.role != v1::ROLE_CITIZEN) return absl::OkStatus();
-  ASSIGN_OR_RETURN(CampaignSums mine, store_->AccountSums(claims.subject, c.id));
+  return FillMyProgress(claims.subject, c, response);
+}
+
+absl::Status RewardsServiceImpl::FillMyProgress(const std::string& account_id,
+                                                const CampaignDefinition& c,
+                                                v1::CampaignProgress* response) {
+  ASSIGN_OR_RETURN(CampaignSums mine, store_->AccountSums(account_id, c.id));
   response->set_my_co2e_grams(mine.co2);
   response->set_my_points(mine.pts);
-  response->set_my_permille(Permille(in_metric(mine), c.individual_target));
-  if (!c.RewardBadgeId().empty()) {
-    ASSIGN_OR_RETURN(std::vector<StoredAward> awards, store_->Awards(claims.subject));
-    for (const StoredAward& a : awards) {
-      if (a.badge_id == c.RewardBadgeId()) response->set_my_badge_earned(true);
-    }
+  response->set_my_permille(Permille(InMetric(c, mine), c.individual_target));
+  if (c.RewardBadgeId().empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<StoredAward> awards, store_->Awards(account_id));
+  for (const StoredAward& a : awards) {
+    if (a.badge_id == c.RewardBadgeId()) response->set_my_badge_earned(true);
   }
   return absl::OkStatus();
 }

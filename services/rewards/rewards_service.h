@@ -17,8 +17,8 @@ namespace ecoact::rewards {
 struct RewardsOptions {
   // The catalogue's action type ids, for campaign validation.
   std::set<std::string> action_types;
-  // The badges of the rules file, in file order.
-  std::vector<v1::Badge> badges;
+  // The badge rules file (the same rules the actions service awards).
+  BadgeRuleSet badge_rules;
   // Called after a campaign was created, so that this process's campaign
   // cache applies it at once.
   std::function<void()> on_campaign_created;
@@ -55,16 +55,14 @@ class RewardsServiceImpl final : public v1::RewardsService::Service {
   absl::Status DoGetCampaignProgress(const grpc::ServerContext& context,
                                      const v1::GetCampaignProgressRequest& request,
                                      v1::CampaignProgress* response);
-  // Every badge that can be earned now: the file's, then each campaign's.
-  absl::StatusOr<std::vector<v1::Badge>> AllBadges();
+  // The citizen's own sums, permille and reward badge.
+  absl::Status FillMyProgress(const std::string& account_id, const CampaignDefinition& campaign,
+                              v1::CampaignProgress* response);
 
   RewardStore* store_;
   const CityCalendar* calendar_;
   const Authenticator* auth_;
   RewardsOptions options_;
 };
-
-// The rules file's badges as the API lists them (Japanese first).
-std::vector<v1::Badge> BadgesOf(const BadgeRuleSet& rules);
 
 }  // namespace ecoact::rewards

@@ -92,7 +92,7 @@ TEST_F(CampaignServiceTest, OnlyAdminsCreateCampaignsAndARetryReturnsTheFirstRes
 TEST_F(CampaignServiceTest, CampaignsAreListedByStateAndTheirBadgeIsListed) {
   const absl::Time now = stack_->now();
   v1::Campaign out;
-  ASSERT_THAT(Create(admin_, Denim(now - absl::Hours(1), now + absl::Hours(24)), &out), IsOk());
+  ASSERT_THAT(Create(admin_, Denim(now, now + absl::Hours(24)), &out), IsOk());
   v1::CreateCampaignRequest later = Denim(now + absl::Hours(48), now + absl::Hours(96));
   later.set_id("bottles");
   later.set_request_id("create-bottles-0001");
@@ -128,7 +128,7 @@ TEST_F(CampaignServiceTest, CampaignsAreListedByStateAndTheirBadgeIsListed) {
 TEST_F(CampaignServiceTest, ACampaignCreatedThroughTheApiAppliesAtOnceAndTracksProgress) {
   const absl::Time now = stack_->now();
   v1::Campaign campaign;
-  ASSERT_THAT(Create(admin_, Denim(now - absl::Hours(1), now + absl::Hours(24)), &campaign),
+  ASSERT_THAT(Create(admin_, Denim(now, now + absl::Hours(24)), &campaign),
               IsOk());
   Citizen hana = stack_->Register("hana", "nakahara");
   Citizen ken = stack_->Register("ken", "tama");
@@ -185,6 +185,76 @@ TEST_F(CampaignServiceTest, ACampaignCreatedThroughTheApiAppliesAtOnceAndTracksP
               IsOk());
   EXPECT_EQ(progress.collective_co2e_grams(), everyone);
   EXPECT_EQ(progress.my_co2e_grams(), 0);
+}
+
+// A pure points multiplier (no target, so no metric) is stored with metric
+// "" and must still reach the actions service's campaign cache.
+TEST_F(CampaignServiceTest, AMultiplierWithoutTargetsGivesTheBonusAndCountsInProgress) {
+  const absl::Time now = stack_->now();
+  v1::CreateCampaignRequest r = Denim(now, now + absl::Hours(24));
+  r.set_id("double-week");
+  r.set_request_id("create-double-0001");
+  r.clear_action_types();
+  r.set_metric(v1::METRIC_UNSPECIFIED);
+  r.set_collective_target(0);
+  r.set_individual_target(0);
+  r.set_multiplier_permille(2000);
+  v1::Campaign campaign;
+  ASSERT_THAT(Create(admin_, r, &campaign), IsOk());
+  EXPECT_EQ(campaign.metric(), v1::METRIC_UNSPECIFIED);
+  EXPECT_EQ(campaign.reward_badge_id(), "");
+
+  Citizen hana = stack_->Register("hana", "nakahara");
+  v1::RecordActionResponse recorded;
+  ASSERT_THAT(stack_->Record(hana.token, "pet_bottles", 1, &recorded), IsOk());
+  EXPECT_THAT(recorded.entry().campaign_ids(), ::testing::ElementsAre("double-week"));
+  EXPECT_GT(recorded.entry().bonus_points(), 0);
+  EXPECT_EQ(recorded.entry().bonus_points() * 2, recorded.entry().points());
+
+  v1::GetCampaignProgressRequest request;
+  request.set_campaign_id("double-week");
+  v1::CampaignProgress progress;
+  ASSERT_THAT(stack_->rewards()->GetCampaignProgress(Stack::Context(hana.token).get(), request,
+                                                     &progress),
+              IsOk());
+  EXPECT_EQ(progress.participants(), 1);
+  EXPECT_EQ(progress.collective_points(), recorded.entry().points());
+  EXPECT_EQ(progress.collective_co2e_grams(), recorded.entry().co2e_grams());
+  EXPECT_EQ(progress.my_points(), recorded.entry().points());
+  EXPECT_EQ(progress.collective_permille(), 0);  // no target
+}
+
+TEST_F(CampaignServiceTest, ACampaignCannotStartInThePast) {
+  const absl::Time now = stack_->now();
+  v1::Campaign campaign;
+  EXPECT_THAT(Create(admin_, Denim(now - absl::Hours(1), now + absl::Hours(24)), &campaign),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                       HasSubstr("starts_at is in the past: a campaign applies to actions "
+                                 "recorded after it is created and never rewrites history")));
+}
+
+// RecordAction's new badges and ListMyBadges show the same texts.
+TEST_F(CampaignServiceTest, ANewBadgeReadsTheSameEverywhere) {
+  const absl::Time now = stack_->now();
+  v1::Campaign campaign;
+  ASSERT_THAT(Create(admin_, Denim(now, now + absl::Hours(24)), &campaign), IsOk());
+  Citizen hana = stack_->Register("hana", "nakahara");
+  v1::RecordActionResponse recorded;
+  ASSERT_THAT(stack_->Record(hana.token, "clothing_reuse", 2, &recorded), IsOk());
+  v1::ListMyBadgesResponse mine;
+  ASSERT_THAT(stack_->rewards()->ListMyBadges(Stack::Context(hana.token).get(), {}, &mine), IsOk());
+  ASSERT_GE(recorded.new_badges_size(), 2);  // first_action and campaign:denim at least
+  for (const v1::BadgeAward& fresh : recorded.new_badges()) {
+    bool found = false;
+    for (const v1::BadgeAward& listed : mine.badges()) {
+      if (listed.badge_id() != fresh.badge_id()) continue;
+      found = true;
+      EXPECT_EQ(listed.title(), fresh.title()) << fresh.badge_id();
+      EXPECT_EQ(listed.description(), fresh.description()) << fresh.badge_id();
+      EXPECT_FALSE(fresh.description().empty()) << fresh.badge_id();
+    }
+    EXPECT_TRUE(found) << fresh.badge_id();
+  }
 }
 
 TEST_F(CampaignServiceTest, ProgressOfAnUnknownCampaignIsNotFound) {

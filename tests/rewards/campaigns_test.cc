@@ -68,10 +68,22 @@ TEST(CampaignsTest, EachMistakeNamesItsField) {
       {[](auto* r) { r->set_individual_target(-1); }, "individual_target"},
       {[](auto* r) { r->set_metric(v1::METRIC_UNSPECIFIED); }, "metric is required"},
       {[](auto* r) {
-         *r->mutable_starts_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow) - 7200);
-         *r->mutable_ends_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow) - 3600);
+         *r->mutable_starts_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow) - 50);
+         *r->mutable_ends_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow) - 10);
        },
-       "in the past"},
+       "ends_at is in the past"},
+      {[](auto* r) {
+         *r->mutable_starts_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow) - 61);
+       },
+       "starts_at is in the past: a campaign applies to actions recorded after it is created "
+       "and never rewrites history"},
+      {[](auto* r) {
+         *r->mutable_ends_at() =
+             TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow + absl::Hours(24 * 367)));
+       },
+       "at most 366 days"},
+      {[](auto* r) { r->set_badge_title(std::string(41, 'b')); }, "badge_title"},
+      {[](auto* r) { r->set_id("denim.dec,x"); }, "id must be 2 to 32"},
   };
   for (const Case& c : cases) {
     v1::CreateCampaignRequest r = Valid();
@@ -80,6 +92,12 @@ TEST(CampaignsTest, EachMistakeNamesItsField) {
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message)))
         << c.message;
   }
+}
+
+TEST(CampaignsTest, StartingAMinuteAgoAbsorbsClockSkew) {
+  v1::CreateCampaignRequest r = Valid();
+  *r.mutable_starts_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow) - 60);
+  EXPECT_THAT(ValidateCampaign(r, kTypes, kNow), IsOk());
 }
 
 TEST(CampaignsTest, NoTargetNeedsNoMetricAndZeroMultiplierMeansNoBonus) {

@@ -44,6 +44,20 @@ class FullRebuildTest : public ::testing::Test {
         for (const auto& v : members->elements) out[key.str].push_back(v.str);
       }
     } while (cursor != "0");
+    // Collective campaign progress: the campaign fields of every shard's
+    // all-time aggregate.
+    for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+      const std::string key = stack_->keys().Aggregate(shard, "all");
+      auto all = stack_->redis().Command({"HGETALL", key});
+      EXPECT_TRUE(all.ok());
+      std::map<std::string, std::string> sorted;
+      for (size_t i = 0; i + 1 < all->elements.size(); i += 2) {
+        if (absl::StrContains(all->elements[i].str, "@c:")) {
+          sorted[all->elements[i].str] = all->elements[i + 1].str;
+        }
+      }
+      for (const auto& [f, v] : sorted) out[key].push_back(f + "=" + v);
+    }
     for (const Citizen& c : citizens) {
       for (const std::string& key : {stack_->keys().Badges(c.account_id),
                                      stack_->keys().Streak(c.account_id),
@@ -181,13 +195,15 @@ TEST_F(FullRebuildTest, EveryProjectionRebuiltFromAHundredThousandActionsEqualsT
   std::printf("[ info ] incremental projector: %.0f entries/s\n",
               appended / absl::ToDoubleSeconds(absl::Now() - projecting));
   const Contents incremental = Projections(citizens);
-  int badges = 0, group_boards = 0;
+  int badges = 0, group_boards = 0, campaign_fields = 0;
   for (const auto& [key, values] : incremental) {
     if (absl::StrContains(key, ":badges:")) badges += static_cast<int>(values.size());
+    if (absl::StrContains(key, ":agg:all")) campaign_fields += static_cast<int>(values.size());
     if (absl::StrContains(key, "{b:teams")) ++group_boards;
   }
   EXPECT_GT(badges, kCitizens);
   EXPECT_GT(group_boards, 10);
+  EXPECT_GE(campaign_fields, 3 * 2);  // co2, pts, act of denim in at least two shards
   // A hidden citizen is on no citizen board but counts for their team.
   for (const auto& [key, values] : incremental) {
     if (!absl::StrContains(key, "{b:city::")) continue;
@@ -206,6 +222,26 @@ TEST_F(FullRebuildTest, EveryProjectionRebuiltFromAHundredThousandActionsEqualsT
   ASSERT_THAT(stack_->redis().Command({"ZADD", stack_->keys().Board("city::all:pts"), "99999",
                                       citizens[2].account_id}),
               IsOk());
+  // Collective campaign progress: one shard's figures wrong, another's lost,
+  // and a campaign that has no entry at all.
+  int campaign_shards = 0;
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+    const std::string key = stack_->keys().Aggregate(shard, "all");
+    auto act = stack_->redis().Command({"HGET", key, "act@c:denim"});
+    ASSERT_THAT(act, IsOk());
+    if (act->IsNil()) continue;
+    if (++campaign_shards == 1) {
+      ASSERT_THAT(stack_->redis().Command({"HINCRBY", key, "co2@c:denim", "12345"}), IsOk());
+      ASSERT_THAT(stack_->redis().Command({"HINCRBY", key, "act@c:denim", "3"}), IsOk());
+      ASSERT_THAT(stack_->redis().Command({"HSET", key, "pts@c:ghost", "7"}), IsOk());
+    } else if (campaign_shards == 2) {
+      ASSERT_THAT(stack_->redis().Command({"HDEL", key, "co2@c:denim", "pts@c:denim",
+                                          "act@c:denim"}),
+                  IsOk());
+    }
+  }
+  EXPECT_GE(campaign_shards, 2);
+  EXPECT_NE(Projections(citizens), incremental);
   const absl::Time rebuilding = absl::Now();
   auto boards = leaderboard::RebuildBoards(&stack_->redis(), stack_->keys(), stack_->calendar(),
                                            leaderboard::BoardOptions{}, stack_->now());

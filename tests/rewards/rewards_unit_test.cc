@@ -3,10 +3,13 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/actions/campaigns.h"
+#include "services/rewards/badge_display.h"
 #include "services/rewards/badge_rules.h"
+#include "services/rewards/campaign_definition.h"
 #include "services/rewards/streak.h"
 
 namespace ecoact::rewards {
@@ -90,7 +93,13 @@ TEST(BadgeRulesTest, EvaluatorSumsFieldsAndNeedsEveryCondition) {
 }
 
 TEST(BadgeRulesTest, CampaignBadgeCountsTheCampaignMetric) {
-  BadgeRule rule = CampaignBadge("denim-nov", "pts", 300, "デニム");
+  CampaignDefinition campaign;
+  campaign.id = "denim-nov";
+  campaign.title = "デニム回収";
+  campaign.metric = "pts";
+  campaign.individual_target = 300;
+  campaign.badge_title = "デニム";
+  BadgeRule rule = CampaignBadge(campaign);
   EXPECT_EQ(rule.id, "campaign:denim-nov");
   EXPECT_EQ(RuleArgument({rule}), "campaign:denim-nov=pts@c:denim-nov>=300");
   EXPECT_FALSE(Holds(rule, {{"pts@c:denim-nov", 299}, {"co2@c:denim-nov", 1000}}, 0));
@@ -139,7 +148,7 @@ TEST(StreakTest, ViewBreaksAfterTheDayAfterLastActive) {
 }
 
 TEST(CampaignsTest, ParsesTheContractLayoutAndMatchesWindowAndTypes) {
-  auto c = actions::ParseCampaignJson(
+  auto c = CampaignFromJson(
       R"({"id":"denim-nov","title":"Denim","types":["clothing_reuse"],"start_ms":1000,)"
       R"("end_ms":2000,"multiplier_permille":1500,"metric":"pts","collective_target":0,)"
       R"("individual_target":30,"badge_title":"デニム","created_ms":1,"fp":"x"})");
@@ -153,8 +162,65 @@ TEST(CampaignsTest, ParsesTheContractLayoutAndMatchesWindowAndTypes) {
   EXPECT_EQ(outcome.bonus, 7);
   ASSERT_EQ(outcome.badges.size(), 1u);
   EXPECT_EQ(actions::FloorDiv(-15 * 1500, 1000), -23);
-  EXPECT_FALSE(actions::ParseCampaignJson(R"({"id":"a,b","start_ms":1,"end_ms":2})").ok());
-  EXPECT_FALSE(actions::ParseCampaignJson(R"({"id":"a","start_ms":3,"end_ms":2})").ok());
+}
+
+// The stored form the rewards service writes is the form the actions cache
+// reads: a pure multiplier (no target, metric "") is kept, and the cache
+// refuses exactly what the API refuses.
+TEST(CampaignsTest, TheStoredFormHasOneSetOfRules) {
+  auto json = [](const std::string& id, int multiplier, const std::string& metric,
+                 int64_t target) {
+    return absl::StrCat(R"({"id":")", id, R"(","title":"t","types":[],"start_ms":1000,)",
+                        R"("end_ms":2000,"multiplier_permille":)", multiplier,
+                        R"(,"metric":")", metric, R"(","individual_target":)", target, "}");
+  };
+  auto multiplier_only = CampaignFromJson(json("double-week", 2000, "", 0));
+  ASSERT_TRUE(multiplier_only.ok()) << multiplier_only.status();
+  auto outcome =
+      actions::ApplyCampaigns({*multiplier_only}, "pet_bottles", absl::FromUnixMillis(1500), 15);
+  EXPECT_THAT(outcome.ids, ElementsAre("double-week"));
+  EXPECT_EQ(outcome.points, 30);
+  EXPECT_TRUE(outcome.badges.empty());
+
+  EXPECT_TRUE(CampaignFromJson(json("co2-week", 1000, "co2", 10)).ok());
+  EXPECT_FALSE(CampaignFromJson(json("a,b", 2000, "", 0)).ok());
+  EXPECT_FALSE(CampaignFromJson(json("Upper", 2000, "", 0)).ok());
+  EXPECT_FALSE(CampaignFromJson(json("x", 2000, "", 0)).ok());
+  EXPECT_FALSE(CampaignFromJson(json(std::string(33, 'a'), 2000, "", 0)).ok());
+  EXPECT_FALSE(CampaignFromJson(json("week", 999, "", 0)).ok());
+  EXPECT_FALSE(CampaignFromJson(json("week", 5001, "", 0)).ok());
+  EXPECT_FALSE(CampaignFromJson(json("week", 2000, "", 10)).ok());   // target needs a metric
+  EXPECT_FALSE(CampaignFromJson(json("week", 2000, "kg", 0)).ok());
+  EXPECT_FALSE(CampaignFromJson(
+                   R"({"id":"week","title":"t","types":[],"start_ms":3,"end_ms":2,)"
+                   R"("multiplier_permille":1000})")
+                   .ok());
+}
+
+TEST(BadgeDisplayTest, OneFunctionGivesEveryBadgeItsTexts) {
+  auto rules = BadgeRuleSet::Parse(R"(
+    badges { id: "first_action" title_ja: "はじめの一歩" title_en: "First step"
+             description_en: "Record an action" conditions: "n>=1" })");
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  auto file = DescribeBadge("first_action", &*rules, {});
+  ASSERT_TRUE(file.has_value());
+  EXPECT_EQ(file->title(), "はじめの一歩");
+  EXPECT_EQ(file->description(), "Record an action");  // no Japanese: English
+  EXPECT_EQ(file->title_en(), "First step");
+
+  CampaignDefinition campaign;
+  campaign.id = "denim";
+  campaign.title = "デニム回収";
+  campaign.metric = "co2";
+  campaign.individual_target = 20000;
+  campaign.badge_title = "デニム名人";
+  auto reward = DescribeBadge("campaign:denim", &*rules, {campaign});
+  ASSERT_TRUE(reward.has_value());
+  EXPECT_EQ(reward->title(), "デニム名人");
+  EXPECT_EQ(reward->description(), "「デニム回収」で20000 g CO2eを達成");
+  EXPECT_EQ(reward->description_en(), "Reach 20000 g CO2e in \"デニム回収\"");
+  EXPECT_FALSE(DescribeBadge("campaign:gone", &*rules, {campaign}).has_value());
+  EXPECT_FALSE(DescribeBadge("removed_rule", nullptr, {}).has_value());
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   stack->reward_store_ = std::make_unique<rewards::RewardStore>(stack->redis_.get(), *stack->keys_);
   rewards::RewardsOptions rewards_options;
   for (const auto& type : stack->catalog_->types()) rewards_options.action_types.insert(type.id);
-  rewards_options.badges = rewards::BadgesOf(*stack->badge_rules_);
+  rewards_options.badge_rules = *stack->badge_rules_;
   rewards_options.on_campaign_created = [campaigns = stack->campaigns_.get()] {
     (void)campaigns->Invalidate();
   };
