@@ -3,15 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/arith.h"
 #include "services/common/log.h"
 
 namespace ecoact::actions {
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
 
 bool Matches(const CampaignDefinition& campaign, absl::string_view action_type,
              absl::Time occurred) {

@@ -44,9 +44,6 @@ CampaignOutcome ApplyCampaigns(const std::vector<CampaignDefinition>& campaigns,
                                absl::string_view action_type, absl::Time occurred,
                                int64_t base_points);
 
-// Exact floor division (points may be negative in staff corrections).
-int64_t FloorDiv(int64_t a, int64_t b);
-
 class CampaignSource {
  public:
   virtual ~CampaignSource() = default;

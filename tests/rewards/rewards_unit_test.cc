@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/common/arith.h"
 #include "services/actions/campaigns.h"
 #include "services/rewards/badge_display.h"
 #include "services/rewards/badge_rules.h"
@@ -161,7 +162,7 @@ TEST(CampaignsTest, ParsesTheContractLayoutAndMatchesWindowAndTypes) {
   EXPECT_EQ(outcome.points, 22);  // floor(15 * 1.5)
   EXPECT_EQ(outcome.bonus, 7);
   ASSERT_EQ(outcome.badges.size(), 1u);
-  EXPECT_EQ(actions::FloorDiv(-15 * 1500, 1000), -23);
+  EXPECT_EQ(FloorDiv(-15 * 1500, 1000), -23);
 }
 
 // The stored form the rewards service writes is the form the actions cache
