@@ -15,6 +15,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "services/common/status_macros.h"
+#include "services/common/textproto.h"
 
 namespace ecoact::catalog {
 namespace {
@@ -153,20 +154,6 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   return ts;
 }
 
-// Collects every syntax error of the textproto with its 1-based position.
-class TextprotoErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    errors_.push_back(absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message));
-  }
-  std::string Summary() const {
-    return errors_.empty() ? "unknown error" : absl::StrJoin(errors_, "; ");
-  }
-
- private:
-  std::vector<std::string> errors_;
-};
 
 absl::Status Prefixed(absl::string_view prefix, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
@@ -395,12 +382,7 @@ absl::StatusOr<int64_t> QuantityToMilli(const ActionTypeInfo& type, double quant
 absl::StatusOr<Catalog> Catalog::Parse(absl::string_view textproto, const CityCalendar& calendar) {
   file::CatalogFile parsed;
   google::protobuf::TextFormat::Parser parser;
-  TextprotoErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(textproto), &parsed)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("catalogue textproto does not parse: ", errors.Summary()));
-  }
+  RETURN_IF_ERROR(ParseTextproto("catalogue", textproto, parser, &parsed));
   if (absl::StripAsciiWhitespace(parsed.edition()).empty()) {
     return absl::InvalidArgumentError(
         "catalogue: edition is required (e.g. \"2026-11-29.1\"); bump it on every change");

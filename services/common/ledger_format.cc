@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/status_macros.h"
 
 namespace ecoact {
 namespace {
@@ -78,6 +79,22 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry) {
   *e.mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(occ);
   *e.mutable_recorded_at() = TimeUtil::MillisecondsToTimestamp(rec < 0 ? occ : rec);
   return out;
+}
+
+absl::Status ForEachLedgerEntry(RedisClient* redis, const std::string& stream,
+                                const std::function<absl::Status(const StoredEntry&)>& visit) {
+  std::string start = "-";
+  while (true) {
+    ASSIGN_OR_RETURN(RedisValue page,
+                     redis->Command({"XRANGE", stream, start, "+", "COUNT", "10000"}));
+    if (page.elements.empty()) return absl::OkStatus();
+    for (const RedisValue& raw : page.elements) {
+      ASSIGN_OR_RETURN(StoredEntry stored, DecodeStreamEntry(raw));
+      RETURN_IF_ERROR(visit(stored));
+    }
+    // Exclusive start after the last id read.
+    start = "(" + page.elements.back().elements[0].str;
+  }
 }
 
 }  // namespace ecoact

@@ -13,6 +13,7 @@
 //        -1 void); absent means 1
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,11 @@ struct StoredEntry {
 // Decodes a stream entry as returned by XRANGE/XREADGROUP: [id, [f, v, ...]].
 // INTERNAL if a required field is missing or malformed.
 absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry);
+
+// Reads a whole ledger stream in order, 10,000 entries per round trip, and
+// hands each decoded entry to `visit` (the rebuilds); stops at the first
+// error, of Redis, of decoding or of `visit`.
+absl::Status ForEachLedgerEntry(RedisClient* redis, const std::string& stream,
+                                const std::function<absl::Status(const StoredEntry&)>& visit);
 
 }  // namespace ecoact

@@ -478,38 +478,30 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
   absl::flat_hash_map<std::string, absl::Time> expiries;
   std::set<std::string> accounts;
   for (int shard = 0; shard < keys.shards(); ++shard) {
-    std::string start = "-";
-    while (true) {
-      ASSIGN_OR_RETURN(RedisValue page, redis->Command({"XRANGE", keys.Ledger(shard), start, "+",
-                                                        "COUNT", "10000"}));
-      if (page.elements.empty()) break;
-      for (const RedisValue& raw : page.elements) {
-        ASSIGN_OR_RETURN(StoredEntry stored, DecodeStreamEntry(raw));
-        ++report.entries;
-        accounts.insert(stored.account_id);
-        for (const BoardTarget& t : TargetsForEntry(stored.entry, calendar, options)) {
-          if (t.expire_at && *t.expire_at <= now) continue;
-          const int64_t value = absl::StartsWith(t.totals_field, "co2")
-                                    ? stored.entry.co2e_grams()
-                                    : stored.entry.points();
-          if (t.expire_at) expiries[t.board] = *t.expire_at;
-          switch (t.kind) {
-            case BoardKind::kCitizen: citizen[t.board][stored.account_id] += value; break;
-            case BoardKind::kAudit: other[t.board][stored.account_id] += value; break;
-            case BoardKind::kGroup:
-              other[t.board][t.group_id] += value;
-              if (!t.active_field.empty()) {
-                avg_active_field[t.board][t.group_id] = t.active_field;
-                avg_period[t.board] = t.totals_period_key;
-                active[{t.totals_period_key, t.active_field}].insert(stored.account_id);
-              }
-              break;
-          }
+    RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard), [&](const StoredEntry& stored) {
+      ++report.entries;
+      accounts.insert(stored.account_id);
+      for (const BoardTarget& t : TargetsForEntry(stored.entry, calendar, options)) {
+        if (t.expire_at && *t.expire_at <= now) continue;
+        const int64_t value = absl::StartsWith(t.totals_field, "co2")
+                                  ? stored.entry.co2e_grams()
+                                  : stored.entry.points();
+        if (t.expire_at) expiries[t.board] = *t.expire_at;
+        switch (t.kind) {
+          case BoardKind::kCitizen: citizen[t.board][stored.account_id] += value; break;
+          case BoardKind::kAudit: other[t.board][stored.account_id] += value; break;
+          case BoardKind::kGroup:
+            other[t.board][t.group_id] += value;
+            if (!t.active_field.empty()) {
+              avg_active_field[t.board][t.group_id] = t.active_field;
+              avg_period[t.board] = t.totals_period_key;
+              active[{t.totals_period_key, t.active_field}].insert(stored.account_id);
+            }
+            break;
         }
       }
-      // Exclusive start after the last id read.
-      start = "(" + page.elements.back().elements[0].str;
-    }
+      return absl::OkStatus();
+    }));
   }
   // Per-active-member boards: total / active members, as the projector
   // computes from the aggregates' `act@` fields.

@@ -16,25 +16,14 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "rewards_data.h"
+#include "services/common/status_macros.h"
+#include "services/common/textproto.h"
 
 namespace ecoact::rewards {
 namespace {
 
 namespace file = ::ecoact::rewardsfile::v1;
 
-class TextprotoErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    errors_.push_back(absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message));
-  }
-  std::string Summary() const {
-    return errors_.empty() ? "unknown error" : absl::StrJoin(errors_, "; ");
-  }
-
- private:
-  std::vector<std::string> errors_;
-};
 
 bool IsIdChar(char c) {
   return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
@@ -131,14 +120,9 @@ std::string RuleArgument(const std::vector<BadgeRule>& rules) {
 absl::StatusOr<BadgeRuleSet> BadgeRuleSet::Parse(absl::string_view textproto) {
   file::BadgesFile parsed;
   google::protobuf::TextFormat::Parser parser;
-  TextprotoErrors errors;
-  parser.RecordErrorsTo(&errors);
   google::protobuf::TextFormat::ParseInfoTree tree;
   parser.WriteLocationsTo(&tree);
-  if (!parser.ParseFromString(std::string(textproto), &parsed)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("badges textproto does not parse: ", errors.Summary()));
-  }
+  RETURN_IF_ERROR(ParseTextproto("badges", textproto, parser, &parsed));
   const auto* badges_field = file::BadgesFile::descriptor()->FindFieldByName("badges");
   const auto* conditions_field = file::BadgeDef::descriptor()->FindFieldByName("conditions");
   BadgeRuleSet set;

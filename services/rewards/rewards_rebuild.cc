@@ -118,19 +118,12 @@ absl::StatusOr<RewardsRebuildReport> RebuildRewards(
     // An account's entries are all in its shard, in the order the script ran.
     std::map<std::string, AccountRewards> accounts;
     std::map<std::string, CampaignAggregate> campaign_sums;
-    std::string start = "-";
-    while (true) {
-      ASSIGN_OR_RETURN(RedisValue page, redis->Command({"XRANGE", keys.Ledger(shard), start, "+",
-                                                        "COUNT", "10000"}));
-      if (page.elements.empty()) break;
-      for (const RedisValue& raw : page.elements) {
-        ASSIGN_OR_RETURN(StoredEntry stored, DecodeStreamEntry(raw));
-        ++report.entries;
-        ApplyEntry(stored, calendar, rules, campaign_badges, &accounts[stored.account_id]);
-        AddToCampaignAggregates(stored, &campaign_sums);
-      }
-      start = "(" + page.elements.back().elements[0].str;
-    }
+    RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard), [&](const StoredEntry& stored) {
+      ++report.entries;
+      ApplyEntry(stored, calendar, rules, campaign_badges, &accounts[stored.account_id]);
+      AddToCampaignAggregates(stored, &campaign_sums);
+      return absl::OkStatus();
+    }));
     for (const auto& [account, state] : accounts) {
       std::vector<std::vector<std::string>> commands = {
           {"MULTI"},
