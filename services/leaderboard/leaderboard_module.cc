@@ -4,6 +4,8 @@
 
 #include "absl/flags/flag.h"
 #include "services/common/status_macros.h"
+#include "services/identity/accounts.h"
+#include "services/identity/identity_flags.h"
 #include "services/leaderboard/leaderboard_service.h"
 
 ABSL_FLAG(bool, projector, true, "Run the leaderboard projector in this process");
@@ -62,6 +64,12 @@ absl::Status AddLeaderboardService(Assembly& assembly) {
   options.block = std::min(absl::Milliseconds(500), assembly.config->redis.command_timeout / 2);
   auto* boards = assembly.Keep(std::make_unique<BoardStore>(assembly.redis, *assembly.keys));
   ASSIGN_OR_RETURN(LeaderboardOptions service_options, LeaderboardOptionsFromFlags());
+  // Ward race boards show the wards' display names ("中原区"), from the same
+  // --wards list identity offers at sign-up.
+  ASSIGN_OR_RETURN(identity::IdentityConfig identity_config, identity::IdentityConfigFromFlags());
+  ASSIGN_OR_RETURN(identity::WardDirectory wards,
+                   identity::WardDirectory::Parse(identity_config.wards));
+  for (const auto& ward : wards.wards()) service_options.ward_names[ward.id] = ward.name;
   auto* service = assembly.Keep(std::make_unique<LeaderboardServiceImpl>(
       boards, assembly.redis, assembly.keys, assembly.calendar, assembly.auth, service_options));
   assembly.server->AddService(service, "ecoact.v1.LeaderboardService");

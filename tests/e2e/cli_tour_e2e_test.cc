@@ -152,6 +152,8 @@ TEST_F(CliTourTest, TeamRaceBadgesAndACampaign) {
   // Per active member, small teams get a fair chance too.
   EXPECT_THAT(Ecoact("ken", "board --level=teams --metric=co2 --per_member"), HasSubstr("class-3b"));
   EXPECT_THAT(Ecoact("ken", "ranks"), HasSubstr("organisation fujitsu"));
+  // The ward race shows the wards' names.
+  EXPECT_THAT(Ecoact("ken", "board --level=wards"), HasSubstr("中原区"));
 
   EXPECT_THAT(Ecoact("mika", "badges"), HasSubstr("campaign:denim"));
   EXPECT_THAT(Ecoact("mika", "streak"), HasSubstr("Streak: 1 day"));

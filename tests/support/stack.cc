@@ -65,9 +65,13 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   stack->actions_service_ = std::make_unique<actions::ActionsServiceImpl>(
       stack->recorder_.get(), stack->ledger_.get(), stack->auth_.get());
   stack->board_store_ = std::make_unique<leaderboard::BoardStore>(stack->redis_.get(), *stack->keys_);
+  leaderboard::LeaderboardOptions leaderboard_options;
+  for (const auto& ward : stack->wards_->wards()) {
+    leaderboard_options.ward_names[ward.id] = ward.name;
+  }
   stack->leaderboard_service_ = std::make_unique<leaderboard::LeaderboardServiceImpl>(
       stack->board_store_.get(), stack->redis_.get(), stack->keys_.get(), stack->calendar_.get(),
-      stack->auth_.get());
+      stack->auth_.get(), leaderboard_options);
   leaderboard::ProjectorOptions projector_options;
   projector_options.consumer = "test-projector";
   projector_options.block = absl::Milliseconds(20);
