@@ -31,7 +31,7 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   RedisOptions health_options = config->redis;
   health_options.pool_size = 1;
   RedisClient health_redis(health_options);
-  EcoactServer server(server_options, &health_redis);
+  EcoactServer server(server_options, &health_redis, &auth);
 
   Assembly assembly{&*config, &redis, &keys, &*calendar, &*tokens, &auth, &server, {}, {}};
   for (const ServiceModule& module : modules) {

@@ -7,11 +7,12 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "services/common/log.h"
+#include "services/common/policy.h"
 
 namespace ecoact {
 
-EcoactServer::EcoactServer(ServerOptions options, RedisClient* redis)
-    : options_(std::move(options)), redis_(redis) {}
+EcoactServer::EcoactServer(ServerOptions options, RedisClient* redis, const Authenticator* auth)
+    : options_(std::move(options)), redis_(redis), auth_(auth) {}
 
 EcoactServer::~EcoactServer() { Shutdown(); }
 
@@ -22,6 +23,10 @@ void EcoactServer::AddService(grpc::Service* service, std::string health_name) {
 void EcoactServer::AddWorker(BackgroundWorker* worker) { workers_.push_back(worker); }
 
 absl::Status EcoactServer::Start() {
+  for (auto& entry : services_) {
+    absl::Status guarded = GuardService(entry.first, auth_);
+    if (!guarded.ok()) return guarded;
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

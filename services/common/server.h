@@ -1,6 +1,7 @@
 // Server bootstrap shared by every binary: listening port, message size
 // limit, keepalive, reflection, the gRPC health service driven by a real
-// Redis PING, background workers, and graceful shutdown on SIGTERM/SIGINT.
+// Redis PING, the access policy in front of every handler (policy.h),
+// background workers, and graceful shutdown on SIGTERM/SIGINT.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/call_context.h"
 #include "services/common/redis.h"
 
 namespace ecoact {
@@ -35,14 +37,18 @@ struct ServerOptions {
 
 class EcoactServer {
  public:
-  EcoactServer(ServerOptions options, RedisClient* redis);
+  // `auth` checks each call against its RPC's declared policy.
+  EcoactServer(ServerOptions options, RedisClient* redis, const Authenticator* auth);
   ~EcoactServer();
 
   // `health_name` is the full service name, e.g. "ecoact.v1.ActionsService".
+  // Every method of `service` must declare an access policy (Start fails
+  // naming those that do not). Health and reflection stay public.
   void AddService(grpc::Service* service, std::string health_name);
   void AddWorker(BackgroundWorker* worker);
 
-  // Binds and starts serving; UNAVAILABLE if the address cannot be bound.
+  // Binds and starts serving; UNAVAILABLE if the address cannot be bound,
+  // FAILED_PRECONDITION naming any RPC without an access policy.
   absl::Status Start();
   // The bound port (useful with port 0).
   int port() const { return port_; }
@@ -55,6 +61,7 @@ class EcoactServer {
 
   ServerOptions options_;
   RedisClient* redis_;
+  const Authenticator* auth_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;
   std::vector<BackgroundWorker*> workers_;
   std::unique_ptr<grpc::Server> server_;

@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   server_options.listen = "127.0.0.1:0";
   server_options.health_interval = absl::Milliseconds(100);
   server_options.shutdown_grace = absl::Seconds(2);
-  stack->server_ = std::make_unique<EcoactServer>(server_options, stack->redis_.get());
+  stack->server_ = std::make_unique<EcoactServer>(server_options, stack->redis_.get(),
+                                                  stack->auth_.get());
   stack->server_->AddService(stack->identity_service_.get(), "ecoact.v1.IdentityService");
   stack->server_->AddService(stack->catalog_service_.get(), "ecoact.v1.CatalogService");
   stack->server_->AddService(stack->actions_service_.get(), "ecoact.v1.ActionsService");
