@@ -42,7 +42,10 @@ AccountRecord AccountFromFields(absl::string_view id, const std::vector<std::str
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
     const std::string& f = fields[i];
     const std::string& v = fields[i + 1];
-    if (f == "role") record.role = RoleFromString(v);
+    if (f == "role") {
+      record.role = RoleFromString(v);
+      record.deleted = v == "deleted";
+    }
     else if (f == "nickname") record.nickname = v;
     else if (f == "ward") record.ward = v;
     else if (f == "team") record.team = v;

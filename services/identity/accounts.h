@@ -46,6 +46,7 @@ struct AccountRecord {
   std::string organisation;
   bool hidden = false;        // left off public citizen boards
   bool test = false;          // a test account, never on public boards
+  bool deleted = false;       // a tombstone left by DeleteMyAccount (role "deleted")
   std::vector<Membership> memberships;  // oldest first
   std::string secret_hash;    // "pbkdf2-sha256$<iterations>$<salt>$<hash>"
   absl::Time created_at;

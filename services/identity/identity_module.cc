@@ -14,12 +14,14 @@ absl::Status AddIdentityService(Assembly& assembly) {
   auto* store = assembly.Keep(
       std::make_unique<RedisAccountStore>(assembly.redis, *assembly.keys));
   auto* teams = assembly.Keep(std::make_unique<RedisTeamStore>(assembly.redis, *assembly.keys));
+  auto* privacy =
+      assembly.Keep(std::make_unique<RedisPrivacyStore>(assembly.redis, *assembly.keys));
   IdentityOptions options;
   // Credentials derive from the current signing key, under their own label.
   options.credential_key = assembly.config->token_keys.at(assembly.config->token_key_id);
   options.password_iterations = config.password_iterations;
   auto* service = assembly.Keep(std::make_unique<IdentityServiceImpl>(
-      store, teams, assembly.auth, ward_directory, options));
+      store, teams, privacy, assembly.auth, ward_directory, options));
   assembly.server->AddService(service, "ecoact.v1.IdentityService");
   if (config.admin_password.empty()) {
     LogWarning("no --admin_password: no admin account is created");

@@ -39,14 +39,15 @@ void ToProfileProto(const AccountRecord& record, v1::Profile* profile) {
 }
 
 IdentityServiceImpl::IdentityServiceImpl(AccountStore* store, TeamStore* teams,
-                                         const Authenticator* auth, const WardDirectory* wards,
-                                         IdentityOptions options)
-    : store_(store), teams_(teams), auth_(auth), wards_(wards), options_(std::move(options)),
+                                         PrivacyStore* privacy, const Authenticator* auth,
+                                         const WardDirectory* wards, IdentityOptions options)
+    : store_(store), teams_(teams), privacy_(privacy), auth_(auth), wards_(wards), options_(std::move(options)),
       dummy_hash_(HashSecret("no such account", options_.password_iterations)) {}
 
 absl::Status IdentityServiceImpl::LoadProfile(absl::string_view id, v1::Profile* response) {
   ASSIGN_OR_RETURN(std::optional<AccountRecord> record, store_->Get(id));
   if (!record) return absl::NotFoundError("this account no longer exists");
+  if (record->deleted) return absl::NotFoundError("this account was deleted");
   ToProfileProto(*record, response);
   return absl::OkStatus();
 }
@@ -108,7 +109,7 @@ absl::Status IdentityServiceImpl::DoSignIn(const v1::SignInRequest& request,
     return rejected;
   }
   ASSIGN_OR_RETURN(std::optional<AccountRecord> record, store_->Get(request.account_id()));
-  if (!record) {
+  if (!record || record->deleted) {
     // Spend the same time as for a staff login, so response times do not
     // tell which logins exist.
     VerifySecret(request.secret(), dummy_hash_);

@@ -6,6 +6,7 @@
 #include "services/common/call_context.h"
 #include "services/identity/account_store.h"
 #include "services/identity/accounts.h"
+#include "services/identity/privacy_store.h"
 #include "services/identity/team_store.h"
 
 namespace ecoact::identity {
@@ -22,8 +23,9 @@ inline constexpr int kCitizenSecretIterations = 1000;
 
 class IdentityServiceImpl final : public v1::IdentityService::Service {
  public:
-  IdentityServiceImpl(AccountStore* store, TeamStore* teams, const Authenticator* auth,
-                      const WardDirectory* wards, IdentityOptions options);
+  IdentityServiceImpl(AccountStore* store, TeamStore* teams, PrivacyStore* privacy,
+                      const Authenticator* auth, const WardDirectory* wards,
+                      IdentityOptions options);
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
@@ -61,7 +63,18 @@ class IdentityServiceImpl final : public v1::IdentityService::Service {
                               const v1::SetTestAccountRequest* request,
                               v1::Profile* response) override;
 
+  // Personal data (identity_privacy.cc).
+  grpc::Status ExportMyData(grpc::ServerContext* context, const v1::ExportMyDataRequest* request,
+                            v1::ExportMyDataResponse* response) override;
+  grpc::Status DeleteMyAccount(grpc::ServerContext* context,
+                               const v1::DeleteMyAccountRequest* request,
+                               v1::DeleteMyAccountResponse* response) override;
+
  private:
+  absl::Status DoExport(const grpc::ServerContext& context, v1::ExportMyDataResponse* response);
+  absl::Status DoDelete(const grpc::ServerContext& context,
+                        const v1::DeleteMyAccountRequest& request,
+                        v1::DeleteMyAccountResponse* response);
   // Creates a team or organisation under a fresh join code.
   absl::StatusOr<Group> DoCreateGroup(const grpc::ServerContext& context,
                                       absl::string_view request_id, Group group);
@@ -85,6 +98,7 @@ class IdentityServiceImpl final : public v1::IdentityService::Service {
 
   AccountStore* store_;
   TeamStore* teams_;
+  PrivacyStore* privacy_;
   const Authenticator* auth_;
   const WardDirectory* wards_;
   IdentityOptions options_;

@@ -42,8 +42,9 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   identity::IdentityOptions identity_options;
   identity_options.credential_key = std::string(40, 'k');
   identity_options.password_iterations = 1000;
+  stack->privacy_ = std::make_unique<identity::RedisPrivacyStore>(stack->redis_.get(), *stack->keys_);
   stack->identity_service_ = std::make_unique<identity::IdentityServiceImpl>(
-      stack->accounts_.get(), stack->teams_.get(), stack->auth_.get(), stack->wards_.get(), identity_options);
+      stack->accounts_.get(), stack->teams_.get(), stack->privacy_.get(), stack->auth_.get(), stack->wards_.get(), identity_options);
   absl::Status admin = identity::EnsureAdmin(stack->accounts_.get(), "admin", kAdminPassword,
                                              1000, stack->now());
   if (!admin.ok()) return admin;

@@ -111,6 +111,7 @@ class Stack {
   std::unique_ptr<identity::WardDirectory> wards_;
   std::unique_ptr<identity::RedisAccountStore> accounts_;
   std::unique_ptr<identity::RedisTeamStore> teams_;
+  std::unique_ptr<identity::RedisPrivacyStore> privacy_;
   std::unique_ptr<identity::IdentityServiceImpl> identity_service_;
   std::unique_ptr<catalog::CatalogServiceImpl> catalog_service_;
   std::unique_ptr<rewards::BadgeRuleSet> badge_rules_;
