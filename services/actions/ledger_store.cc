@@ -219,6 +219,11 @@ absl::StatusOr<RecordedAction> RedisLedgerStore::Interpret(const PreparedAction&
         "' was already used for a different action; use a new request_id for a new action"));
   }
   if (outcome == "no_account") return absl::NotFoundError("this account no longer exists");
+  if (outcome == "deleted") {
+    return absl::NotFoundError(action.source == "staff"
+                                   ? "the participant's account was deleted"
+                                   : "this account was deleted; sign up again to take part");
+  }
   if (outcome == "not_citizen") {
     return absl::PermissionDeniedError(
         action.source == "staff" ? "the participant's account is not a citizen account"

@@ -34,7 +34,7 @@
 -- (compensating corrections).
 --
 -- Returns {'ok', json} | {'replay', json} | {'conflict'} | {'no_account'} |
---         {'not_citizen'} | {'cap', used, cap}
+--         {'deleted'} | {'not_citizen'} | {'cap', used, cap}
 local stored = redis.call('GET', KEYS[2])
 if stored then
   local record = cjson.decode(stored)
@@ -45,6 +45,8 @@ end
 local occ = tonumber(ARGV[11])
 local profile = redis.call('HMGET', KEYS[1], 'role', 'ward', 'team', 'org', 'mh')
 if not profile[1] then return {'no_account'} end
+-- A tombstone of DeleteMyAccount: its tokens may still be unexpired.
+if profile[1] == 'deleted' then return {'deleted'} end
 if profile[1] ~= 'citizen' then return {'not_citizen'} end
 local ward = profile[2] or ''
 local team = profile[3] or ''
