@@ -70,7 +70,7 @@ class KeySpace {
   std::string OrganisationMembers(absl::string_view id) const;
 
   // Accounts whose public board entries the projector must re-derive (their
-  // `hidden` or `test` flag changed).
+  // `hidden` or `test` flag changed, or the account was deleted).
   std::string ResyncQueue() const;
 
  private:

@@ -171,9 +171,10 @@ bool ParseInt(const RedisValue& v, int64_t* out) {
 
 Visibility VisibilityOf(const RedisValue& flags, const RedisValue& actions) {
   Visibility v;
-  if (flags.elements.size() == 2) {
+  if (flags.elements.size() == 3) {  // HMGET hidden test role
     v.hidden = flags.elements[0].str == "1";
     v.test = flags.elements[1].str == "1";
+    v.deleted = flags.elements[2].str == "deleted";
   }
   ParseInt(actions, &v.actions);
   return v;
@@ -222,7 +223,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   }
   const size_t account_reads = reads.size();
   for (const std::string& account : accounts) {
-    reads.push_back({"HMGET", keys_->Account(account), "hidden", "test"});
+    reads.push_back({"HMGET", keys_->Account(account), "hidden", "test", "role"});
     reads.push_back({"HGET", keys_->Totals(account, "all"), "n"});
     reads.push_back({"ZSCORE", keys_->Board("city::all:pts"), account});
   }
@@ -286,7 +287,9 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
     command.push_back(member);
   };
   for (const auto& [id, u] : updates) {
-    if (u.kind == BoardKind::kCitizen && !visibility[u.account].Visible(options_.min_actions)) {
+    const Visibility& v = visibility[u.account];
+    if ((u.kind == BoardKind::kCitizen && !v.Visible(options_.min_actions)) ||
+        (u.kind == BoardKind::kAudit && v.deleted)) {
       std::vector<std::string>& command = zrem[u.board];
       if (command.empty()) command = {"ZREM", keys_->Board(u.board)};
       command.push_back(u.account);
@@ -359,9 +362,11 @@ absl::Status Projector::ResyncBatch(const std::vector<std::string>& accounts) {
   std::map<std::string, std::optional<absl::Time>> periods = {{"all", std::nullopt}};
   const absl::CivilDay today = calendar_->LocalDay(now);
   const int64_t back = absl::ToInt64Hours(retention) / 24 + 33;
+  std::set<std::string> day_keys;  // a deleted account also leaves their audit boards
   for (absl::CivilDay day = today - back; day <= today; ++day) {
     const absl::Time t = calendar_->StartOf(day) + absl::Hours(12);
     const PeriodKeys keys = calendar_->KeysAt(t);
+    day_keys.insert(keys.day);
     for (const auto& [key, end] : {std::make_pair(keys.day, calendar_->DayEnd(t)),
                                    std::make_pair(keys.week, calendar_->WeekEnd(t)),
                                    std::make_pair(keys.month, calendar_->MonthEnd(t))}) {
@@ -370,7 +375,7 @@ absl::Status Projector::ResyncBatch(const std::vector<std::string>& accounts) {
   }
   std::vector<std::vector<std::string>> reads;
   for (const std::string& account : accounts) {
-    reads.push_back({"HMGET", keys_->Account(account), "hidden", "test"});
+    reads.push_back({"HMGET", keys_->Account(account), "hidden", "test", "role"});
     for (const auto& [key, unused] : periods) reads.push_back({"HGETALL", keys_->Totals(account, key)});
   }
   ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
@@ -391,8 +396,12 @@ absl::Status Projector::ResyncBatch(const std::vector<std::string>& accounts) {
       }
       hashes.emplace_back(key, std::move(fields));
     }
-    const bool visible = VisibilityOf(flags, actions).Visible(options_.min_actions);
+    const Visibility visibility = VisibilityOf(flags, actions);
+    const bool visible = visibility.Visible(options_.min_actions);
     for (const auto& [key, fields] : hashes) {
+      if (visibility.deleted && day_keys.count(key) > 0) {
+        writes.push_back({"ZREM", keys_->Board(AuditBoardName(key)), account});
+      }
       for (const auto& [board, score] : CitizenBoardsFromTotals(key, fields)) {
         if (!visible) {
           writes.push_back({"ZREM", keys_->Board(board), account});
@@ -513,27 +522,31 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     }
   }
   // The same privacy filter as the projector, on the accounts' current flags.
-  std::set<std::string> invisible;
+  std::set<std::string> invisible, deleted;
   std::vector<std::string> ordered(accounts.begin(), accounts.end());
   for (size_t from = 0; from < ordered.size(); from += 1000) {
     std::vector<std::vector<std::string>> reads;
     const size_t to = std::min(ordered.size(), from + 1000);
     for (size_t i = from; i < to; ++i) {
-      reads.push_back({"HMGET", keys.Account(ordered[i]), "hidden", "test"});
+      reads.push_back({"HMGET", keys.Account(ordered[i]), "hidden", "test", "role"});
       reads.push_back({"HGET", keys.Totals(ordered[i], "all"), "n"});
     }
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->Pipeline(reads));
     for (size_t i = from; i < to; ++i) {
       const RedisValue& flags = replies[2 * (i - from)];
       if (flags.IsError()) return RedisErrorToStatus("rebuild flags", flags.str);
-      if (!VisibilityOf(flags, replies[2 * (i - from) + 1]).Visible(min_actions)) {
-        invisible.insert(ordered[i]);
-      }
+      const Visibility v = VisibilityOf(flags, replies[2 * (i - from) + 1]);
+      if (!v.Visible(min_actions)) invisible.insert(ordered[i]);
+      if (v.deleted) deleted.insert(ordered[i]);
     }
   }
   report.hidden_accounts = static_cast<int64_t>(invisible.size());
   for (auto& [board, members] : citizen) {
     for (const std::string& account : invisible) members.erase(account);
+  }
+  for (auto& [board, members] : other) {
+    if (!absl::StartsWith(board, "audit:")) continue;
+    for (const std::string& account : deleted) members.erase(account);
   }
   std::set<std::string> written;
   auto write_board = [&](const std::string& board,

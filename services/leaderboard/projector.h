@@ -119,8 +119,13 @@ struct RebuildReport {
 struct Visibility {
   bool hidden = false;
   bool test = false;
+  // A tombstone of DeleteMyAccount (role "deleted"): on no citizen board and
+  // not on the admins' audit board either.
+  bool deleted = false;
   int64_t actions = 0;  // all-time `n`
-  bool Visible(int64_t min_actions) const { return !hidden && !test && actions >= min_actions; }
+  bool Visible(int64_t min_actions) const {
+    return !hidden && !test && !deleted && actions >= min_actions;
+  }
 };
 
 // Recomputes every board from the ledger streams alone and replaces the
