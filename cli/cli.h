@@ -5,7 +5,8 @@
 // and board commands and main(); events_commands.cc holds the commands of
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`);
 // teams_commands.cc the commands of teams and organisations (`ecoact team
-// ...`, `ecoact org ...`, `ecoact join`, `ecoact admin test-account`).
+// ...`, `ecoact org ...`, `ecoact join`, `ecoact admin test-account`);
+// privacy_commands.cc `ecoact export` and `ecoact delete-account`.
 // and board commands and main(); board_commands.cc the group-board, ranks
 // and outlier views; events_commands.cc holds the commands of
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
@@ -222,6 +223,11 @@ int CampaignList(Client& client, const Invocation& in);
 int CampaignProgress(Client& client, const Invocation& in);
 // "Streak: 3 days (best 5) ...", shared with `record`.
 void PrintStreak(const v1::Streak& streak);
+// --------------------------------------------- privacy_commands.cc: commands
+
+int Export(Client& client, const Invocation& in);
+int DeleteAccount(Client& client, const Invocation& in);
+
 // ----------------------------------------------- teams_commands.cc: commands
 
 int OrgCreate(Client& client, const Invocation& in);

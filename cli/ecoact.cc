@@ -104,6 +104,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"around_me", Kind::kFlag, ""},               {"day", Kind::kString, "YYYY-MM-DD"},
     {"ratio", Kind::kNumber, "X"},                {"floor", Kind::kInt, "GRAMS"},
     {"limit", Kind::kInt, "N"},
+    // Personal data.
+    {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
 };
 // clang-format on
 constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
@@ -944,6 +946,12 @@ const std::vector<Command>& Commands() {
                      {"request_id", false}},
      "change your nickname or ward; --visibility=hidden keeps you off public boards\n"
      "      (you still count in your team's and ward's totals)", Profile},
+    {"export", "", {{"out", false}},
+     "save everything the service holds about you (profile, every action, badges,\n"
+     "      streak, totals) as JSON to --out=FILE, or print it", Export},
+    {"delete-account", "", {{"confirm", true}, {"request_id", false}},
+     "delete your account for good: --confirm=YOUR_ACCOUNT_ID; your actions stay in\n"
+     "      the totals, no longer linked to you; removes the local session file", DeleteAccount},
     {"wards", "", {}, "list the wards a citizen can pick (no sign-in needed)", Wards},
     {"catalog", "", {}, "list the action types: unit, factor, confidence, points, daily cap", Catalog},
     {"factor", "ACTION_TYPE", {}, "show every version of an action type's factor, with its sources", Factor},
