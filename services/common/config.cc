@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/clock.h"
+#include "services/common/rate_limit.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7700",
           "HOST:PORT the gRPC server listens on (env ECOACT_LISTEN)");
@@ -45,6 +46,12 @@ ABSL_FLAG(absl::Duration, period_retention, absl::Hours(24 * 35),
 ABSL_FLAG(int, max_message_bytes, 1 << 20, "Largest accepted request message in bytes");
 ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1),
           "How often the health check pings Redis");
+ABSL_FLAG(std::string, rate_limits, ecoact::kDefaultRateLimits,
+          "Rate limits per RPC as METHOD=PER_MINUTE[/BURST],... with * for every other RPC "
+          "(env ECOACT_RATE_LIMITS). A token bucket in Redis per signed-in account, or per "
+          "client address for public calls; BURST defaults to PER_MINUTE; 0 disables a "
+          "limit, and the value 0 disables them all. The value replaces the whole default "
+          "table");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long in-flight calls may run after SIGTERM/SIGINT");
 
@@ -143,6 +150,12 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
   }
   config.health_interval = absl::GetFlag(FLAGS_health_interval);
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  auto rate_limits = RateLimitTable::Parse(absl::GetFlag(FLAGS_rate_limits));
+  if (!rate_limits.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rate_limits (ECOACT_RATE_LIMITS): ", rate_limits.status().message()));
+  }
+  config.rate_limits = *std::move(rate_limits);
   return config;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/periods.h"
+#include "services/common/rate_limit.h"
 #include "services/common/redis.h"
 
 namespace ecoact {
@@ -34,6 +35,7 @@ struct CommonConfig {
   int max_message_bytes = 0;      // --max_message_bytes
   absl::Duration health_interval; // --health_interval
   absl::Duration shutdown_grace;  // --shutdown_grace
+  RateLimitTable rate_limits;     // --rate_limits
 };
 
 // Reads and validates the common flags; INVALID_ARGUMENT names the flag.

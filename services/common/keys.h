@@ -18,6 +18,7 @@
 //   <p>:{org}:members:t|o:<id>    set     current members          ({org})
 //   <p>:{projector}:resync        set     accounts whose board entries the
 //                                         projector must re-derive
+//   <p>:{rl:<subject>}:<rpc>      hash    rate-limit bucket (rate_limit.h)
 //
 // An account belongs to shard N = FNV-1a(account id) mod shard count, so an
 // account's keys and its shard's ledger stream share one slot and the

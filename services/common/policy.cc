@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor_database.h"
 #include "google/protobuf/message_lite.h"
@@ -39,14 +40,20 @@ template struct ServiceMethodsAccess<&grpc::Service::methods_>;
 class PolicyGate final : public grpc::internal::MethodHandler {
  public:
   PolicyGate(std::unique_ptr<grpc::internal::RpcServiceMethod> method, v1::Policy policy,
-             const Authenticator* auth)
-      : method_(std::move(method)), policy_(policy), auth_(auth) {}
+             const Authenticator* auth, const RateLimiter* limiter)
+      : method_(std::move(method)),
+        policy_(policy),
+        auth_(auth),
+        limiter_(limiter),
+        full_name_(absl::StrReplaceAll(absl::StripPrefix(method_->name(), "/"), {{"/", "."}})),
+        limit_(limiter ? limiter->table().For(full_name_) : RateLimit()) {}
 
   void RunHandler(const HandlerParameter& param) override {
     grpc::internal::MethodHandler* handler = method_->handler();
     if (!param.status.ok()) return handler->RunHandler(param);
-    absl::Status allowed =
-        Authorize(policy_, *auth_, *static_cast<grpc::ServerContext*>(param.server_context));
+    auto* context = static_cast<grpc::ServerContext*>(param.server_context);
+    absl::Status allowed = Authorize(policy_, *auth_, *context);
+    if (allowed.ok()) allowed = CheckRate(*context);
     if (allowed.ok()) return handler->RunHandler(param);
     // A generated unary handler given a failed request status replies with
     // that status and never calls the service, as for a request that did not
@@ -65,9 +72,37 @@ class PolicyGate final : public grpc::internal::MethodHandler {
   }
 
  private:
+  // After authorisation: one token of this RPC's bucket for the account of
+  // a signed-in call, or the client address of a public one.
+  absl::Status CheckRate(grpc::ServerContext& context) const {
+    if (!limit_.enabled()) return absl::OkStatus();
+    std::string subject;
+    if (policy_ == v1::POLICY_PUBLIC) {
+      subject = absl::StrCat("ip:", PeerHost(context.peer()));
+    } else {
+      absl::StatusOr<TokenClaims> claims = auth_->RequireAny(context);
+      if (!claims.ok()) return claims.status();
+      subject = absl::StrCat("a:", claims->subject);
+    }
+    absl::StatusOr<RateDecision> decision = limiter_->Take(full_name_, subject);
+    if (!decision.ok()) {
+      // Fail open: the handler meets the same Redis and answers UNAVAILABLE.
+      limiter_->CountFailOpen(decision.status());
+      return absl::OkStatus();
+    }
+    if (decision->allowed) return absl::OkStatus();
+    context.AddTrailingMetadata("retry-after-ms", absl::StrCat(decision->retry_after_ms));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "rate limit of ", limit_.per_minute, " calls per minute for ", full_name_,
+        " exceeded; retry in ", decision->retry_after_ms, " ms"));
+  }
+
   std::unique_ptr<grpc::internal::RpcServiceMethod> method_;
   v1::Policy policy_;
   const Authenticator* auth_;
+  const RateLimiter* limiter_;
+  std::string full_name_;
+  RateLimit limit_;
 };
 
 }  // namespace
@@ -138,7 +173,8 @@ absl::string_view PolicyName(v1::Policy policy) {
   }
 }
 
-absl::Status GuardService(grpc::Service* service, const Authenticator* auth) {
+absl::Status GuardService(grpc::Service* service, const Authenticator* auth,
+                          const RateLimiter* limiter) {
   MethodList& methods = service->*ServiceMethodsMember();
   std::vector<v1::Policy> policies;
   std::vector<std::string> problems;
@@ -165,7 +201,7 @@ absl::Status GuardService(grpc::Service* service, const Authenticator* auth) {
     const char* name = original->name();
     auto type = original->method_type();
     methods[i] = std::make_unique<grpc::internal::RpcServiceMethod>(
-        name, type, new PolicyGate(std::move(original), policies[i], auth));
+        name, type, new PolicyGate(std::move(original), policies[i], auth, limiter));
   }
   return absl::OkStatus();
 }

@@ -19,6 +19,7 @@
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/server_context.h"
 #include "services/common/call_context.h"
+#include "services/common/rate_limit.h"
 
 namespace grpc {
 class Service;
@@ -50,7 +51,11 @@ absl::string_view PolicyName(v1::Policy policy);
 // synchronous generated service not yet registered with a server. A denied
 // call gets its status without the handler running. FAILED_PRECONDITION,
 // naming every method without a declared policy, leaves the service
-// unchanged. `auth` must outlive the service.
-absl::Status GuardService(grpc::Service* service, const Authenticator* auth);
+// unchanged. After authorisation, a non-null `limiter` takes a token of the
+// RPC's bucket (rate_limit.h); an empty bucket is RESOURCE_EXHAUSTED with
+// the wait in the message and in the `retry-after-ms` trailing metadata.
+// `auth` and `limiter` must outlive the service.
+absl::Status GuardService(grpc::Service* service, const Authenticator* auth,
+                          const RateLimiter* limiter = nullptr);
 
 }  // namespace ecoact

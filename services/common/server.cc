@@ -24,7 +24,7 @@ void EcoactServer::AddWorker(BackgroundWorker* worker) { workers_.push_back(work
 
 absl::Status EcoactServer::Start() {
   for (auto& entry : services_) {
-    absl::Status guarded = GuardService(entry.first, auth_);
+    absl::Status guarded = GuardService(entry.first, auth_, options_.rate_limiter);
     if (!guarded.ok()) return guarded;
   }
   grpc::EnableDefaultHealthCheckService(true);

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "services/common/call_context.h"
+#include "services/common/rate_limit.h"
 #include "services/common/redis.h"
 
 namespace ecoact {
@@ -33,6 +34,9 @@ struct ServerOptions {
   int max_message_bytes = 1 << 20;
   absl::Duration health_interval = absl::Seconds(1);
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Rate limits per RPC and caller (rate_limit.h); null: none. Must outlive
+  // the server.
+  const RateLimiter* rate_limiter = nullptr;
 };
 
 class EcoactServer {

@@ -24,7 +24,9 @@ absl::StatusOr<std::unique_ptr<EcoactServerProcess>> EcoactServerProcess::Start(
   ProcessOptions process;
   process.binary = options.binary;
   process.args = {absl::StrCat("--listen=127.0.0.1:", options.port), "--projector_consumer=e2e",
-                  "--password_iterations=1000", "--health_interval=100ms"};
+                  "--password_iterations=1000", "--health_interval=100ms",
+                  // High enough for tests' bursts, yet every call takes a token.
+                  "--rate_limits=*=1000000/1000000"};
   process.args.insert(process.args.end(), options.extra_args.begin(), options.extra_args.end());
   process.env = {{"ECOACT_REDIS", redis.address()},
                  {"ECOACT_ADMIN_PASSWORD", options.admin_password},

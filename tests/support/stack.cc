@@ -6,7 +6,8 @@
 
 namespace ecoact::test {
 
-absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
+absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis,
+                                                    const std::string& rate_limits) {
   std::unique_ptr<Stack> stack(new Stack());
   if (redis == nullptr) {
     auto started = RedisServerProcess::Start();
@@ -103,6 +104,13 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis) {
   server_options.listen = "127.0.0.1:0";
   server_options.health_interval = absl::Milliseconds(100);
   server_options.shutdown_grace = absl::Seconds(2);
+  auto limits = RateLimitTable::Parse(rate_limits);
+  if (!limits.ok()) return limits.status();
+  if (limits->any_enabled()) {
+    stack->rate_limiter_ = std::make_unique<RateLimiter>(stack->redis_.get(),
+                                                         stack->keys_->prefix(), *limits);
+    server_options.rate_limiter = stack->rate_limiter_.get();
+  }
   stack->server_ = std::make_unique<EcoactServer>(server_options, stack->redis_.get(),
                                                   stack->auth_.get());
   stack->server_->AddService(stack->identity_service_.get(), "ecoact.v1.IdentityService");

@@ -40,7 +40,12 @@ struct Citizen {
 class Stack {
  public:
   // Starts Redis (unless `redis` is given) and the server on a free port.
-  static absl::StatusOr<std::unique_ptr<Stack>> Start(RedisServerProcess* redis = nullptr);
+  // `rate_limits` is a --rate_limits value; by default none, since tests
+  // call thousands of RPCs as fast as they can.
+  static absl::StatusOr<std::unique_ptr<Stack>> Start(RedisServerProcess* redis = nullptr,
+                                                      const std::string& rate_limits = "0");
+  // The limiter in front of the services; null without limits.
+  const RateLimiter* rate_limiter() const { return rate_limiter_.get(); }
   ~Stack();
 
   RedisServerProcess& redis_process() { return *redis_process_; }
@@ -127,6 +132,7 @@ class Stack {
   std::unique_ptr<events::EventsServiceImpl> events_service_;
   std::unique_ptr<rewards::RewardStore> reward_store_;
   std::unique_ptr<rewards::RewardsServiceImpl> rewards_service_;
+  std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<EcoactServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::atomic<int64_t> now_ms_{0};
