@@ -5,6 +5,8 @@
 // projector lag seen on the board. Speed is reported, never asserted.
 //
 //   build/bench/record_bench --server=127.0.0.1:7700 --threads=8 --seconds=10
+//   (run the server with --rate_limits=0: one load generator on one address
+//   would otherwise hit the per-address limits)
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
