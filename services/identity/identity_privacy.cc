@@ -7,6 +7,7 @@
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
 #include "services/identity/identity_service.h"
+#include "services/rewards/streak.h"
 
 namespace ecoact::identity {
 namespace {
@@ -15,10 +16,6 @@ using google::protobuf::util::TimeUtil;
 
 google::protobuf::Timestamp Millis(int64_t ms) { return TimeUtil::MillisecondsToTimestamp(ms); }
 
-// Streak day numbers count local days from 2000-01-01 (record_action.lua).
-std::string LocalDate(int64_t day_number) {
-  return absl::FormatCivilTime(absl::CivilDay(2000, 1, 1) + day_number);
-}
 
 }  // namespace
 
@@ -33,7 +30,7 @@ absl::Status IdentityServiceImpl::DoExport(const grpc::ServerContext& context,
   }
   response->set_entries_total(activity.entries_total);
   response->set_entries_truncated(activity.entries_total > response->entries_size());
-  for (const BadgeAward& award : activity.badges) {
+  for (const rewards::StoredAward& award : activity.badges) {
     v1::ExportedBadge* out = response->add_badges();
     out->set_badge_id(award.badge_id);
     *out->mutable_awarded_at() = Millis(award.at_ms);
@@ -42,7 +39,8 @@ absl::Status IdentityServiceImpl::DoExport(const grpc::ServerContext& context,
   v1::ExportedStreak* streak = response->mutable_streak();
   streak->set_current_days(activity.streak_current);
   streak->set_best_days(activity.streak_best);
-  if (activity.streak_last_day >= 0) streak->set_last_active_day(LocalDate(activity.streak_last_day));
+  if (activity.streak_last_day >= 0) streak->set_last_active_day(
+      absl::FormatCivilTime(rewards::DayFromNumber(activity.streak_last_day)));
   response->mutable_all_time_totals()->insert(activity.all_time_totals.begin(),
                                               activity.all_time_totals.end());
   *response->mutable_exported_at() = Millis(absl::ToUnixMillis(auth_->Now()));

@@ -5,7 +5,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "identity_lua.h"
-#include "nlohmann/json.hpp"
 #include "services/common/status_macros.h"
 
 namespace ecoact::identity {
@@ -56,16 +55,9 @@ absl::StatusOr<AccountActivity> RedisPrivacyStore::Activity(absl::string_view ac
                                      {"HGETALL", keys_.Totals(id, "all")}}));
   RETURN_IF_ERROR(CheckReplies("export read", first));
   activity.entries_total = first[0].integer;
-  for (size_t i = 0; i + 1 < first[1].elements.size(); i += 2) {
-    nlohmann::json j = nlohmann::json::parse(first[1].elements[i + 1].str, nullptr, false);
-    if (!j.is_object()) return absl::InternalError("stored badge award is not JSON");
-    activity.badges.push_back(
-        {first[1].elements[i].str, j.value("at", int64_t{0}), j.value("entry", "")});
-  }
-  std::sort(activity.badges.begin(), activity.badges.end(),
-            [](const BadgeAward& a, const BadgeAward& b) {
-              return a.at_ms != b.at_ms ? a.at_ms < b.at_ms : a.entry_id < b.entry_id;
-            });
+  std::vector<std::string> awards;
+  for (const RedisValue& v : first[1].elements) awards.push_back(v.str);
+  ASSIGN_OR_RETURN(activity.badges, rewards::DecodeAwards(awards));
   if (first[2].elements.size() == 3 && !first[2].elements[0].IsNil()) {
     activity.streak_last_day = IntOr(first[2].elements[0], -1);
     activity.streak_current = IntOr(first[2].elements[1], 0);

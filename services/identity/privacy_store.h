@@ -13,6 +13,7 @@
 #include "services/common/keys.h"
 #include "services/common/ledger_format.h"
 #include "services/common/redis.h"
+#include "services/rewards/badge_rules.h"
 
 namespace ecoact::identity {
 
@@ -20,16 +21,10 @@ namespace ecoact::identity {
 // account has more.
 inline constexpr int64_t kMaxExportedEntries = 100000;
 
-struct BadgeAward {
-  std::string badge_id;
-  int64_t at_ms = 0;
-  std::string entry_id;
-};
-
 struct AccountActivity {
   std::vector<StoredEntry> entries;  // oldest first
   int64_t entries_total = 0;
-  std::vector<BadgeAward> badges;    // oldest first
+  std::vector<rewards::StoredAward> badges;    // oldest first
   int64_t streak_last_day = -1;      // days since 2000-01-01 (local); -1 none
   int64_t streak_current = 0;
   int64_t streak_best = 0;

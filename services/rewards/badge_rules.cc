@@ -1,5 +1,7 @@
 #include "services/rewards/badge_rules.h"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "ecoact/rewardsfile/v1/badges_file.pb.h"
+#include "nlohmann/json.hpp"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "rewards_data.h"
@@ -202,6 +205,20 @@ absl::StatusOr<BadgeRuleSet> LoadBadgeRules(const std::string& path) {
                         absl::StrCat("badges file '", path, "': ", rules.status().message()));
   }
   return rules;
+}
+
+absl::StatusOr<std::vector<StoredAward>> DecodeAwards(
+    const std::vector<std::string>& fields_and_values) {
+  std::vector<StoredAward> awards;
+  for (size_t i = 0; i + 1 < fields_and_values.size(); i += 2) {
+    nlohmann::json j = nlohmann::json::parse(fields_and_values[i + 1], nullptr, false);
+    if (!j.is_object()) return absl::InternalError("stored badge award is not JSON");
+    awards.push_back({fields_and_values[i], j.value("at", int64_t{0}), j.value("entry", "")});
+  }
+  std::sort(awards.begin(), awards.end(), [](const StoredAward& a, const StoredAward& b) {
+    return a.at_ms != b.at_ms ? a.at_ms < b.at_ms : a.entry_id < b.entry_id;
+  });
+  return awards;
 }
 
 }  // namespace ecoact::rewards

@@ -64,6 +64,19 @@ class BadgeRuleSet {
   std::vector<BadgeRule> rules_;
 };
 
+// One award as the RecordAction script stores it in an account's badges
+// hash: badge id -> {"at": recorded ms, "entry": ledger entry id}.
+struct StoredAward {
+  std::string badge_id;
+  int64_t at_ms = 0;
+  std::string entry_id;
+};
+
+// The awards of a badges hash (HGETALL's field, value, ... list), oldest
+// first; INTERNAL for a value the script did not write.
+absl::StatusOr<std::vector<StoredAward>> DecodeAwards(
+    const std::vector<std::string>& fields_and_values);
+
 // The rules compiled into the binaries.
 absl::string_view EmbeddedBadgesText();
 

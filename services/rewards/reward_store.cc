@@ -96,20 +96,9 @@ absl::StatusOr<CampaignSums> RewardStore::AccountSums(const std::string& account
 
 absl::StatusOr<std::vector<StoredAward>> RewardStore::Awards(const std::string& account_id) {
   ASSIGN_OR_RETURN(RedisValue reply, redis_->Command({"HGETALL", keys_.Badges(account_id)}));
-  std::vector<StoredAward> awards;
-  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    nlohmann::json j = nlohmann::json::parse(reply.elements[i + 1].str, nullptr, false);
-    if (!j.is_object()) return absl::InternalError("stored badge award is not JSON");
-    StoredAward award;
-    award.badge_id = reply.elements[i].str;
-    award.at_ms = j.value("at", int64_t{0});
-    award.entry_id = j.value("entry", "");
-    awards.push_back(std::move(award));
-  }
-  std::sort(awards.begin(), awards.end(), [](const StoredAward& a, const StoredAward& b) {
-    return a.at_ms != b.at_ms ? a.at_ms < b.at_ms : a.entry_id < b.entry_id;
-  });
-  return awards;
+  std::vector<std::string> flat;
+  for (const RedisValue& v : reply.elements) flat.push_back(v.str);
+  return DecodeAwards(flat);
 }
 
 absl::StatusOr<StreakState> RewardStore::Streak(const std::string& account_id) {

@@ -17,12 +17,6 @@
 
 namespace ecoact::rewards {
 
-struct StoredAward {
-  std::string badge_id;
-  int64_t at_ms = 0;
-  std::string entry_id;
-};
-
 struct CampaignSums {
   int64_t co2 = 0;
   int64_t pts = 0;
