@@ -31,6 +31,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/tls.h"
 
 namespace ecoact::cli {
 
@@ -123,13 +124,15 @@ struct GlobalOptions {
   std::string session_path;
   absl::Duration timeout;
   bool json = false;
+  ChannelTlsOptions tls;
 };
 
 enum class Auth { kNone, kToken };
 
 class Client {
  public:
-  explicit Client(GlobalOptions options);
+  // `channel` leads to options.server (OpenChannel, with options.tls).
+  Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel);
 
   const GlobalOptions& options() const { return options_; }
   v1::IdentityService::Stub& identity() { return *identity_; }

@@ -106,9 +106,14 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"limit", Kind::kInt, "N"},
     // Personal data.
     {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
+    // TLS to the server (global).
+    {"tls_ca_file", Kind::kString, "FILE"},       {"tls_cert_file", Kind::kString, "FILE"},
+    {"tls_key_file", Kind::kString, "FILE"},      {"tls_server_name", Kind::kString, "NAME"},
 };
 // clang-format on
-constexpr const char* kGlobalOptions[] = {"server", "session", "timeout", "json", "help"};
+constexpr const char* kGlobalOptions[] = {"server",        "session",       "timeout",
+                                          "json",          "help",          "tls_ca_file",
+                                          "tls_cert_file", "tls_key_file",  "tls_server_name"};
 
 const OptionSpec* FindOption(absl::string_view name) {
   for (const OptionSpec& spec : kOptionSpecs) {
@@ -427,9 +432,9 @@ std::string RetryOption(absl::string_view option, absl::string_view value) {
 
 // ------------------------------------------------------------------- client
 
-Client::Client(GlobalOptions options)
+Client::Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
-      channel_(grpc::CreateChannel(options_.server, grpc::InsecureChannelCredentials())),
+      channel_(std::move(channel)),
       identity_(v1::IdentityService::NewStub(channel_)),
       catalog_(v1::CatalogService::NewStub(channel_)),
       actions_(v1::ActionsService::NewStub(channel_)),
@@ -524,6 +529,12 @@ void Client::PrintRpcError(const grpc::Status& status, Auth auth,
     std::fprintf(stderr,
                  "hint: is the ecoact server running at %s? (deploy/local/run.sh starts one)\n",
                  options_.server.c_str());
+    if (options_.tls.enabled()) {
+      std::fprintf(stderr,
+                   "hint: with TLS, --tls_ca_file must hold the CA that signed the server's "
+                   "certificate, which must name the host of --server (or --tls_server_name); "
+                   "a server with mutual TLS also needs --tls_cert_file and --tls_key_file\n");
+    }
   } else if (code == absl::StatusCode::kUnauthenticated && auth == Auth::kToken) {
     std::fprintf(stderr, "hint: sign in again with `ecoact login`\n");
   }
@@ -1107,6 +1118,13 @@ std::string Usage() {
       "                      env ECOACT_SESSION; one file per account)\n"
       "  --timeout=DURATION  deadline of each call (default 5s, env ECOACT_TIMEOUT)\n"
       "  --json              print each response as proto3 JSON\n"
+      "  --tls_ca_file=FILE  TLS: PEM CA certificates that signed the server's certificate\n"
+      "                      (env ECOACT_TLS_CA_FILE); without it, plaintext\n"
+      "  --tls_server_name=NAME  name the server's certificate must hold, if not the\n"
+      "                      host of --server (env ECOACT_TLS_SERVER_NAME)\n"
+      "  --tls_cert_file=FILE --tls_key_file=FILE  client certificate and key, for a\n"
+      "                      server with mutual TLS (no env: ECOACT_TLS_CERT_FILE is the\n"
+      "                      server's own)\n"
       "\n"
       "examples:\n"
       "  ecoact wards\n"
@@ -1242,7 +1260,7 @@ int Main(int argc, char** argv) {
   if (int checked = CheckCommandLine(in); checked != kExitOk) return checked;
 
   // Environment defaults for options not on the command line.
-  for (const char* name : {"server", "session", "timeout"}) {
+  for (const char* name : {"server", "session", "timeout", "tls_ca_file", "tls_server_name"}) {
     std::string variable = absl::StrCat("ECOACT_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr || *value == '\0' || in.Has(name)) continue;
@@ -1257,7 +1275,14 @@ int Main(int argc, char** argv) {
   global.session_path = in.Has("session") ? in.Str("session") : DefaultSessionPath();
   (void)absl::ParseDuration(in.Str("timeout", "5s"), &global.timeout);
   global.json = in.Flag("json");
-  Client client(std::move(global));
+  global.tls = {in.Str("tls_ca_file"), in.Str("tls_cert_file"), in.Str("tls_key_file"),
+                in.Str("tls_server_name")};
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(global.server, global.tls);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "ecoact: %s\n", std::string(channel.status().message()).c_str());
+    return kExitUsage;
+  }
+  Client client(std::move(global), *std::move(channel));
   return in.command->run(client, in);
 }
 

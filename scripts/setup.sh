@@ -15,7 +15,7 @@ PACKAGES=(
   libabsl-dev libhiredis-dev libssl-dev nlohmann-json3-dev
   redis-server
   googletest libgtest-dev libgmock-dev
-  procps
+  procps openssl
 )
 
 installed() {

@@ -13,7 +13,8 @@
 #       .data/admin-password
 #   ECOACT_TOKEN_KEYS   token signing keys; without it, one key is generated
 #       once into .data/token-keys, so that tokens survive restarts
-#   any other ECOACT_<FLAG> (ECOACT_TIME_ZONE, ...) reaches the server as is.
+#   any other ECOACT_<FLAG> (ECOACT_TIME_ZONE, ...) reaches the server as is;
+#   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md).
 #   BUILD_DIR (build)   as in scripts/build.sh
 #
 # Everything the run keeps is under .data/: redis/ (the AOF), *.pid, *.log.
@@ -165,6 +166,9 @@ wait_until server "${server_pid}" 30 listening "${port}"
 
 cli="${build_dir}/cli/ecoact"
 [[ "${port}" == 7700 ]] || cli+=" --server=127.0.0.1:${port}"
+# With TLS the CLI needs the CA that signed the server's certificate.
+[[ -z "${ECOACT_TLS_CERT_FILE:-}" ]] || cli+=" --tls_ca_file=CA.pem"
+[[ -z "${ECOACT_TLS_CLIENT_CA_FILE:-}" ]] || cli+=" --tls_cert_file=CLIENT.pem --tls_key_file=CLIENT.key"
 cat <<EOF
 
 ecoact is running: server 127.0.0.1:${port} (pid ${server_pid}), Redis 127.0.0.1:${redis_port} (pid ${redis_pid}).

@@ -54,6 +54,16 @@ ABSL_FLAG(std::string, rate_limits, ecoact::kDefaultRateLimits,
           "table");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long in-flight calls may run after SIGTERM/SIGINT");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain of the gRPC port (env ECOACT_TLS_CERT_FILE); with "
+          "--tls_key_file the port serves TLS only. Empty: plaintext");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of --tls_cert_file, not encrypted (env ECOACT_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA certificates (env ECOACT_TLS_CLIENT_CA_FILE); set: mutual TLS, every "
+          "client must present a certificate one of them signed");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Minutes(1),
+          "How often the TLS files are read again; renewed files apply to new connections");
 
 namespace ecoact {
 
@@ -156,6 +166,9 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
         absl::StrCat("--rate_limits (ECOACT_RATE_LIMITS): ", rate_limits.status().message()));
   }
   config.rate_limits = *std::move(rate_limits);
+  config.tls = {absl::GetFlag(FLAGS_tls_cert_file), absl::GetFlag(FLAGS_tls_key_file),
+                absl::GetFlag(FLAGS_tls_client_ca_file), absl::GetFlag(FLAGS_tls_reload_interval)};
+  if (absl::Status tls = CheckServerTls(config.tls); !tls.ok()) return tls;
   return config;
 }
 

@@ -13,6 +13,7 @@
 #include "services/common/periods.h"
 #include "services/common/rate_limit.h"
 #include "services/common/redis.h"
+#include "services/common/tls.h"
 
 namespace ecoact {
 
@@ -36,6 +37,7 @@ struct CommonConfig {
   absl::Duration health_interval; // --health_interval
   absl::Duration shutdown_grace;  // --shutdown_grace
   RateLimitTable rate_limits;     // --rate_limits
+  ServerTlsOptions tls;           // --tls_cert_file, --tls_key_file, --tls_client_ca_file, ...
 };
 
 // Reads and validates the common flags; INVALID_ARGUMENT names the flag.

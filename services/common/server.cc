@@ -30,7 +30,8 @@ absl::Status EcoactServer::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(options_.listen, MakeServerCredentials(options_.tls, &tls_files_),
+                           &port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   // A second server on a busy port must fail, not silently share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -48,7 +49,9 @@ absl::Status EcoactServer::Start() {
   }
   for (BackgroundWorker* worker : workers_) worker->Start();
   health_thread_ = std::thread([this] { HealthLoop(); });
-  LogInfo("server started", {{"listen", options_.listen}, {"port", int64_t{port_}}});
+  LogInfo("server started", {{"listen", options_.listen},
+                             {"port", int64_t{port_}},
+                             {"transport", std::string(options_.tls.mode())}});
   return absl::OkStatus();
 }
 

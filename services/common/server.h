@@ -2,6 +2,7 @@
 // limit, keepalive, reflection, the gRPC health service driven by a real
 // Redis PING, the access policy in front of every handler (policy.h),
 // background workers, and graceful shutdown on SIGTERM/SIGINT.
+// The port serves plaintext, TLS or mutual TLS (tls.h).
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "services/common/call_context.h"
 #include "services/common/rate_limit.h"
 #include "services/common/redis.h"
+#include "services/common/tls.h"
 
 namespace ecoact {
 
@@ -37,6 +39,9 @@ struct ServerOptions {
   // Rate limits per RPC and caller (rate_limit.h); null: none. Must outlive
   // the server.
   const RateLimiter* rate_limiter = nullptr;
+  // TLS (or mutual TLS) on the port, from files checked by CheckServerTls;
+  // off by default.
+  ServerTlsOptions tls;
 };
 
 class EcoactServer {
@@ -68,6 +73,7 @@ class EcoactServer {
   const Authenticator* auth_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;
   std::vector<BackgroundWorker*> workers_;
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> tls_files_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::thread health_thread_;

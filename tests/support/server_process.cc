@@ -38,8 +38,9 @@ absl::StatusOr<std::unique_ptr<EcoactServerProcess>> EcoactServerProcess::Start(
   server->process_ = *std::move(started);
   absl::Status up = server->process_->WaitForPort("127.0.0.1", options.port, absl::Seconds(10));
   if (!up.ok()) return up;
-  server->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", options.port),
-                                         grpc::InsecureChannelCredentials());
+  auto channel = OpenChannel(absl::StrCat("127.0.0.1:", options.port), options.client_tls);
+  if (!channel.ok()) return channel.status();
+  server->channel_ = *std::move(channel);
   server->options_ = std::move(options);
   return server;
 }

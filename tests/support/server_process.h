@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/tls.h"
 #include "tests/support/redis_server.h"
 
 namespace ecoact::test {
@@ -26,6 +27,9 @@ struct EcoactServerOptions {
   int port = 0;            // 0: a free one
   // More flags, e.g. "--ledger_shards=8".
   std::vector<std::string> extra_args;
+  // How channel() connects: plaintext by default; TLS options for a server
+  // started with --tls_cert_file etc. in extra_args.
+  ChannelTlsOptions client_tls;
 };
 
 class EcoactServerProcess {
