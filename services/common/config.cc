@@ -54,6 +54,9 @@ ABSL_FLAG(std::string, rate_limits, ecoact::kDefaultRateLimits,
           "table");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long in-flight calls may run after SIGTERM/SIGINT");
+ABSL_FLAG(int, max_threads, 64,
+          "Most threads serving calls; past them a call gets RESOURCE_EXHAUSTED at once "
+          "instead of waiting on a thread (a hung Redis must not pile threads up)");
 
 namespace ecoact {
 
@@ -150,6 +153,10 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
   }
   config.health_interval = absl::GetFlag(FLAGS_health_interval);
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  config.max_threads = absl::GetFlag(FLAGS_max_threads);
+  if (config.max_threads < 4 || config.max_threads > 10000) {
+    return absl::InvalidArgumentError("--max_threads must be in [4, 10000]");
+  }
   auto rate_limits = RateLimitTable::Parse(absl::GetFlag(FLAGS_rate_limits));
   if (!rate_limits.ok()) {
     return absl::InvalidArgumentError(
