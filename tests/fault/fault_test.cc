@@ -402,6 +402,10 @@ TEST_F(SlowRedisTest, HungRedisHoldsDeadlinesWithoutThreadPileUp) {
   ExpectProgress(*load, 100, "before the stall");
   StallFigures figures =
       Stall(*load, kBurst, [&] { ASSERT_TRUE(redis_->Pause().ok()); }, absl::Seconds(5));
+  // Still hung: health says so (its pings have a connection of their own).
+  auto not_serving =
+      WaitForHealth(grpc::health::v1::HealthCheckResponse::NOT_SERVING, absl::Seconds(10));
+  EXPECT_TRUE(not_serving.has_value()) << "health SERVING while Redis hangs";
   ASSERT_TRUE(redis_->Resume().ok());
   ReportStall(test, figures, kBurst);
   EXPECT_EQ(figures.burst_done, kBurst);
