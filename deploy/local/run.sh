@@ -8,6 +8,9 @@
 #
 # Environment:
 #   ECOACT_PORT (7700), ECOACT_REDIS_PORT (6390)   loopback ports
+#   ECOACT_REDIS_FSYNC (everysec)   Redis's appendfsync: `always` fsyncs the
+#       append-only file before every reply, so no acknowledged action is lost
+#       even to a power cut (docs/operations.md, "Durability")
 #   ECOACT_ADMIN_LOGIN (admin), ECOACT_ADMIN_PASSWORD   the first admin, created
 #       at start-up if missing; without a password, one is generated once into
 #       .data/admin-password
@@ -26,6 +29,7 @@ cd "${repo}"
 data="${repo}/.data"
 port="${ECOACT_PORT:-7700}"
 redis_port="${ECOACT_REDIS_PORT:-6390}"
+redis_fsync="${ECOACT_REDIS_FSYNC:-everysec}"
 build_dir="${BUILD_DIR:-build}"
 server_bin="${build_dir}/services/allinone/ecoact_server"
 
@@ -58,6 +62,10 @@ for p in "${port}" "${redis_port}"; do
   fi
 done
 [[ "${port}" != "${redis_port}" ]] || die "ECOACT_PORT and ECOACT_REDIS_PORT are both ${port}"
+case "${redis_fsync}" in
+  everysec | always) ;;
+  *) die "ECOACT_REDIS_FSYNC must be everysec or always, got '${redis_fsync}'" ;;
+esac
 
 # --- refuse to start twice or on a busy port ------------------------------------
 
@@ -149,9 +157,10 @@ $(tail -n 20 "${data}/${name}.log")"
 # shellcheck disable=SC2317  # invoked through wait_until
 redis_ready() { [[ "$(redis-cli -p "${redis_port}" ping 2>/dev/null)" == PONG ]]; }
 
-printf '\n--- %s: run.sh starting redis on port %s\n' "$(date -Is)" "${redis_port}" >>"${data}/redis.log"
+printf '\n--- %s: run.sh starting redis on port %s, appendfsync %s\n' "$(date -Is)" "${redis_port}" \
+  "${redis_fsync}" >>"${data}/redis.log"
 setsid redis-server "${here}/redis.conf" --port "${redis_port}" --dir "${data}/redis" \
-  >>"${data}/redis.log" 2>&1 </dev/null &
+  --appendfsync "${redis_fsync}" >>"${data}/redis.log" 2>&1 </dev/null &
 redis_pid=$!
 echo "${redis_pid}" >"${data}/redis.pid"
 echo "${redis_port}" >"${data}/redis.port"
@@ -171,7 +180,7 @@ cli="${build_dir}/cli/ecoact"
 [[ -z "${ECOACT_TLS_CLIENT_CA_FILE:-}" ]] || cli+=" --tls_cert_file=CLIENT.pem --tls_key_file=CLIENT.key"
 cat <<EOF
 
-ecoact is running: server 127.0.0.1:${port} (pid ${server_pid}), Redis 127.0.0.1:${redis_port} (pid ${redis_pid}).
+ecoact is running: server 127.0.0.1:${port} (pid ${server_pid}), Redis 127.0.0.1:${redis_port} (pid ${redis_pid}, appendfsync ${redis_fsync}).
 Data and logs: .data/ (redis/ holds the append-only file; server.log, redis.log).
 
 Try it, from ${repo}:

@@ -27,6 +27,7 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   server_options.health_interval = config->health_interval;
   server_options.shutdown_grace = config->shutdown_grace;
   server_options.tls = config->tls;
+  server_options.max_threads = config->max_threads;
   // Limits share the calls' pool: a bucket is one short script per call.
   RateLimiter rate_limiter(&redis, config->key_prefix, config->rate_limits);
   if (config->rate_limits.any_enabled()) server_options.rate_limiter = &rate_limiter;

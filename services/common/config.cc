@@ -64,6 +64,9 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
           "client must present a certificate one of them signed");
 ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Minutes(1),
           "How often the TLS files are read again; renewed files apply to new connections");
+ABSL_FLAG(int, max_threads, 64,
+          "Most threads serving calls; past them a call gets RESOURCE_EXHAUSTED at once "
+          "instead of waiting on a thread (a hung Redis must not pile threads up)");
 
 namespace ecoact {
 
@@ -160,6 +163,10 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
   }
   config.health_interval = absl::GetFlag(FLAGS_health_interval);
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  config.max_threads = absl::GetFlag(FLAGS_max_threads);
+  if (config.max_threads < 4 || config.max_threads > 10000) {
+    return absl::InvalidArgumentError("--max_threads must be in [4, 10000]");
+  }
   auto rate_limits = RateLimitTable::Parse(absl::GetFlag(FLAGS_rate_limits));
   if (!rate_limits.ok()) {
     return absl::InvalidArgumentError(

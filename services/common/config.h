@@ -36,6 +36,7 @@ struct CommonConfig {
   int max_message_bytes = 0;      // --max_message_bytes
   absl::Duration health_interval; // --health_interval
   absl::Duration shutdown_grace;  // --shutdown_grace
+  int max_threads = 64;           // --max_threads
   RateLimitTable rate_limits;     // --rate_limits
   ServerTlsOptions tls;           // --tls_cert_file, --tls_key_file, --tls_client_ca_file, ...
 };

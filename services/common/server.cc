@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "services/common/log.h"
 #include "services/common/policy.h"
 
@@ -30,6 +31,9 @@ absl::Status EcoactServer::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  grpc::ResourceQuota quota("ecoact-server");
+  quota.SetMaxThreads(options_.max_threads);
+  builder.SetResourceQuota(quota);
   builder.AddListeningPort(options_.listen, MakeServerCredentials(options_.tls, &tls_files_),
                            &port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);

@@ -36,6 +36,11 @@ struct ServerOptions {
   int max_message_bytes = 1 << 20;
   absl::Duration health_interval = absl::Seconds(1);
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Most threads the synchronous server runs calls on. gRPC's default is no
+  // limit: with Redis hung, every arriving call parks one more thread (300
+  // calls, 300 threads) until the process runs out of memory or threads.
+  // Past the cap a call is refused at once with RESOURCE_EXHAUSTED.
+  int max_threads = 64;
   // Rate limits per RPC and caller (rate_limit.h); null: none. Must outlive
   // the server.
   const RateLimiter* rate_limiter = nullptr;
