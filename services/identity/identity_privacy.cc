@@ -64,7 +64,9 @@ absl::Status IdentityServiceImpl::DoDelete(const grpc::ServerContext& context,
   // deleted account, should this step fail), and its OpenID Connect identity
   // no longer leads to it.
   RETURN_IF_ERROR(sessions_->RevokeAll(claims.subject));
-  if (before && !before->oidc.empty()) RETURN_IF_ERROR(sessions_->UnlinkOidc(before->oidc));
+  if (before && !before->oidc.empty()) {
+    RETURN_IF_ERROR(sessions_->UnlinkOidc(before->oidc, claims.subject));
+  }
   response->set_account_id(claims.subject);
   *response->mutable_deleted_at() = Millis(absl::ToUnixMillis(now));
   return absl::OkStatus();

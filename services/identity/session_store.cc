@@ -30,6 +30,11 @@ absl::Time FromMillis(const RedisValue& value) {
   return absl::FromUnixMillis(ms);
 }
 
+const LuaScript& UnlinkScript() {
+  static const LuaScript script("unlink_oidc", embedded::kUnlinkOidcLua);
+  return script;
+}
+
 }  // namespace
 
 SessionStore::SessionStore(RedisClient* redis, KeySpace keys, RefreshPolicy policy)
@@ -103,8 +108,10 @@ absl::StatusOr<std::string> SessionStore::FindOidc(absl::string_view identity_ha
   return reply->str;  // empty when not linked
 }
 
-absl::Status SessionStore::UnlinkOidc(absl::string_view identity_hash) {
-  return redis_->Command({"DEL", keys_.OidcLink(identity_hash)}).status();
+absl::Status SessionStore::UnlinkOidc(absl::string_view identity_hash,
+                                      absl::string_view account_id) {
+  return redis_->Eval(UnlinkScript(), {keys_.OidcLink(identity_hash)}, {std::string(account_id)})
+      .status();
 }
 
 }  // namespace ecoact::identity

@@ -50,7 +50,8 @@ class SessionStore {
                                        absl::string_view candidate,
                                        absl::string_view replace_deleted);
   absl::StatusOr<std::string> FindOidc(absl::string_view identity_hash);
-  absl::Status UnlinkOidc(absl::string_view identity_hash);
+  // Removes the link if it still leads to `account_id`.
+  absl::Status UnlinkOidc(absl::string_view identity_hash, absl::string_view account_id);
 
  private:
   RedisClient* redis_;

@@ -57,26 +57,37 @@ class AsymmetricTokensTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     issuer_ = *std::move(server);
     // A verifier: the actions service alone, with the public key only.
-    EcoactServerOptions verifier;
+    auto port = PickFreePort();
+    ASSERT_TRUE(port.ok()) << port.status();
+    ProcessOptions verifier;
     verifier.binary = ECOACT_ACTIONS_BINARY;
-    verifier.key_prefix = issuer_->options().key_prefix;
-    verifier.extra_args = {"--token_keys=", "--token_verify_keys=" + public_pem_,
-                           std::string("--server_secret=") + kServerSecret};
-    server = EcoactServerProcess::Start(*redis_, verifier);
-    ASSERT_TRUE(server.ok()) << server.status();
-    verifier_ = *std::move(server);
+    verifier.args = {absl::StrCat("--listen=127.0.0.1:", *port), "--token_keys=",
+                     "--token_verify_keys=" + public_pem_,
+                     std::string("--server_secret=") + kServerSecret};
+    verifier.env = {{"ECOACT_REDIS", redis_->address()},
+                    {"ECOACT_KEY_PREFIX", issuer_->options().key_prefix}};
+    verifier.unset_env = {"ECOACT_TOKEN_KEYS"};
+    auto process = ProcessHandle::Start(verifier);
+    ASSERT_TRUE(process.ok()) << process.status();
+    verifier_ = *std::move(process);
+    absl::Status up = verifier_->WaitForPort("127.0.0.1", *port, absl::Seconds(10));
+    ASSERT_TRUE(up.ok()) << up << "\n" << verifier_->LogTail();
+    verifier_channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", *port),
+                                            grpc::InsecureChannelCredentials());
   }
   void TearDown() override { std::system(absl::StrCat("rm -rf '", dir_, "'").c_str()); }
 
   grpc::Status Impact(const std::string& token) {
     v1::GetMyImpactResponse response;
-    return v1::ActionsService::NewStub(verifier_->channel())
+    return v1::ActionsService::NewStub(verifier_channel_)
         ->GetMyImpact(CallContext(token).get(), v1::GetMyImpactRequest(), &response);
   }
 
   std::string dir_, private_pem_, public_pem_;
   std::unique_ptr<RedisServerProcess> redis_;
-  std::unique_ptr<EcoactServerProcess> issuer_, verifier_;
+  std::unique_ptr<EcoactServerProcess> issuer_;
+  std::unique_ptr<ProcessHandle> verifier_;
+  std::shared_ptr<grpc::Channel> verifier_channel_;
 };
 
 TEST_F(AsymmetricTokensTest, TokensSignedByOneServerAreVerifiedByAnother) {
@@ -98,7 +109,7 @@ TEST_F(AsymmetricTokensTest, TokensSignedByOneServerAreVerifiedByAnother) {
               registered.refresh_token().size());
 
   status = Impact(registered.token());
-  EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << verifier_->process().LogTail();
+  EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << verifier_->LogTail();
 
   // A refreshed token works there too.
   v1::RefreshTokenRequest refresh;

@@ -400,6 +400,10 @@ TEST_F(OidcTest, AfterDeletionTheIdentityStartsANewAccount) {
   const std::string token = IdToken(Claims("leaving"), "p-1", key_.get());
   v1::SignInWithOidcResponse first;
   ASSERT_THAT(SignIn(token, &first, "Mika", "nakahara"), StatusIs(grpc::StatusCode::OK));
+  auto linked = stack_->redis().Command(
+      {"GET", stack_->keys().OidcLink(identity::OidcIdentity{kIssuer, "leaving"}.Hash())});
+  ASSERT_TRUE(linked.ok());
+  EXPECT_EQ(linked->str, first.profile().account_id());
   v1::DeleteMyAccountRequest request;
   request.set_request_id("delete-oidc-0001");
   request.set_confirm_account_id(first.profile().account_id());
@@ -407,6 +411,11 @@ TEST_F(OidcTest, AfterDeletionTheIdentityStartsANewAccount) {
   ASSERT_THAT(stack_->identity()->DeleteMyAccount(Stack::Context(first.token()).get(), request,
                                                   &deleted),
               StatusIs(grpc::StatusCode::OK));
+  // The link (the hashed identity) went with the account.
+  auto link = stack_->redis().Command(
+      {"EXISTS", stack_->keys().OidcLink(identity::OidcIdentity{kIssuer, "leaving"}.Hash())});
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->integer, 0);
   v1::SignInWithOidcResponse again;
   EXPECT_THAT(SignIn(token, &again),
               StatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("nickname")));
