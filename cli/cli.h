@@ -108,15 +108,18 @@ Rows BoardRows(v1::Metric metric, std::vector<const RepeatedPtrField<v1::BoardEn
 
 // ------------------------------------------------------------------- client
 
-// What the session file keeps between runs. The secret is kept for citizens
-// only: it is their one way to sign in again, whereas staff and admins know
-// their password and `login` again when the token expires.
+// What the session file keeps between runs. The access token is renewed
+// with the refresh token (IdentityService.RefreshToken, which also rotates
+// the refresh token). The secret is kept for citizens only: it is their one
+// way to sign in again, whereas staff and admins know their password and
+// `login` again when the refresh token has expired or was revoked.
 struct Session {
   std::string account_id;
   std::string role;
   std::string secret;
   std::string token;
   absl::Time token_expires_at = absl::InfiniteFuture();
+  std::string refresh_token;
 };
 
 struct GlobalOptions {
@@ -164,6 +167,8 @@ class Client {
  private:
   bool RequireSession();
   bool RenewToken();
+  // Renews through RefreshToken; false (nothing printed) if that failed.
+  bool RefreshSession();
   void PrintRpcError(const grpc::Status& status, Auth auth, absl::string_view retry_option) const;
 
   GlobalOptions options_;

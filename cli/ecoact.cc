@@ -3,8 +3,9 @@
 //
 // The table in Commands() drives parsing, the usage text and dispatch. Every
 // RPC goes through Client::Call, which sets the deadline and the bearer token,
-// signs in again with the stored citizen secret when the token has expired,
-// and prints a failure as "error: CODE: message".
+// renews an expired access token with the stored refresh token (or, failing
+// that, signs in again with the stored citizen secret), and prints a failure
+// as "error: CODE: message".
 //
 // Options are parsed here instead of with absl flags: absl flags are global to
 // the process and its parser exits 1 on an unknown flag, while each command
@@ -357,8 +358,11 @@ absl::StatusOr<std::optional<Session>> ReadSession(const std::string& path) {
     return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   Session session{field("account_id"), field("role"), field("secret"), field("token")};
+  session.refresh_token = field("refresh_token");
   std::string expires = field("token_expires_at"), error;
-  if (session.account_id.empty() || session.token.empty() ||
+  if (session.token.empty()) session.token_expires_at = absl::InfinitePast();  // signed out
+  if (session.account_id.empty() ||
+      (session.token.empty() && session.secret.empty() && session.refresh_token.empty()) ||
       (!expires.empty() &&
        !absl::ParseTime(absl::RFC3339_full, expires, &session.token_expires_at, &error))) {
     return absl::DataLossError(absl::StrCat(path, " is not a valid session file; move it away"));
@@ -372,7 +376,9 @@ absl::Status WriteSession(const std::string& path, const Session& session) {
   nlohmann::json json = {
       {"account_id", session.account_id}, {"role", session.role}, {"token", session.token}};
   if (!session.secret.empty()) json["secret"] = session.secret;
-  if (session.token_expires_at != absl::InfiniteFuture()) {
+  if (!session.refresh_token.empty()) json["refresh_token"] = session.refresh_token;
+  if (session.token_expires_at != absl::InfiniteFuture() &&
+      session.token_expires_at != absl::InfinitePast()) {
     json["token_expires_at"] =
         absl::FormatTime(absl::RFC3339_sec, session.token_expires_at, absl::UTCTimeZone());
   }
@@ -457,7 +463,7 @@ bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContex
     grpc::Status status = rpc(&context);
     if (status.ok()) return true;
     if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED || auth != Auth::kToken ||
-        session_->secret.empty() || renewed) {
+        (session_->secret.empty() && session_->refresh_token.empty()) || renewed) {
       PrintRpcError(status, auth, retry_option);
       return false;
     }
@@ -501,9 +507,43 @@ bool Client::RequireSession() {
                            "`ecoact login --account=ID` first"));
 }
 
+bool Client::RefreshSession() {
+  if (session_->refresh_token.empty()) return false;
+  v1::RefreshTokenRequest request;
+  request.set_refresh_token(session_->refresh_token);
+  v1::RefreshTokenResponse response;
+  grpc::Status status;
+  // A retry with the same refresh token within 30 s gets the same new one
+  // (see the proto), so a lost reply is safe to retry once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+    status = identity_->RefreshToken(&context, request, &response);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      break;
+    }
+  }
+  Session renewed = *session_;
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      renewed.refresh_token.clear();  // dead: do not present it again
+      SaveSession(std::move(renewed));
+    }
+    std::fprintf(stderr, "note: could not refresh the token: %s\n", status.error_message().c_str());
+    return false;
+  }
+  renewed.token = response.token();
+  renewed.token_expires_at = FromTimestamp(response.token_expires_at());
+  renewed.refresh_token = response.refresh_token();
+  SaveSession(std::move(renewed));  // if saving fails, the new token still serves this run
+  return true;
+}
+
 bool Client::RenewToken() {
+  if (RefreshSession()) return true;
   if (session_->secret.empty()) {
-    return Fail(absl::StrCat("the token has expired; sign in again: ecoact login --account=",
+    return Fail(absl::StrCat("the session has expired; sign in again: ecoact login --account=",
                              session_->account_id));
   }
   v1::SignInRequest request;
@@ -516,6 +556,7 @@ bool Client::RenewToken() {
   Session renewed = *session_;
   renewed.token = response.token();
   renewed.token_expires_at = FromTimestamp(response.token_expires_at());
+  renewed.refresh_token = response.refresh_token();
   SaveSession(std::move(renewed));  // if saving fails, the new token still serves this run
   return true;
 }
@@ -552,9 +593,10 @@ void Client::PrintRpcError(const grpc::Status& status, Auth auth,
 namespace {
 
 Session SessionFrom(const std::string& account_id, v1::Role role, const std::string& secret,
-                    const std::string& token, const Timestamp& expires_at) {
+                    const std::string& token, const Timestamp& expires_at,
+                    const std::string& refresh_token) {
   return {account_id, Label(v1::Role_Name(role)), role == v1::ROLE_CITIZEN ? secret : "", token,
-          FromTimestamp(expires_at)};
+          FromTimestamp(expires_at), refresh_token};
 }
 
 int Register(Client& client, const Invocation& in) {
@@ -571,7 +613,7 @@ int Register(Client& client, const Invocation& in) {
     return kExitError;
   }
   if (!client.SaveSession(SessionFrom(r.account_id(), v1::ROLE_CITIZEN, r.account_secret(),
-                                      r.token(), r.token_expires_at()))) {
+                                      r.token(), r.token_expires_at(), r.refresh_token()))) {
     std::fprintf(stderr, "Write down the secret of account %s, it is shown only once: %s\n",
                  r.account_id().c_str(), r.account_secret().c_str());
     return kExitError;
@@ -601,7 +643,7 @@ int Login(Client& client, const Invocation& in) {
       !client.Call(Auth::kNone,
                    [&](auto* c) { return client.identity().SignIn(c, request, &r); }) ||
       !client.SaveSession(SessionFrom(request.account_id(), r.profile().role(), request.secret(),
-                                      r.token(), r.token_expires_at()))) {
+                                      r.token(), r.token_expires_at(), r.refresh_token()))) {
     return kExitError;
   }
   if (client.options().json) {
@@ -611,6 +653,43 @@ int Login(Client& client, const Invocation& in) {
   std::printf("Signed in as %s (%s) until %s; session saved in %s.\n", request.account_id().c_str(),
               Label(v1::Role_Name(r.profile().role())).c_str(),
               ShowTime(r.token_expires_at()).c_str(), client.options().session_path.c_str());
+  return kExitOk;
+}
+
+// Revokes the session's refresh token. A citizen's session file keeps the
+// account id and secret (the only way back into the account); a staff or
+// admin session file is removed.
+int Logout(Client& client, const Invocation&) {
+  if (!client.LoadSession()) return kExitError;
+  if (!client.session()) {
+    std::printf("Not signed in (no %s).\n", client.options().session_path.c_str());
+    return kExitOk;
+  }
+  Session session = *client.session();
+  if (!session.refresh_token.empty()) {
+    v1::SignOutRequest request;
+    request.set_refresh_token(session.refresh_token);
+    v1::SignOutResponse r;
+    if (!client.Call(Auth::kNone,
+                     [&](auto* c) { return client.identity().SignOut(c, request, &r); })) {
+      return kExitError;
+    }
+  }
+  if (session.secret.empty()) {
+    if (unlink(client.options().session_path.c_str()) != 0 && errno != ENOENT) {
+      return Client::Fail(absl::StrCat("cannot remove ", client.options().session_path, ": ",
+                                       std::strerror(errno)));
+    }
+    std::printf("Signed out; removed %s.\n", client.options().session_path.c_str());
+    return kExitOk;
+  }
+  session.token.clear();
+  session.refresh_token.clear();
+  session.token_expires_at = absl::InfinitePast();
+  if (!client.SaveSession(std::move(session))) return kExitError;
+  std::printf("Signed out: the refresh token is revoked. %s keeps the account id and secret,\n"
+              "the only way back into this account; the next command signs in with them.\n",
+              client.options().session_path.c_str());
   return kExitOk;
 }
 
@@ -952,6 +1031,10 @@ const std::vector<Command>& Commands() {
     {"login", "", {{"account", true}, {"secret", false}},
      "sign in with a citizen account id and secret, or a staff/admin login and\n"
      "      password; without --secret, it is read from standard input", Login},
+    {"logout", "", {},
+     "revoke the session's refresh token (staff/admin: also remove the session file;\n"
+     "      citizens keep their secret in it). Access tokens last 15 minutes and are\n"
+     "      renewed with the refresh token by every command", Logout},
     {"whoami", "", {}, "show your profile", Whoami},
     {"profile", "", {{"nickname", false}, {"ward", false}, {"visibility", false},
                      {"request_id", false}},

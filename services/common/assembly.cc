@@ -1,8 +1,54 @@
 #include "services/common/assembly.h"
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
 #include "services/common/log.h"
+#include "services/common/status_macros.h"
 
 namespace ecoact {
+
+absl::StatusOr<TokenService> TokenServiceFromConfig(const CommonConfig& config) {
+  TokenService::Options options;
+  options.lifetime = config.token_lifetime;
+  for (const auto& [kid, secret] : config.token_keys) {
+    auto key = JwsKey::Hmac(secret);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--token_keys: key '", kid, "': ", key.status().message()));
+    }
+    if (config.token_signing_key.empty() && kid == config.token_key_id) {
+      options.signer.emplace(kid, *key);
+    }
+    RETURN_IF_ERROR(options.verify_keys.Add(kid, *std::move(key)));
+  }
+  for (const std::string& path : config.token_verify_keys) {
+    absl::Status added = options.verify_keys.AddFile(path);
+    if (!added.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--token_verify_keys: ", added.message()));
+    }
+  }
+  if (!config.token_signing_key.empty()) {
+    std::ifstream file(config.token_signing_key);
+    std::stringstream pem;
+    pem << file.rdbuf();
+    if (!file) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--token_signing_key: cannot read ", config.token_signing_key));
+    }
+    auto key = JwsKey::FromPem(pem.str());
+    if (!key.ok() || !key->can_sign()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--token_signing_key: ", config.token_signing_key, ": ",
+          key.ok() ? "a public key; the private key is needed" : key.status().message()));
+    }
+    std::string kid = config.token_signing_key_id.empty() ? key->Thumbprint()
+                                                          : config.token_signing_key_id;
+    options.signer.emplace(std::move(kid), *std::move(key));
+  }
+  return TokenService::Create(std::move(options));
+}
 
 int RunServerMain(int argc, char** argv, absl::string_view usage,
                   const std::vector<ServiceModule>& modules) {
@@ -12,10 +58,15 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   if (!config.ok()) ExitWithConfigError(config.status());
   auto calendar = CityCalendar::Create(config->time_zone, config->week_start);
   if (!calendar.ok()) ExitWithConfigError(calendar.status());
-  auto tokens = TokenService::Create(config->token_keys, config->token_key_id, "ecoact",
-                                     config->token_lifetime);
+  auto tokens = TokenServiceFromConfig(*config);
   if (!tokens.ok()) ExitWithConfigError(tokens.status());
-  if (config->token_key_id == "ephemeral") {
+  LogInfo("token keys loaded",
+          {{"signs_with", tokens->can_issue()
+                              ? std::string(JwsAlgorithmName(tokens->signing_algorithm()))
+                              : "none (verifies only)"},
+           {"signing_kid", tokens->signing_key_id()},
+           {"verify_keys", absl::StrCat(tokens->verify_keys().size())}});
+  if (config->token_keys.count("ephemeral") > 0) {
     LogWarning("no --token_keys configured: tokens are signed with a random key and die on restart");
   }
   RedisClient redis(config->redis);

@@ -55,6 +55,11 @@ struct Assembly {
 // A non-OK status stops start-up with the message.
 using ServiceModule = std::function<absl::Status(Assembly&)>;
 
+// The token keys of `config`: --token_keys (HS256), --token_verify_keys
+// (PEM or JWKS files) and --token_signing_key (PEM), which signs instead of
+// the HS256 key when given. INVALID_ARGUMENT names the flag and the file.
+absl::StatusOr<TokenService> TokenServiceFromConfig(const CommonConfig& config);
+
 int RunServerMain(int argc, char** argv, absl::string_view usage,
                   const std::vector<ServiceModule>& modules);
 

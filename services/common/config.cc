@@ -39,7 +39,21 @@ ABSL_FLAG(std::string, token_keys, "",
           "(env ECOACT_TOKEN_KEYS). Empty: a random key per start (tokens die on restart)");
 ABSL_FLAG(std::string, token_key_id, "",
           "Key id that signs new tokens; default the first of --token_keys");
-ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(24), "Lifetime of an issued token");
+ABSL_FLAG(std::string, token_signing_key, "",
+          "PEM private key (EC P-256: ES256, or RSA 2048+: RS256) that signs access tokens "
+          "instead of --token_keys (env ECOACT_TOKEN_SIGNING_KEY). Only the identity service "
+          "needs it; docs/security.md \"Tokens\"");
+ABSL_FLAG(std::string, token_signing_key_id, "",
+          "Key id of --token_signing_key; default its RFC 7638 thumbprint");
+ABSL_FLAG(std::string, token_verify_keys, "",
+          "FILE[,FILE...] of public keys accepted on tokens besides the signing key's: PEM "
+          "public keys (key id = thumbprint) or JWKS files (env ECOACT_TOKEN_VERIFY_KEYS)");
+ABSL_FLAG(std::string, server_secret, "",
+          "Secret (32+ bytes) that derives citizen credentials and check-in codes "
+          "(env ECOACT_SERVER_SECRET); default the signing secret of --token_keys, required "
+          "without it");
+ABSL_FLAG(absl::Duration, token_lifetime, absl::Minutes(15),
+          "Lifetime of an access token; clients renew it with a refresh token");
 ABSL_FLAG(absl::Duration, period_retention, absl::Hours(24 * 35),
           "How long a finished day, week or month stays readable (its boards and the "
           "per-account totals behind them); then both expire by themselves");
@@ -145,14 +159,35 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
     if (config.token_key_id.empty()) config.token_key_id = kv.first;
     config.token_keys[kv.first] = kv.second;
   }
-  if (config.token_keys.empty()) {
+  config.token_signing_key = absl::GetFlag(FLAGS_token_signing_key);
+  config.token_signing_key_id = absl::GetFlag(FLAGS_token_signing_key_id);
+  config.token_verify_keys =
+      absl::StrSplit(absl::GetFlag(FLAGS_token_verify_keys), ',', absl::SkipEmpty());
+  if (config.token_keys.empty() && config.token_signing_key.empty() &&
+      config.token_verify_keys.empty()) {
     config.token_key_id = "ephemeral";
     config.token_keys[config.token_key_id] = Base32(RandomBytes(32));
   }
   if (!absl::GetFlag(FLAGS_token_key_id).empty()) {
     config.token_key_id = absl::GetFlag(FLAGS_token_key_id);
   }
+  if (!config.token_keys.empty() && config.token_keys.count(config.token_key_id) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--token_key_id '", config.token_key_id, "' names no key of --token_keys"));
+  }
+  config.server_secret = absl::GetFlag(FLAGS_server_secret);
+  if (config.server_secret.empty() && config.token_keys.count(config.token_key_id) > 0) {
+    config.server_secret = config.token_keys.at(config.token_key_id);
+  }
+  if (config.server_secret.size() < 32) {
+    return absl::InvalidArgumentError(
+        "--server_secret (ECOACT_SERVER_SECRET) needs 32+ bytes; it is required when "
+        "--token_keys is not set");
+  }
   config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
+  if (config.token_lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--token_lifetime must be positive");
+  }
   config.period_retention = absl::GetFlag(FLAGS_period_retention);
   if (config.period_retention < absl::Hours(24)) {
     return absl::InvalidArgumentError("--period_retention must be at least 24h");

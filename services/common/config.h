@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,6 +32,10 @@ struct CommonConfig {
   WeekStart week_start = WeekStart::kMonday;  // --week_start
   std::map<std::string, std::string> token_keys;  // --token_keys kid=secret,...
   std::string token_key_id;       // --token_key_id
+  std::string token_signing_key;     // --token_signing_key (PEM file)
+  std::string token_signing_key_id;  // --token_signing_key_id
+  std::vector<std::string> token_verify_keys;  // --token_verify_keys FILE,...
+  std::string server_secret;      // --server_secret (derived credentials, codes)
   absl::Duration token_lifetime;  // --token_lifetime
   absl::Duration period_retention;  // --period_retention
   int max_message_bytes = 0;      // --max_message_bytes

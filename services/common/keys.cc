@@ -44,6 +44,12 @@ std::string KeySpace::ActiveDays(absl::string_view id) const {
 std::string KeySpace::Streak(absl::string_view id) const {
   return absl::StrCat(ShardTag(id), "streak:", id);
 }
+std::string KeySpace::RefreshFamilies(absl::string_view id) const {
+  return absl::StrCat(ShardTag(id), "rtf:", id);
+}
+std::string KeySpace::OidcLink(absl::string_view identity_hash) const {
+  return absl::StrCat(prefix_, ":{oidc:", identity_hash, "}");
+}
 std::string KeySpace::Campaigns() const { return absl::StrCat(prefix_, ":{campaigns}:def"); }
 std::string KeySpace::Board(absl::string_view board) const {
   return absl::StrCat(prefix_, ":{b:", board, "}");

@@ -10,6 +10,8 @@
 //   <p>:{s<N>}:days:<id>          string  bitmap of active days    (shard N)
 //   <p>:{s<N>}:streak:<id>        hash    last, cur, best          (shard N)
 //   <p>:{s<N>}:badges:<id>        hash    badge id -> award JSON   (shard N)
+//   <p>:{s<N>}:rtf:<id>           hash    refresh token families   (shard N)
+//   <p>:{oidc:<H>}                string  OIDC identity -> account (own slot)
 //   <p>:{campaigns}:def           hash    campaign id -> JSON      (own slot)
 //   <p>:{b:<board>}               zset    one leaderboard          (own slot)
 //   <p>:{org}:team:<id>, org:<id>  hash    teams, organisations     ({org})
@@ -53,6 +55,12 @@ class KeySpace {
   std::string ActiveDays(absl::string_view id) const;
   std::string Streak(absl::string_view id) const;
   std::string Badges(absl::string_view id) const;
+  // The account's refresh token families (family id -> JSON state), next to
+  // the account hash so a refresh checks the account in the same script.
+  std::string RefreshFamilies(absl::string_view id) const;
+  // The account linked to an OpenID Connect identity; `identity_hash` is the
+  // hex SHA-256 of "<issuer>\n<subject>".
+  std::string OidcLink(absl::string_view identity_hash) const;
   // Campaign definitions (hash id -> JSON), in their own slot.
   std::string Campaigns() const;
   // `board` is a board name such as "city::2026-W48:pts".

@@ -32,7 +32,7 @@ absl::Status AddEventsService(Assembly& assembly) {
   }
   // Check-in codes are signed under the token key, with their own label.
   auto* codes = assembly.Keep(std::make_unique<CheckInCodes>(
-      "checkin:" + assembly.config->token_keys.at(assembly.config->token_key_id), code_lifetime));
+      "checkin:" + assembly.config->server_secret, code_lifetime));
   auto* store = assembly.Keep(
       std::make_unique<EventStore>(assembly.redis, assembly.keys->prefix()));
   auto* boards = assembly.Keep(

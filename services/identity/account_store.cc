@@ -55,6 +55,7 @@ AccountRecord AccountFromFields(absl::string_view id, const std::vector<std::str
     else if (f == "mh") record.memberships = ParseMembershipHistory(v);
     else if (f == "secret") record.secret_hash = v;
     else if (f == "fingerprint") record.fingerprint = v;
+    else if (f == "oidc") record.oidc = v;
     else if (f == "created_ms") {
       int64_t ms = 0;
       if (absl::SimpleAtoi(v, &ms)) record.created_at = absl::FromUnixMillis(ms);
@@ -77,6 +78,7 @@ absl::StatusOr<CreateOutcome> RedisAccountStore::Create(const AccountRecord& rec
       "created_ms", absl::StrCat(absl::ToUnixMillis(record.created_at)),
   };
   if (!record.organisation.empty()) args.insert(args.end(), {"org", record.organisation});
+  if (!record.oidc.empty()) args.insert(args.end(), {"oidc", record.oidc});
   if (!record.memberships.empty()) {
     args.insert(args.end(), {"mh", MembershipHistoryJson(record.memberships)});
   }

@@ -51,6 +51,7 @@ struct AccountRecord {
   std::string secret_hash;    // "pbkdf2-sha256$<iterations>$<salt>$<hash>"
   absl::Time created_at;
   std::string fingerprint;    // of the creating request, for idempotent retries
+  std::string oidc;           // hash of the linked OpenID Connect identity, if any
 };
 
 struct ProfileChange {

@@ -14,6 +14,17 @@ ABSL_FLAG(std::string, admin_password, "",
 ABSL_FLAG(int, password_iterations, 100000,
           "PBKDF2-HMAC-SHA256 iterations for new staff/admin passwords");
 
+ABSL_FLAG(absl::Duration, refresh_token_lifetime, absl::Hours(24 * 30),
+          "Lifetime of a refresh token; each refresh issues a new one for this long");
+ABSL_FLAG(std::string, oidc_issuer, "",
+          "Issuer (iss) of the OpenID Connect provider whose ID tokens SignInWithOidc "
+          "accepts (env ECOACT_OIDC_ISSUER); empty: OIDC sign-in is off");
+ABSL_FLAG(std::string, oidc_audience, "",
+          "Audience (aud) the provider's ID tokens must name: ecoact's client id there");
+ABSL_FLAG(std::string, oidc_jwks_file, "",
+          "JWKS file with the provider's public keys (its jwks_uri document, RS256/ES256); "
+          "re-read when it changes");
+
 namespace ecoact::identity {
 
 absl::StatusOr<IdentityConfig> IdentityConfigFromFlags() {
@@ -24,6 +35,20 @@ absl::StatusOr<IdentityConfig> IdentityConfigFromFlags() {
   config.password_iterations = absl::GetFlag(FLAGS_password_iterations);
   if (config.password_iterations < 1000) {
     return absl::InvalidArgumentError("--password_iterations must be at least 1000");
+  }
+  config.refresh_token_lifetime = absl::GetFlag(FLAGS_refresh_token_lifetime);
+  if (config.refresh_token_lifetime < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("--refresh_token_lifetime must be at least 1m");
+  }
+  config.oidc_issuer = absl::GetFlag(FLAGS_oidc_issuer);
+  config.oidc_audience = absl::GetFlag(FLAGS_oidc_audience);
+  config.oidc_jwks_file = absl::GetFlag(FLAGS_oidc_jwks_file);
+  bool any = !config.oidc_issuer.empty() || !config.oidc_audience.empty() ||
+             !config.oidc_jwks_file.empty();
+  if (any && (config.oidc_issuer.empty() || config.oidc_audience.empty() ||
+              config.oidc_jwks_file.empty())) {
+    return absl::InvalidArgumentError(
+        "OpenID Connect needs all of --oidc_issuer, --oidc_audience and --oidc_jwks_file");
   }
   return config;
 }

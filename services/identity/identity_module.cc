@@ -16,12 +16,24 @@ absl::Status AddIdentityService(Assembly& assembly) {
   auto* teams = assembly.Keep(std::make_unique<RedisTeamStore>(assembly.redis, *assembly.keys));
   auto* privacy =
       assembly.Keep(std::make_unique<RedisPrivacyStore>(assembly.redis, *assembly.keys));
+  RefreshPolicy refresh_policy;
+  refresh_policy.lifetime = config.refresh_token_lifetime;
+  auto* sessions = assembly.Keep(
+      std::make_unique<SessionStore>(assembly.redis, *assembly.keys, refresh_policy));
   IdentityOptions options;
-  // Credentials derive from the current signing key, under their own label.
-  options.credential_key = assembly.config->token_keys.at(assembly.config->token_key_id);
+  if (!config.oidc_issuer.empty()) {
+    ASSIGN_OR_RETURN(options.oidc, OidcProvider::Create(config.oidc_issuer, config.oidc_audience,
+                                                        config.oidc_jwks_file));
+  }
+  if (!assembly.tokens->can_issue()) {
+    return absl::InvalidArgumentError(
+        "the identity service issues tokens: give it --token_signing_key or --token_keys");
+  }
+  // Credentials derive from the deployment's secret, under their own label.
+  options.credential_key = assembly.config->server_secret;
   options.password_iterations = config.password_iterations;
   auto* service = assembly.Keep(std::make_unique<IdentityServiceImpl>(
-      store, teams, privacy, assembly.auth, ward_directory, options));
+      store, teams, privacy, sessions, assembly.auth, ward_directory, options));
   assembly.server->AddService(service, "ecoact.v1.IdentityService");
   if (config.admin_password.empty()) {
     LogWarning("no --admin_password: no admin account is created");

@@ -58,7 +58,15 @@ absl::Status IdentityServiceImpl::DoDelete(const grpc::ServerContext& context,
         "confirm_account_id must be the caller's own account id; deletion cannot be undone");
   }
   const absl::Time now = auth_->Now();
+  ASSIGN_OR_RETURN(std::optional<AccountRecord> before, store_->Get(claims.subject));
   RETURN_IF_ERROR(privacy_->Delete(claims.subject, request.request_id(), now).status());
+  // Every sign-in of the account ends (the refresh script also refuses a
+  // deleted account, should this step fail), and its OpenID Connect identity
+  // no longer leads to it.
+  RETURN_IF_ERROR(sessions_->RevokeAll(claims.subject));
+  if (before && !before->oidc.empty()) {
+    RETURN_IF_ERROR(sessions_->UnlinkOidc(before->oidc, claims.subject));
+  }
   response->set_account_id(claims.subject);
   *response->mutable_deleted_at() = Millis(absl::ToUnixMillis(now));
   return absl::OkStatus();

@@ -39,9 +39,11 @@ void ToProfileProto(const AccountRecord& record, v1::Profile* profile) {
 }
 
 IdentityServiceImpl::IdentityServiceImpl(AccountStore* store, TeamStore* teams,
-                                         PrivacyStore* privacy, const Authenticator* auth,
-                                         const WardDirectory* wards, IdentityOptions options)
-    : store_(store), teams_(teams), privacy_(privacy), auth_(auth), wards_(wards), options_(std::move(options)),
+                                         PrivacyStore* privacy, SessionStore* sessions,
+                                         const Authenticator* auth, const WardDirectory* wards,
+                                         IdentityOptions options)
+    : store_(store), teams_(teams), privacy_(privacy), sessions_(sessions), auth_(auth),
+      wards_(wards), options_(std::move(options)),
       dummy_hash_(HashSecret("no such account", options_.password_iterations)) {}
 
 absl::Status IdentityServiceImpl::LoadProfile(absl::string_view id, v1::Profile* response) {
@@ -93,10 +95,13 @@ absl::Status IdentityServiceImpl::DoRegister(const v1::RegisterRequest& request,
   // Also on a replay: heals a first attempt that failed before this step.
   RETURN_IF_ERROR(teams_->AddMember(record));
   RETURN_IF_ERROR(LoadProfile(record.id, response->mutable_profile()));
+  ASSIGN_OR_RETURN(IssuedTokens tokens, StartSession(record.id, v1::ROLE_CITIZEN, now));
   response->set_account_id(credentials.account_id);
   response->set_account_secret(credentials.secret);
-  response->set_token(auth_->tokens().Issue(record.id, v1::ROLE_CITIZEN, now));
-  SetTimestamp(now + auth_->tokens().lifetime(), response->mutable_token_expires_at());
+  response->set_token(tokens.access_token);
+  SetTimestamp(tokens.access_expires_at, response->mutable_token_expires_at());
+  response->set_refresh_token(tokens.refresh_token);
+  SetTimestamp(tokens.refresh_expires_at, response->mutable_refresh_token_expires_at());
   return absl::OkStatus();
 }
 
@@ -116,9 +121,11 @@ absl::Status IdentityServiceImpl::DoSignIn(const v1::SignInRequest& request,
     return rejected;
   }
   if (!VerifySecret(request.secret(), record->secret_hash)) return rejected;
-  const absl::Time now = auth_->Now();
-  response->set_token(auth_->tokens().Issue(record->id, record->role, now));
-  SetTimestamp(now + auth_->tokens().lifetime(), response->mutable_token_expires_at());
+  ASSIGN_OR_RETURN(IssuedTokens tokens, StartSession(record->id, record->role, auth_->Now()));
+  response->set_token(tokens.access_token);
+  SetTimestamp(tokens.access_expires_at, response->mutable_token_expires_at());
+  response->set_refresh_token(tokens.refresh_token);
+  SetTimestamp(tokens.refresh_expires_at, response->mutable_refresh_token_expires_at());
   ToProfileProto(*record, response->mutable_profile());
   return absl::OkStatus();
 }

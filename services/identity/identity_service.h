@@ -6,7 +6,9 @@
 #include "services/common/call_context.h"
 #include "services/identity/account_store.h"
 #include "services/identity/accounts.h"
+#include "services/identity/oidc.h"
 #include "services/identity/privacy_store.h"
+#include "services/identity/session_store.h"
 #include "services/identity/team_store.h"
 
 namespace ecoact::identity {
@@ -17,6 +19,16 @@ struct IdentityOptions {
   // PBKDF2 iterations for staff/admin passwords (citizen secrets are random
   // 256-bit values and need no stretching beyond kCitizenSecretIterations).
   int password_iterations = 100000;
+  // The OpenID Connect provider SignInWithOidc accepts; none: UNIMPLEMENTED.
+  std::shared_ptr<OidcProvider> oidc;
+};
+
+// What a sign-in hands out (identity_sessions.cc).
+struct IssuedTokens {
+  std::string access_token;
+  absl::Time access_expires_at;
+  std::string refresh_token;
+  absl::Time refresh_expires_at;
 };
 
 inline constexpr int kCitizenSecretIterations = 1000;
@@ -24,13 +36,21 @@ inline constexpr int kCitizenSecretIterations = 1000;
 class IdentityServiceImpl final : public v1::IdentityService::Service {
  public:
   IdentityServiceImpl(AccountStore* store, TeamStore* teams, PrivacyStore* privacy,
-                      const Authenticator* auth, const WardDirectory* wards,
-                      IdentityOptions options);
+                      SessionStore* sessions, const Authenticator* auth,
+                      const WardDirectory* wards, IdentityOptions options);
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
   grpc::Status SignIn(grpc::ServerContext* context, const v1::SignInRequest* request,
                       v1::SignInResponse* response) override;
+  // Refresh tokens and OpenID Connect (identity_sessions.cc).
+  grpc::Status RefreshToken(grpc::ServerContext* context, const v1::RefreshTokenRequest* request,
+                            v1::RefreshTokenResponse* response) override;
+  grpc::Status SignOut(grpc::ServerContext* context, const v1::SignOutRequest* request,
+                       v1::SignOutResponse* response) override;
+  grpc::Status SignInWithOidc(grpc::ServerContext* context,
+                              const v1::SignInWithOidcRequest* request,
+                              v1::SignInWithOidcResponse* response) override;
   grpc::Status GetMyProfile(grpc::ServerContext* context, const v1::GetMyProfileRequest* request,
                             v1::Profile* response) override;
   grpc::Status UpdateMyProfile(grpc::ServerContext* context,
@@ -88,6 +108,15 @@ class IdentityServiceImpl final : public v1::IdentityService::Service {
   absl::Status DoSetTestAccount(const grpc::ServerContext& context,
                                 const v1::SetTestAccountRequest& request, v1::Profile* response);
 
+  // An access token and a new refresh token family for the account.
+  absl::StatusOr<IssuedTokens> StartSession(const std::string& account_id, v1::Role role,
+                                            absl::Time now);
+  absl::Status DoRefresh(const v1::RefreshTokenRequest& request,
+                         v1::RefreshTokenResponse* response);
+  absl::Status DoSignOut(const v1::SignOutRequest& request);
+  absl::Status DoSignInWithOidc(const v1::SignInWithOidcRequest& request,
+                                v1::SignInWithOidcResponse* response);
+
   absl::Status DoRegister(const v1::RegisterRequest& request, v1::RegisterResponse* response);
   absl::Status DoSignIn(const v1::SignInRequest& request, v1::SignInResponse* response);
   absl::Status DoUpdate(const grpc::ServerContext& context,
@@ -99,6 +128,7 @@ class IdentityServiceImpl final : public v1::IdentityService::Service {
   AccountStore* store_;
   TeamStore* teams_;
   PrivacyStore* privacy_;
+  SessionStore* sessions_;
   const Authenticator* auth_;
   const WardDirectory* wards_;
   IdentityOptions options_;

@@ -144,7 +144,9 @@ std::string RolesNamed(v1::Policy policy) {
 // failure, not the policy's: an empty SignIn is a wrong secret.
 const std::map<std::string, std::string>& DomainUnauthenticated() {
   static const auto* kMessages = new std::map<std::string, std::string>{
-      {"ecoact.v1.IdentityService.SignIn", "unknown account or wrong secret"}};
+      {"ecoact.v1.IdentityService.SignIn", "unknown account or wrong secret"},
+      {"ecoact.v1.IdentityService.RefreshToken",
+       "invalid refresh token: not an ecoact refresh token (\"rt1.<...>\")"}};
   return *kMessages;
 }
 

@@ -75,6 +75,7 @@ std::string SignedToken(const std::string& header, const std::string& payload,
 
 nlohmann::json ValidPayload() {
   return {{"iss", kIssuer},
+          {"aud", "ecoact"},
           {"sub", "acct-1"},
           {"role", "citizen"},
           {"iat", absl::ToUnixSeconds(kNow)},
@@ -316,6 +317,20 @@ TEST(TokenServiceTest, CorrectlySignedTokensWithBadClaimsAreRejected) {
     p["sub"] = "";
     cases.push_back({"empty subject", p, "empty subject"});
   }
+  {
+    nlohmann::json p = ValidPayload();
+    p.erase("aud");
+    cases.push_back({"without aud", p, "wrong audience"});
+    p["aud"] = "another-app";
+    cases.push_back({"another audience", p, "wrong audience"});
+    p["aud"] = nlohmann::json::array({"another-app", "ecoact"});
+    // An audience list that names us is fine: checked below, not a case.
+  }
+  {
+    nlohmann::json p = ValidPayload();
+    p["nbf"] = absl::ToUnixSeconds(kNow + absl::Minutes(5));
+    cases.push_back({"not yet valid", p, "not valid before"});
+  }
   cases.push_back({"payload an array", nlohmann::json::array({1, 2}), "missing claims"});
   for (const Case& c : cases) {
     EXPECT_THAT(service.Verify(SignedToken(header, c.payload.dump(), kSecret1), kNow),
@@ -324,6 +339,9 @@ TEST(TokenServiceTest, CorrectlySignedTokensWithBadClaimsAreRejected) {
   }
   EXPECT_THAT(service.Verify(SignedToken(header, "not json", kSecret1), kNow),
               StatusIs(kUnauthenticated, HasSubstr("missing claims")));
+  nlohmann::json listed = ValidPayload();
+  listed["aud"] = nlohmann::json::array({"another-app", "ecoact"});
+  EXPECT_THAT(service.Verify(SignedToken(header, listed.dump(), kSecret1), kNow), IsOk());
 }
 
 TEST(TokenServiceTest, CreateRefusesTooShortSecrets) {

@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/validation.h"
+#include "services/identity/refresh_tokens.h"
 #include "services/identity/teams.h"
 
 namespace ecoact::identity {
@@ -102,6 +103,41 @@ TEST(TeamsTest, MembershipHistoryRoundTripsAndSkipsDamage) {
   EXPECT_EQ(parsed[0].organisation_id, "school");
   EXPECT_EQ(ParseMembershipHistory(R"([[1,"a"],"x",[2,"b","c"]])").size(), 1u);
   EXPECT_TRUE(ParseMembershipHistory("not json").empty());
+}
+
+TEST(RefreshTokenFormatTest, RoundTripsAndRefusesEverythingElse) {
+  const std::string random(48, '\x5a');
+  RefreshCredential token = NewRefreshToken("u7k2m9q4x8p3n5r6t1v0w", random);
+  const std::string text = token.Format();
+  EXPECT_THAT(text, ::testing::StartsWith("rt1."));
+  std::optional<RefreshCredential> parsed = RefreshCredential::Parse(text);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->account_id, "u7k2m9q4x8p3n5r6t1v0w");
+  EXPECT_EQ(parsed->family, token.family);
+  EXPECT_EQ(parsed->secret, token.secret);
+  // Staff logins may hold characters a dot-separated format must protect.
+  RefreshCredential staff = NewRefreshToken("sato.k", random);
+  ASSERT_TRUE(RefreshCredential::Parse(staff.Format()).has_value());
+  EXPECT_EQ(RefreshCredential::Parse(staff.Format())->account_id, "sato.k");
+  for (const std::string& bad :
+       {std::string(""), std::string("rt1"), text + ".x", text + "A", "rt2" + text.substr(3),
+        text.substr(0, text.size() - 1), std::string("rt1..") + token.family + "." + token.secret,
+        std::string("rt1.dQ.") + token.family + "." + token.secret.substr(0, 42) + "!"}) {
+    EXPECT_FALSE(RefreshCredential::Parse(bad).has_value()) << bad;
+  }
+}
+
+TEST(RefreshTokenFormatTest, SuccessorsAreDerivedWithTheServerSecret) {
+  RefreshCredential token = NewRefreshToken("u1", std::string(48, '\x01'));
+  RefreshCredential next = NextRefreshToken("server-secret-one-0123456789abcdef", token);
+  EXPECT_EQ(next.account_id, token.account_id);
+  EXPECT_EQ(next.family, token.family);
+  EXPECT_NE(next.secret, token.secret);
+  EXPECT_EQ(next.secret.size(), token.secret.size());
+  // Deterministic (a retried refresh gets the same token), keyed.
+  EXPECT_EQ(NextRefreshToken("server-secret-one-0123456789abcdef", token).secret, next.secret);
+  EXPECT_NE(NextRefreshToken("server-secret-two-0123456789abcdef", token).secret, next.secret);
+  EXPECT_EQ(SecretHash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

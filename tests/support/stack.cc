@@ -7,7 +7,8 @@
 namespace ecoact::test {
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis,
-                                                    const std::string& rate_limits) {
+                                                    const std::string& rate_limits,
+                                                    std::shared_ptr<identity::OidcProvider> oidc) {
   std::unique_ptr<Stack> stack(new Stack());
   if (redis == nullptr) {
     auto started = RedisServerProcess::Start();
@@ -44,8 +45,12 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis,
   identity_options.credential_key = std::string(40, 'k');
   identity_options.password_iterations = 1000;
   stack->privacy_ = std::make_unique<identity::RedisPrivacyStore>(stack->redis_.get(), *stack->keys_);
+  identity_options.oidc = std::move(oidc);
+  stack->sessions_ = std::make_unique<identity::SessionStore>(stack->redis_.get(), *stack->keys_,
+                                                              identity::RefreshPolicy{});
   stack->identity_service_ = std::make_unique<identity::IdentityServiceImpl>(
-      stack->accounts_.get(), stack->teams_.get(), stack->privacy_.get(), stack->auth_.get(), stack->wards_.get(), identity_options);
+      stack->accounts_.get(), stack->teams_.get(), stack->privacy_.get(), stack->sessions_.get(),
+      stack->auth_.get(), stack->wards_.get(), identity_options);
   absl::Status admin = identity::EnsureAdmin(stack->accounts_.get(), "admin", kAdminPassword,
                                              1000, stack->now());
   if (!admin.ok()) return admin;

@@ -42,8 +42,11 @@ class Stack {
   // Starts Redis (unless `redis` is given) and the server on a free port.
   // `rate_limits` is a --rate_limits value; by default none, since tests
   // call thousands of RPCs as fast as they can.
-  static absl::StatusOr<std::unique_ptr<Stack>> Start(RedisServerProcess* redis = nullptr,
-                                                      const std::string& rate_limits = "0");
+  // `oidc` is the OpenID Connect provider SignInWithOidc accepts (none:
+  // UNIMPLEMENTED).
+  static absl::StatusOr<std::unique_ptr<Stack>> Start(
+      RedisServerProcess* redis = nullptr, const std::string& rate_limits = "0",
+      std::shared_ptr<identity::OidcProvider> oidc = nullptr);
   // The limiter in front of the services; null without limits.
   const RateLimiter* rate_limiter() const { return rate_limiter_.get(); }
   ~Stack();
@@ -117,6 +120,7 @@ class Stack {
   std::unique_ptr<identity::RedisAccountStore> accounts_;
   std::unique_ptr<identity::RedisTeamStore> teams_;
   std::unique_ptr<identity::RedisPrivacyStore> privacy_;
+  std::unique_ptr<identity::SessionStore> sessions_;
   std::unique_ptr<identity::IdentityServiceImpl> identity_service_;
   std::unique_ptr<catalog::CatalogServiceImpl> catalog_service_;
   std::unique_ptr<rewards::BadgeRuleSet> badge_rules_;

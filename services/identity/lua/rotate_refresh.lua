@@ -1,0 +1,38 @@
+-- One refresh: checks the presented secret against its family and rotates
+-- it, in one atomic step in the account's slot (docs/security.md "Tokens").
+-- KEYS[1] the account's families hash, KEYS[2] the account hash
+-- ARGV[1] family id, ARGV[2] hash of the presented secret, ARGV[3] hash of
+-- the next secret (derived from the presented one), ARGV[4] now (ms),
+-- ARGV[5] lifetime (ms), ARGV[6] grace for a retried refresh (ms)
+-- Returns {'rotated', role, expires_ms} | {'replayed', role, expires_ms}
+-- (a retry within the grace: the same next secret, not rotated again) |
+-- {'reused'} (family revoked) | {'unknown'} | {'expired'} | {'gone'}
+local role = redis.call('HGET', KEYS[2], 'role')
+if not role then return {'unknown'} end
+if role == 'deleted' then
+  redis.call('DEL', KEYS[1])
+  return {'gone'}
+end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {'unknown'} end
+local f = cjson.decode(raw)
+local now = tonumber(ARGV[4])
+if now >= tonumber(f.exp) then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return {'expired'}
+end
+if ARGV[2] == f.cur then
+  local lifetime = tonumber(ARGV[5])
+  f.prev = f.cur
+  f.cur = ARGV[3]
+  f.at = tostring(now)
+  f.exp = tostring(now + lifetime)
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
+  if redis.call('PTTL', KEYS[1]) < lifetime then redis.call('PEXPIRE', KEYS[1], lifetime) end
+  return {'rotated', role, f.exp}
+end
+if ARGV[2] == f.prev and ARGV[3] == f.cur and now - tonumber(f.at) <= tonumber(ARGV[6]) then
+  return {'replayed', role, f.exp}
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return {'reused'}

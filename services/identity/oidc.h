@@ -1,0 +1,49 @@
+// ID tokens of an external OpenID Connect provider (docs/security.md,
+// "Tokens"): verified against the provider's public keys from a JWKS file,
+// its issuer and our audience. The file is re-read when a token names a key
+// it does not hold and the file changed since (the provider rotated keys and
+// a job fetched its jwks_uri again).
+#pragma once
+
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/common/tokens.h"
+
+namespace ecoact::identity {
+
+struct OidcIdentity {
+  std::string issuer;
+  std::string subject;
+  // Hex SHA-256 of "<issuer>\n<subject>": what ecoact keeps of it.
+  std::string Hash() const;
+};
+
+class OidcProvider {
+ public:
+  // INVALID_ARGUMENT if the JWKS file cannot be read or holds no usable key.
+  static absl::StatusOr<std::unique_ptr<OidcProvider>> Create(std::string issuer,
+                                                              std::string audience,
+                                                              std::string jwks_file);
+
+  // UNAUTHENTICATED "invalid ID token: <reason>".
+  absl::StatusOr<OidcIdentity> Verify(absl::string_view id_token, absl::Time now);
+
+ private:
+  OidcProvider() = default;
+  // Re-reads the file if it changed; true if the keys were replaced.
+  bool ReloadIfChanged();
+
+  JwtExpectations expect_;
+  std::string jwks_file_;
+  absl::Mutex mu_;
+  std::shared_ptr<const JwsKeySet> keys_ ABSL_GUARDED_BY(mu_);
+  struct timespec loaded_mtime_ ABSL_GUARDED_BY(mu_) = {0, 0};
+};
+
+}  // namespace ecoact::identity

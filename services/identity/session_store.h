@@ -1,0 +1,62 @@
+// Sign-in state in Redis (docs/keys.md): refresh token families next to each
+// account, and the links from OpenID Connect identities to accounts.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ecoact/v1/common.pb.h"
+#include "services/common/keys.h"
+#include "services/common/redis.h"
+
+namespace ecoact::identity {
+
+enum class RotateOutcome { kRotated, kReplayed, kReused, kUnknown, kExpired, kGone };
+
+struct RotateResult {
+  RotateOutcome outcome = RotateOutcome::kUnknown;
+  v1::Role role = v1::ROLE_UNSPECIFIED;  // when rotated or replayed
+  absl::Time expires_at;                 // of the next refresh token
+};
+
+struct RefreshPolicy {
+  absl::Duration lifetime = absl::Hours(24 * 30);
+  // A retried refresh with the same old token within this time gets the same
+  // new token instead of revoking the family.
+  absl::Duration retry_grace = absl::Seconds(30);
+  int max_families = 32;  // sign-ins (devices) kept per account
+};
+
+class SessionStore {
+ public:
+  SessionStore(RedisClient* redis, KeySpace keys, RefreshPolicy policy);
+
+  const RefreshPolicy& policy() const { return policy_; }
+
+  // Starts a family; NOT_FOUND if the account does not exist or was deleted.
+  // Returns the family's expiry.
+  absl::StatusOr<absl::Time> StartFamily(absl::string_view account_id, absl::string_view family,
+                                         absl::string_view secret_hash, absl::Time now);
+  absl::StatusOr<RotateResult> Rotate(absl::string_view account_id, absl::string_view family,
+                                      absl::string_view presented_hash,
+                                      absl::string_view next_hash, absl::Time now);
+  absl::Status RevokeFamily(absl::string_view account_id, absl::string_view family);
+  absl::Status RevokeAll(absl::string_view account_id);
+
+  // The account linked to an identity: links `candidate` if none is (or if
+  // the linked one is `replace_deleted`), and returns the linked id.
+  absl::StatusOr<std::string> LinkOidc(absl::string_view identity_hash,
+                                       absl::string_view candidate,
+                                       absl::string_view replace_deleted);
+  absl::StatusOr<std::string> FindOidc(absl::string_view identity_hash);
+  // Removes the link if it still leads to `account_id`.
+  absl::Status UnlinkOidc(absl::string_view identity_hash, absl::string_view account_id);
+
+ private:
+  RedisClient* redis_;
+  KeySpace keys_;
+  RefreshPolicy policy_;
+};
+
+}  // namespace ecoact::identity
