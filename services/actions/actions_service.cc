@@ -8,18 +8,6 @@
 
 namespace ecoact::actions {
 
-absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts,
-                                         absl::string_view field) {
-  constexpr int64_t kYear2000 = 946684800;
-  constexpr int64_t kYear2200 = 7258118400;
-  if (ts.seconds() < kYear2000 || ts.seconds() >= kYear2200 || ts.nanos() < 0 ||
-      ts.nanos() > 999999999) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is not a plausible time (years 2000 to 2199 accepted)"));
-  }
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 absl::StatusOr<std::pair<int64_t, int64_t>> ParsePaging(int32_t page_size,
                                                         const std::string& page_token) {
   if (page_size < 0 || page_size > 100) {

@@ -33,10 +33,6 @@ class ActionsServiceImpl final : public v1::ActionsService::Service {
   const Authenticator* auth_;
 };
 
-// Timestamps outside years 2000..2200 are refused before any conversion.
-absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts,
-                                         absl::string_view field);
-
 // page_size: 0 -> 20, otherwise 1..100; page_token: "" or an offset we gave.
 absl::StatusOr<std::pair<int64_t, int64_t>> ParsePaging(int32_t page_size,
                                                         const std::string& page_token);

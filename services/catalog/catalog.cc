@@ -16,6 +16,7 @@
 #include "google/protobuf/text_format.h"
 #include "services/common/status_macros.h"
 #include "services/common/textproto.h"
+#include "services/common/validation.h"
 
 namespace ecoact::catalog {
 namespace {
@@ -424,6 +425,7 @@ absl::StatusOr<const ActionTypeInfo*> Catalog::Lookup(absl::string_view id) cons
     return absl::InvalidArgumentError(
         "action_type is required; see CatalogService.ListActionTypes");
   }
+  if (absl::Status shaped = ValidateActionTypeId("action_type", id); !shaped.ok()) return shaped;
   const ActionTypeInfo* type = Find(id);
   if (type == nullptr) {
     return absl::NotFoundError(absl::StrCat("unknown action type '", id,

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_status.h"
 #include "services/common/status_macros.h"
+#include "services/common/validation.h"
 
 namespace ecoact::catalog {
 namespace {
@@ -19,12 +20,7 @@ v1::ActionType TypeAt(const ActionTypeInfo& type, absl::Time now) {
 
 absl::StatusOr<absl::Time> OccurredAt(const v1::PreviewImpactRequest& request, absl::Time now) {
   if (!request.has_occurred_at()) return now;
-  const google::protobuf::Timestamp& ts = request.occurred_at();
-  if (ts.nanos() < 0 || ts.nanos() > 999'999'999) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("occurred_at.nanos must be in [0, 999999999], got ", ts.nanos()));
-  }
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+  return TimeFromProto(request.occurred_at(), "occurred_at");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/common/validation.h"
 
 namespace ecoact {
 namespace {
@@ -87,7 +88,7 @@ absl::StatusOr<absl::CivilDay> ParseCivilDay(absl::string_view text) {
   absl::CivilDay day;
   if (!shaped || !absl::ParseCivilTime(text, &day)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected a date as YYYY-MM-DD, got '", text, "'"));
+        absl::StrCat("expected a date as YYYY-MM-DD, got ", QuoteForMessage(text)));
   }
   return day;
 }

@@ -1,7 +1,10 @@
 #include "services/common/policy.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -11,9 +14,14 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor_database.h"
 #include "google/protobuf/message_lite.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "grpc/byte_buffer.h"
+#include "grpc/byte_buffer_reader.h"
+#include "grpc/slice.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/impl/service_type.h"
 #include "services/common/grpc_status.h"
+#include "services/common/validation.h"
 
 namespace ecoact {
 namespace {
@@ -36,6 +44,64 @@ struct ServiceMethodsAccess {
 };
 template struct ServiceMethodsAccess<&grpc::Service::methods_>;
 
+// The bytes of a request buffer (decompressed), or nullopt if unreadable.
+std::optional<std::string> ReadAll(grpc_byte_buffer* buffer) {
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, buffer)) return std::nullopt;
+  grpc_slice slice = grpc_byte_buffer_reader_readall(&reader);
+  std::string bytes(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(slice)),
+                    GRPC_SLICE_LENGTH(slice));
+  grpc_slice_unref(slice);
+  grpc_byte_buffer_reader_destroy(&reader);
+  return bytes;
+}
+
+// The path ("entries[2].action_type") of the first string field, in wire
+// order, whose bytes are not UTF-8; empty if there is none or the bytes are
+// not protobuf wire data. Read without the message's own parser, which
+// stops at the bad field without saying which it was.
+std::string FindInvalidUtf8(const google::protobuf::Descriptor* type, absl::string_view bytes,
+                            const std::string& prefix, int depth) {
+  google::protobuf::UnknownFieldSet fields;
+  if (depth > 32 || !fields.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return "";
+  }
+  std::map<int, int> seen;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const google::protobuf::UnknownField& field = fields.field(i);
+    const int index = seen[field.number()]++;
+    if (field.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) continue;
+    const google::protobuf::FieldDescriptor* descriptor = type->FindFieldByNumber(field.number());
+    if (descriptor == nullptr) continue;
+    std::string path = absl::StrCat(prefix, descriptor->name());
+    if (descriptor->is_repeated()) absl::StrAppend(&path, "[", index, "]");
+    if (descriptor->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+      if (!IsValidUtf8(field.length_delimited())) return path;
+    } else if (descriptor->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+      std::string inner = FindInvalidUtf8(descriptor->message_type(), field.length_delimited(),
+                                          path + ".", depth + 1);
+      if (!inner.empty()) return inner;
+    }
+  }
+  return "";
+}
+
+// What a client can act on when its request did not parse. gRPC's own
+// answer is INTERNAL with an empty message, which blames the server.
+grpc::Status ParseFailure(const google::protobuf::Descriptor* type, grpc_byte_buffer* bytes) {
+  std::optional<std::string> read = ReadAll(bytes);
+  std::string field = read ? FindInvalidUtf8(type, *read, "", 0) : "";
+  if (!field.empty()) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat(field, " is not valid UTF-8: every string field of ", type->full_name(),
+                     " must be UTF-8 text (send raw bytes base64-encoded); nothing was done"));
+  }
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("the request is not a valid ", type->full_name(),
+                                   " message (malformed protobuf wire data); nothing was done"));
+}
+
 // The original method (name, generated handler) behind the policy check.
 class PolicyGate final : public grpc::internal::MethodHandler {
  public:
@@ -46,7 +112,11 @@ class PolicyGate final : public grpc::internal::MethodHandler {
         auth_(auth),
         limiter_(limiter),
         full_name_(absl::StrReplaceAll(absl::StripPrefix(method_->name(), "/"), {{"/", "."}})),
-        limit_(limiter ? limiter->table().For(full_name_) : RateLimit()) {}
+        limit_(limiter ? limiter->table().For(full_name_) : RateLimit()) {
+    const google::protobuf::MethodDescriptor* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full_name_);
+    input_type_ = descriptor != nullptr ? descriptor->input_type() : nullptr;
+  }
 
   void RunHandler(const HandlerParameter& param) override {
     grpc::internal::MethodHandler* handler = method_->handler();
@@ -66,9 +136,20 @@ class PolicyGate final : public grpc::internal::MethodHandler {
                                          param.call_requester));
   }
 
+  // Bad wire data (most often a string field that is not UTF-8, which
+  // protobuf refuses before any handler runs) becomes INVALID_ARGUMENT
+  // naming the field. The generated deserializer consumes the buffer, so a
+  // copy (references to the same slices, no bytes copied) is kept for that.
   void* Deserialize(grpc_call* call, grpc_byte_buffer* request, grpc::Status* status,
                     void** handler_data) override {
-    return method_->handler()->Deserialize(call, request, status, handler_data);
+    grpc_byte_buffer* kept =
+        request != nullptr && input_type_ != nullptr ? grpc_byte_buffer_copy(request) : nullptr;
+    void* parsed = method_->handler()->Deserialize(call, request, status, handler_data);
+    if (!status->ok() && status->error_code() == grpc::StatusCode::INTERNAL && kept != nullptr) {
+      *status = ParseFailure(input_type_, kept);
+    }
+    if (kept != nullptr) grpc_byte_buffer_destroy(kept);
+    return parsed;
   }
 
  private:
@@ -103,6 +184,7 @@ class PolicyGate final : public grpc::internal::MethodHandler {
   const RateLimiter* limiter_;
   std::string full_name_;
   RateLimit limit_;
+  const google::protobuf::Descriptor* input_type_ = nullptr;
 };
 
 }  // namespace

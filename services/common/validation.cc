@@ -65,7 +65,7 @@ absl::Status ValidateSlug(absl::string_view field, absl::string_view value, size
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, " must be ", min, " to ", max,
-        " characters: a lower-case letter, then a-z 0-9 _ . -; got '", value, "'"));
+        " characters: a lower-case letter, then a-z 0-9 _ . -; got ", QuoteForMessage(value)));
   }
   return absl::OkStatus();
 }
@@ -91,6 +91,61 @@ absl::Status ValidateDisplayText(absl::string_view field, absl::string_view valu
   }
   out->assign(trimmed.data(), trimmed.size());
   return absl::OkStatus();
+}
+
+absl::Status ValidateActionTypeId(absl::string_view field, absl::string_view value) {
+  bool ok = value.size() >= 2 && value.size() <= 40 &&
+            absl::ascii_islower(static_cast<unsigned char>(value[0]));
+  for (char c : value) {
+    ok = ok && (absl::ascii_islower(static_cast<unsigned char>(c)) ||
+                absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_');
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " must be an action type id (2 to 40 characters: a lower-case letter, then "
+        "a-z 0-9 _; see CatalogService.ListActionTypes), got ", QuoteForMessage(value)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts,
+                                         absl::string_view field) {
+  constexpr int64_t kYear2000 = 946684800;
+  constexpr int64_t kYear2200 = 7258118400;
+  if (ts.nanos() < 0 || ts.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".nanos must be 0 to 999999999, got ", ts.nanos()));
+  }
+  if (ts.seconds() < kYear2000 || ts.seconds() >= kYear2200) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is not a plausible time (years 2000 to 2199 UTC accepted), got ", ts.seconds(),
+        " seconds since 1970"));
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+bool IsValidUtf8(absl::string_view value) {
+  for (size_t i = 0; i < value.size();) {
+    uint32_t cp = 0;
+    if (!NextCodePoint(value, &i, &cp)) return false;
+  }
+  return true;
+}
+
+std::string QuoteForMessage(absl::string_view value) {
+  constexpr size_t kShown = 40;
+  std::string out = "'";
+  for (size_t i = 0; i < value.size() && i < kShown; ++i) {
+    const unsigned char c = value[i];
+    if (c >= 0x20 && c < 0x7F && c != '\\' && c != '\'') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "\\x", absl::BytesToHexString(absl::string_view(value.data() + i, 1)));
+    }
+  }
+  out.push_back('\'');
+  if (value.size() > kShown) absl::StrAppend(&out, " (cut; ", value.size(), " bytes in all)");
+  return out;
 }
 
 std::string Fingerprint(std::initializer_list<absl::string_view> parts) {

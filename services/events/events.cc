@@ -70,6 +70,7 @@ absl::StatusOr<EventRecord> NewEvent(const v1::CreateEventRequest& request,
   if (!request.place().empty()) {
     RETURN_IF_ERROR(ValidateDisplayText("place", request.place(), 120, &event.place));
   }
+  RETURN_IF_ERROR(ValidateSlug("ward", request.ward(), 2, 32));
   bool known_ward = false;
   for (const auto& w : wards) known_ward = known_ward || w == request.ward();
   if (!known_ward) {
@@ -83,8 +84,8 @@ absl::StatusOr<EventRecord> NewEvent(const v1::CreateEventRequest& request,
   if (!request.has_starts_at() || !request.has_ends_at()) {
     return absl::InvalidArgumentError("starts_at and ends_at are required");
   }
-  ASSIGN_OR_RETURN(event.starts_at, actions::TimeFromProto(request.starts_at(), "starts_at"));
-  ASSIGN_OR_RETURN(event.ends_at, actions::TimeFromProto(request.ends_at(), "ends_at"));
+  ASSIGN_OR_RETURN(event.starts_at, TimeFromProto(request.starts_at(), "starts_at"));
+  ASSIGN_OR_RETURN(event.ends_at, TimeFromProto(request.ends_at(), "ends_at"));
   if (event.ends_at <= event.starts_at || event.ends_at - event.starts_at > absl::Hours(24 * 366)) {
     return absl::InvalidArgumentError("ends_at must be after starts_at, at most 366 days later");
   }
@@ -92,6 +93,7 @@ absl::StatusOr<EventRecord> NewEvent(const v1::CreateEventRequest& request,
     return absl::InvalidArgumentError("accepted_action_types must list 1 to 20 action types");
   }
   for (const std::string& type : request.accepted_action_types()) {
+    RETURN_IF_ERROR(ValidateActionTypeId("accepted_action_types", type));
     const catalog::ActionTypeInfo* info = catalog.Find(type);
     if (info == nullptr) {
       return absl::NotFoundError(absl::StrCat("unknown action type '", type,
@@ -162,7 +164,7 @@ absl::StatusOr<PreparedEntry> PrepareWeighIn(const EventRecord& event, const v1:
   entry.participant_id = weigh_in.participant_id();
   entry.occurred_at = now;
   if (weigh_in.has_occurred_at()) {
-    ASSIGN_OR_RETURN(entry.occurred_at, actions::TimeFromProto(weigh_in.occurred_at(), "occurred_at"));
+    ASSIGN_OR_RETURN(entry.occurred_at, TimeFromProto(weigh_in.occurred_at(), "occurred_at"));
   }
   if (entry.occurred_at > now + absl::Minutes(5)) {
     return absl::InvalidArgumentError("occurred_at is in the future (check the device's clock)");
@@ -179,6 +181,7 @@ absl::StatusOr<PreparedEntry> PrepareWeighIn(const EventRecord& event, const v1:
         "weight_kg must be above 0 and at most ", rules.max_grams_per_entry / 1000,
         " kg per entry, got ", weight));
   }
+  RETURN_IF_ERROR(ValidateActionTypeId("action_type", weigh_in.action_type()));
   if (catalog.Find(weigh_in.action_type()) == nullptr) {
     return absl::NotFoundError(absl::StrCat("unknown action type '", weigh_in.action_type(), "'"));
   }

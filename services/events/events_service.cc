@@ -80,7 +80,7 @@ absl::StatusOr<EventRecord> EventsServiceImpl::LoadEvent(const grpc::ServerConte
     return absl::NotFoundError("unknown event (event ids are at most 64 characters)");
   }
   ASSIGN_OR_RETURN(std::optional<EventRecord> event, store_->Get(event_id));
-  if (!event) return absl::NotFoundError(absl::StrCat("unknown event '", event_id, "'"));
+  if (!event) return absl::NotFoundError(absl::StrCat("unknown event ", QuoteForMessage(event_id)));
   if (staff_only && claims.role == v1::ROLE_STAFF && event->staff.count(claims.subject) == 0) {
     return absl::PermissionDeniedError(
         absl::StrCat("you are not assigned to event '", event_id, "'; ask an admin"));
@@ -158,6 +158,7 @@ absl::Status EventsServiceImpl::DoList(const grpc::ServerContext& context,
   if (request.page_size() < 0 || request.page_size() > 100) {
     return absl::InvalidArgumentError("page_size must be 0 (default 20) to 100");
   }
+  if (!request.ward().empty()) RETURN_IF_ERROR(ValidateSlug("ward", request.ward(), 2, 32));
   int64_t offset = 0;
   if (!request.page_token().empty() &&
       (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0 || offset > 1000000)) {
@@ -324,8 +325,9 @@ absl::Status EventsServiceImpl::DoBatch(const grpc::ServerContext& context,
     v1::EntryOutcome* outcome = out->add_outcomes();
     absl::Status status =
         !entry.event_id().empty() && entry.event_id() != event.id
-            ? absl::InvalidArgumentError(absl::StrCat("entry belongs to event '",
-                                                      entry.event_id(), "', not this batch's"))
+            ? absl::InvalidArgumentError(absl::StrCat("entry belongs to event ",
+                                                      QuoteForMessage(entry.event_id()),
+                                                      ", not this batch's"))
             : Weigh(event, entry, /*allow_closed=*/true, claims.subject, outcome);
     if (!status.ok()) {
       outcome->Clear();
@@ -348,13 +350,19 @@ absl::Status EventsServiceImpl::DoClosing(const grpc::ServerContext& context,
                                           v1::EventLive* out) {
   TokenClaims claims;
   ASSIGN_OR_RETURN(EventRecord event, LoadEvent(context, request.event_id(), true, &claims));
-  if (request.totals().empty()) return absl::InvalidArgumentError("totals must not be empty");
+  // One total per accepted action type, and an event accepts at most 20.
+  if (request.totals().empty() || request.totals_size() > 20) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "totals must list 1 to 20 closing totals (one per accepted action type), got ",
+        request.totals_size()));
+  }
   std::vector<std::pair<std::string, int64_t>> grams;
   std::set<std::string> seen;
   for (const v1::ClosingTotal& total : request.totals()) {
     if (total.action_type().empty()) {
       return absl::InvalidArgumentError("every closing total needs an action_type");
     }
+    RETURN_IF_ERROR(ValidateActionTypeId("totals.action_type", total.action_type()));
     if (!seen.insert(total.action_type()).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("action type '", total.action_type(), "' is listed twice"));
@@ -395,7 +403,8 @@ absl::Status EventsServiceImpl::DoCorrect(const grpc::ServerContext& context,
   ASSIGN_OR_RETURN(std::optional<EntryRecord> target,
                    store_->GetEntry(event.id, request.client_entry_id()));
   if (!target) {
-    return absl::NotFoundError(absl::StrCat("no entry '", request.client_entry_id(), "' at this event"));
+    return absl::NotFoundError(
+        absl::StrCat("no entry ", QuoteForMessage(request.client_entry_id()), " at this event"));
   }
   int64_t new_grams = 0, new_co2 = 0, new_points = 0;
   if (request.kind() == v1::CORRECTION_KIND_ADJUST) {

@@ -59,6 +59,8 @@ absl::Status ValidateProfile(const WardDirectory& wards, absl::string_view nickn
   absl::Status status = ValidateDisplayText("nickname", nickname, 24, normalised_nickname);
   if (!status.ok()) return status;
   if (ward.empty()) return absl::InvalidArgumentError("ward is required; see ListWards");
+  status = ValidateSlug("ward", ward, 2, 32);
+  if (!status.ok()) return status;
   if (!wards.Contains(ward)) {
     return absl::NotFoundError(absl::StrCat("unknown ward '", ward, "'; see ListWards"));
   }

@@ -142,6 +142,7 @@ absl::Status IdentityServiceImpl::DoUpdate(const grpc::ServerContext& context,
     change.nickname = nickname;
   }
   if (!request.ward().empty()) {
+    RETURN_IF_ERROR(ValidateSlug("ward", request.ward(), 2, 32));
     if (!wards_->Contains(request.ward())) {
       return absl::NotFoundError(absl::StrCat("unknown ward '", request.ward(), "'; see ListWards"));
     }

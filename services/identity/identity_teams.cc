@@ -61,6 +61,7 @@ absl::Status IdentityServiceImpl::DoListGroups(const grpc::ServerContext& contex
                                                std::vector<Group>* groups) {
   RETURN_IF_ERROR(auth_->RequireAny(context).status());
   if (!organisation_id.empty()) {
+    RETURN_IF_ERROR(ValidateSlug("organisation_id", organisation_id, 2, 32));
     ASSIGN_OR_RETURN(bool exists, teams_->Exists(GroupKind::kOrganisation, organisation_id));
     if (!exists) {
       return absl::NotFoundError(

@@ -24,6 +24,11 @@ std::string JoinCodeFromBytes(absl::string_view random) {
 }
 
 absl::StatusOr<std::string> NormaliseJoinCode(absl::string_view typed) {
+  if (typed.size() > kMaxTypedJoinCode) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "join_code must be at most ", kMaxTypedJoinCode, " characters as typed, got ",
+        typed.size()));
+  }
   std::string code;
   for (char c : typed) {
     if (c == ' ' || c == '-') continue;

@@ -14,6 +14,9 @@
 namespace ecoact::identity {
 
 inline constexpr size_t kJoinCodeLength = 8;
+// A typed code may carry spaces and hyphens; anything longer than this is
+// not a code, whatever it contains.
+inline constexpr size_t kMaxTypedJoinCode = 32;
 // The history keeps this many latest membership changes (also in
 // set_membership.lua).
 inline constexpr size_t kMaxMembershipHistory = 64;

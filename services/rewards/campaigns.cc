@@ -13,9 +13,8 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(ts));
-}
+// Campaign windows are kept to the millisecond (as stored).
+absl::Time ToMillis(absl::Time t) { return absl::FromUnixMillis(absl::ToUnixMillis(t)); }
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
@@ -30,8 +29,14 @@ absl::StatusOr<CampaignDefinition> ValidateCampaign(const v1::CreateCampaignRequ
   CampaignDefinition c;
   RETURN_IF_ERROR(ValidateDisplayText("title", request.title(), 80, &c.title));
   c.id = request.id();
+  if (request.action_types_size() > kMaxCampaignActionTypes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("action_types lists at most ", kMaxCampaignActionTypes,
+                     " action types (empty means every type), got ", request.action_types_size()));
+  }
   std::set<std::string> seen;
   for (const std::string& type : request.action_types()) {
+    RETURN_IF_ERROR(ValidateActionTypeId("action_types", type));
     if (known_types.count(type) == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("action_types: \"", type, "\" is not an action type of the catalogue "
@@ -42,8 +47,12 @@ absl::StatusOr<CampaignDefinition> ValidateCampaign(const v1::CreateCampaignRequ
   if (!request.has_starts_at() || !request.has_ends_at()) {
     return absl::InvalidArgumentError("starts_at and ends_at are required");
   }
-  c.starts_at = FromProto(request.starts_at());
-  c.ends_at = FromProto(request.ends_at());
+  // Checked before any arithmetic: a Timestamp near the int64 limits would
+  // overflow the conversion to milliseconds.
+  ASSIGN_OR_RETURN(c.starts_at, TimeFromProto(request.starts_at(), "starts_at"));
+  ASSIGN_OR_RETURN(c.ends_at, TimeFromProto(request.ends_at(), "ends_at"));
+  c.starts_at = ToMillis(c.starts_at);
+  c.ends_at = ToMillis(c.ends_at);
   if (c.starts_at >= c.ends_at) {
     return absl::InvalidArgumentError("starts_at must be before ends_at");
   }

@@ -23,6 +23,8 @@ namespace ecoact::rewards {
 // multiplier the entry itself never got. The slack absorbs clock skew and an
 // admin's "starts now" typed a few seconds before sending.
 inline constexpr absl::Duration kStartsAtSlack = absl::Seconds(60);
+// A campaign names at most this many action types (empty means every type).
+inline constexpr int kMaxCampaignActionTypes = 100;
 
 // INVALID_ARGUMENT naming the field for anything an admin got wrong (the
 // rules of CheckCampaignDefinition, plus: title, badge_title, known action
