@@ -16,6 +16,7 @@ PACKAGES=(
   redis-server
   googletest libgtest-dev libgmock-dev
   procps openssl
+  clang-14 libclang-rt-14-dev lld-14   # the sanitizer build and libFuzzer (docs/testing.md)
 )
 
 installed() {

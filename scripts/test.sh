@@ -3,9 +3,28 @@
 #   scripts/test.sh -L unit          only the unit tests
 #   scripts/test.sh -R Leaderboard   tests whose name matches
 # Exits non-zero if a test fails, or if the selection matches no test.
+#
+# Then, unless ECOACT_SANITIZERS=0, the sanitizer build (./build-san, clang
+# with ASan + UBSan, docs/testing.md) runs the unit and integration tests
+# again and every fuzz target for ECOACT_FUZZ_SECONDS (default 20) over its
+# committed corpus; the same ctest arguments narrow that run too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/build.sh
 build_dir="${BUILD_DIR:-build}"
 ctest --test-dir "${build_dir}" --output-on-failure --timeout 300 -j2 --no-tests=error "$@"
+
+if [[ "${ECOACT_SANITIZERS:-1}" == 0 ]]; then exit 0; fi
+san_dir="${SAN_BUILD_DIR:-build-san}"
+BUILD_DIR="${san_dir}" scripts/build.sh -DECOACT_SANITIZE=ON \
+  -DECOACT_FUZZ_SECONDS="${ECOACT_FUZZ_SECONDS:-20}"
+# Any UB report is fatal (-fno-sanitize-recover) and shows where it came from.
+export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:${UBSAN_OPTIONS}}"
+rm -f "${san_dir}"/fuzz/*.new.log
+ctest --test-dir "${san_dir}" --output-on-failure --timeout 300 -j2 --no-tests=ignore \
+  -L 'unit|integration|fuzz' "$@"
+for log in "${san_dir}"/fuzz/*.new.log; do
+  [[ -e "${log}" ]] || continue
+  echo "fuzz: $(basename "${log}" .new.log): $(sed -n 's/^stat::number_of_executed_units: *//p' "${log}") executions, no crash"
+done

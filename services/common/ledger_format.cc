@@ -70,7 +70,11 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry) {
   if (qty == kMissing) return Malformed(id, "qty");
   if (co2 == kMissing) return Malformed(id, "co2");
   if (pts == kMissing) return Malformed(id, "pts");
-  if (occ < 0) return Malformed(id, "occ");
+  // Beyond year 9999 protobuf's TimeUtil aborts the process (found by
+  // fuzz/ledger_entry_fuzzer): a corrupt entry must not take a reader down.
+  constexpr int64_t kMaxTimestampMs = int64_t{253402300799} * 1000 + 999;
+  if (occ < 0 || occ > kMaxTimestampMs) return Malformed(id, "occ");
+  if (rec > kMaxTimestampMs) return Malformed(id, "rec");
   e.set_staff_verified(out.source == "staff");
   e.set_quantity_milli(qty);
   e.set_unit(static_cast<v1::Unit>(unit));

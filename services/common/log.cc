@@ -39,8 +39,11 @@ void Log(Severity severity, absl::string_view message,
   line["ts"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   line["severity"] = SeverityName(severity);
   line["msg"] = std::string(message);
-  for (const auto& [key, value] : fields) {
-    std::visit([&](const auto& v) { line[std::string(key)] = v; }, value);
+  for (const LogField& field : fields) {
+    // Not a structured binding: C++17 lambdas cannot capture those (clang
+    // refuses it; the sanitizer build uses clang).
+    nlohmann::json& slot = line[std::string(field.first)];
+    std::visit([&](const auto& v) { slot = v; }, field.second);
   }
   // Replace invalid UTF-8 instead of throwing: log lines must never crash.
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -103,7 +103,9 @@ absl::StatusOr<BadgeCondition> ParseCondition(absl::string_view text) {
 bool Holds(const BadgeRule& rule, const std::map<std::string, int64_t>& totals,
            int64_t streak_best) {
   for (const BadgeCondition& c : rule.conditions) {
-    int64_t sum = 0;
+    // 128 bits: a sum of int64 totals cannot overflow it (found by
+    // fuzz/badge_rules_fuzzer with totals near 2^63).
+    __int128 sum = 0;
     for (const std::string& f : c.fields) sum += Value(totals, f, streak_best);
     if (sum < c.threshold) return false;
   }

@@ -55,6 +55,18 @@ std::string CampaignToJson(const CampaignDefinition& c, const std::string& finge
 absl::StatusOr<CampaignDefinition> CampaignFromJson(absl::string_view json) {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return absl::InternalError("stored campaign is not a JSON object");
+  // get<int64_t>() converts a JSON float with a static_cast, which is
+  // undefined beyond int64's range (found by fuzz/campaign_json_fuzzer), and
+  // the multiplier must not wrap into int32's range: every number written
+  // here is an int64, so accept nothing else.
+  for (const char* key : {"start_ms", "end_ms", "multiplier_permille", "collective_target",
+                          "individual_target", "created_ms"}) {
+    auto it = j.find(key);
+    if (it != j.end() && !it->is_number_integer()) {
+      return absl::InternalError(absl::StrCat("stored campaign is malformed: '", key,
+                                              "' is not an integer"));
+    }
+  }
   CampaignDefinition c;
   try {
     // Required: id and the window; the rest has the API's defaults.
@@ -63,8 +75,13 @@ absl::StatusOr<CampaignDefinition> CampaignFromJson(absl::string_view json) {
     c.ends_at = absl::FromUnixMillis(j.at("end_ms").get<int64_t>());
     c.title = j.value("title", c.id);
     c.action_types = j.value("types", std::vector<std::string>{});
-    c.multiplier_permille = j.value("multiplier_permille", kMinMultiplierPermille);
-    if (c.multiplier_permille == 0) c.multiplier_permille = kMinMultiplierPermille;
+    const int64_t multiplier = j.value("multiplier_permille", int64_t{kMinMultiplierPermille});
+    if (multiplier < 0 || multiplier > kMaxMultiplierPermille) {
+      return absl::InternalError(absl::StrCat("stored campaign \"", c.id,
+                                              "\" is invalid: multiplier_permille ", multiplier));
+    }
+    c.multiplier_permille =
+        multiplier == 0 ? kMinMultiplierPermille : static_cast<int32_t>(multiplier);
     c.metric = j.value("metric", "");
     c.collective_target = j.value("collective_target", int64_t{0});
     c.individual_target = j.value("individual_target", int64_t{0});

@@ -1,5 +1,6 @@
 // Badge rules file, the C++ rule evaluator, streak arithmetic and campaign
 // matching: pure code, no Redis.
+#include <limits>
 #include <map>
 #include <string>
 
@@ -91,6 +92,21 @@ TEST(BadgeRulesTest, EvaluatorSumsFieldsAndNeedsEveryCondition) {
   totals["n:t:paper_cardboard"] = 1;
   EXPECT_THAT(rules->Earned(totals, 6),
               ElementsAre("first_action", "clothes_10kg", "every_recycling_type"));
+}
+
+// Found by fuzz/badge_rules_fuzzer: the sum of two totals near 2^63 was a
+// signed overflow (undefined behaviour) instead of a sum above the threshold.
+TEST(BadgeRulesTest, SumsOfHugeTotalsDoNotOverflow) {
+  auto condition = ParseCondition("q:a+q:b>=5");
+  ASSERT_TRUE(condition.ok());
+  BadgeRule rule;
+  rule.id = "huge";
+  rule.conditions = {*condition};
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_TRUE(Holds(rule, {{"q:a", kMax}, {"q:b", kMax}}, 0));
+  EXPECT_FALSE(Holds(rule, {{"q:a", kMin}, {"q:b", kMin}}, 0));
+  EXPECT_TRUE(Holds(rule, {{"q:a", kMax}, {"q:b", kMin + 6}}, 0));
 }
 
 TEST(BadgeRulesTest, CampaignBadgeCountsTheCampaignMetric) {
@@ -196,6 +212,19 @@ TEST(CampaignsTest, TheStoredFormHasOneSetOfRules) {
                    R"({"id":"week","title":"t","types":[],"start_ms":3,"end_ms":2,)"
                    R"("multiplier_permille":1000})")
                    .ok());
+}
+
+// Found by fuzz/campaign_json_fuzzer: a float too large for int64 (1e30)
+// was converted with undefined behaviour, and a multiplier beyond int32
+// could wrap into the accepted range. Both are refused as malformed.
+TEST(CampaignsTest, StoredNumbersMustBeIntegersInRange) {
+  for (const char* json : {R"({"id":"ab","start_ms":1e30,"end_ms":1})",
+                           R"({"id":"ab","start_ms":0,"end_ms":1.5})",
+                           R"({"id":"ab","start_ms":0,"end_ms":1,"multiplier_permille":4294968296})",
+                           R"({"id":"ab","start_ms":0,"end_ms":1,"individual_target":"5"})"}) {
+    EXPECT_EQ(CampaignFromJson(json).status().code(), absl::StatusCode::kInternal) << json;
+  }
+  EXPECT_TRUE(CampaignFromJson(R"({"id":"ab","start_ms":0,"end_ms":1})").ok());
 }
 
 TEST(BadgeDisplayTest, OneFunctionGivesEveryBadgeItsTexts) {
