@@ -7,9 +7,34 @@
 #include "absl/strings/str_join.h"
 
 namespace ecoact {
+namespace {
 
-absl::StatusOr<TokenClaims> Authenticator::Require(const grpc::ServerContext& context,
-                                                   std::initializer_list<v1::Role> allowed) const {
+// The call that the policy gate is running on this thread, and its token's
+// verification once done.
+struct CallMemo {
+  const Authenticator* auth = nullptr;
+  const grpc::ServerContext* context = nullptr;
+  std::optional<absl::StatusOr<TokenClaims>> verified;
+};
+thread_local CallMemo call_memo;
+
+}  // namespace
+
+Authenticator::CallScope::CallScope(const Authenticator* auth,
+                                    const grpc::ServerContext* context) {
+  call_memo = CallMemo{auth, context, std::nullopt};
+}
+
+Authenticator::CallScope::~CallScope() { call_memo = CallMemo{}; }
+
+absl::StatusOr<TokenClaims> Authenticator::Verified(const grpc::ServerContext& context) const {
+  if (call_memo.auth != this || call_memo.context != &context) return VerifyMetadata(context);
+  if (!call_memo.verified.has_value()) call_memo.verified = VerifyMetadata(context);
+  return *call_memo.verified;
+}
+
+absl::StatusOr<TokenClaims> Authenticator::VerifyMetadata(
+    const grpc::ServerContext& context) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {
@@ -20,7 +45,12 @@ absl::StatusOr<TokenClaims> Authenticator::Require(const grpc::ServerContext& co
   if (!absl::StartsWithIgnoreCase(value, "bearer ")) {
     return absl::UnauthenticatedError("authorization metadata must be 'Bearer <token>'");
   }
-  auto claims = tokens_->Verify(value.substr(7), clock_());
+  return tokens_->Verify(value.substr(7), clock_());
+}
+
+absl::StatusOr<TokenClaims> Authenticator::Require(const grpc::ServerContext& context,
+                                                   std::initializer_list<v1::Role> allowed) const {
+  absl::StatusOr<TokenClaims> claims = Verified(context);
   if (!claims.ok()) return claims.status();
   for (v1::Role role : allowed) {
     if (claims->role == role) return claims;

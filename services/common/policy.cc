@@ -122,6 +122,7 @@ class PolicyGate final : public grpc::internal::MethodHandler {
     grpc::internal::MethodHandler* handler = method_->handler();
     if (!param.status.ok()) return handler->RunHandler(param);
     auto* context = static_cast<grpc::ServerContext*>(param.server_context);
+    Authenticator::CallScope verify_once(auth_, context);
     absl::Status allowed = Authorize(policy_, *auth_, *context);
     if (allowed.ok()) allowed = CheckRate(*context);
     if (allowed.ok()) return handler->RunHandler(param);
