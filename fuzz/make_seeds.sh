@@ -50,3 +50,14 @@ printf '%s\n' 1763175600000-0 acct a-123 req req-0001-abcd type clothing_reuse c
 printf '%s\n' 1763175600001-3 acct a-9 req w-1 type clothing_recycling cat clothing qty -500 \
   unit 1 co2 -2 pts -3 fv clothing_recycling@v2 occ 1763170000000 src staff event ev-abc \
   by staff.one cnt 0 | head -c -1 >"${corpus}/ledger_entry_fuzzer/correction"
+
+# tokens_fuzzer: first byte 0 a token (valid at FixedNow: HS256 under the
+# target's secret), 1 a token payload, 2 a JWKS (the target's P-256 key), 3 a PEM.
+tokens="${corpus}/tokens_fuzzer"
+mkdir -p "${tokens}"
+printf '\x00%s' 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJlY29hY3QiLCJhdWQiOiJlY29hY3QiLCJzdWIiOiJ1N2sybTlxNHg4cDNuNXI2dDF2MHciLCJyb2xlIjoiY2l0aXplbiIsImlhdCI6MTc2MzE3NTAwMCwiZXhwIjoxNzYzMTc5MjAwfQ.P7bSyFTMguWvpS6gr4OYvMLe3DDqYYzo5ZcbP4ajdGQ' >"${tokens}/access_token"
+printf '\x01%s' '{"iss":"ecoact","aud":"ecoact","sub":"u7k2m9q4x8p3n5r6t1v0w","role":"citizen","iat":1763175000,"exp":1763179200}' >"${tokens}/claims"
+printf '\x02%s' '{"keys":[{"kty":"EC","crv":"P-256","kid":"es1","use":"sig","alg":"ES256","x":"0kbpduHJxQbVFu8CCCzJ8W2Rq7JdugoZCTL9GH0kL88","y":"5_bT5RbawDrJltPbIcs582kaGsinzuhaEWz8I8MYb7s"}]}' >"${tokens}/jwks"
+printf '\x03-----BEGIN PUBLIC KEY-----\n%s\n%s\n-----END PUBLIC KEY-----\n' \
+  MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE0kbpduHJxQbVFu8CCCzJ8W2Rq7Jd \
+  ugoZCTL9GH0kL8/n9tPlFtrAOsmW09shyznzaRoayKfO6FoRbPwjwxhvuw== >"${tokens}/pem"
