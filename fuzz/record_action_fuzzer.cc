@@ -13,6 +13,7 @@
 #include "fuzz/fuzz_support.h"
 #include "services/actions/actions_service.h"
 #include "services/actions/recorder.h"
+#include "services/common/validation.h"
 #include "services/rewards/badge_rules.h"
 
 namespace ecoact::fuzz {
@@ -53,7 +54,7 @@ void RecordAction(const v1::RecordActionRequest& request) {
   input.quantity = request.quantity();
   input.unit = request.unit();
   if (request.has_occurred_at()) {
-    absl::StatusOr<absl::Time> occurred = actions::TimeFromProto(request.occurred_at(), "occurred_at");
+    absl::StatusOr<absl::Time> occurred = TimeFromProto(request.occurred_at(), "occurred_at");
     if (!occurred.ok()) return;
     input.occurred_at = *occurred;
   }
