@@ -66,6 +66,10 @@ absl::Status IdentityServiceImpl::DoRefresh(const v1::RefreshTokenRequest& reque
           "revoked: sign in again");
     case RotateOutcome::kExpired:
       return RefreshRejected("expired; sign in again");
+    case RotateOutcome::kTooOld:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "this sign-in is older than ",
+          absl::FormatDuration(sessions_->policy().MaxAge(result.role)), "; sign in again"));
     case RotateOutcome::kGone:
       return RefreshRejected("its account was deleted");
     case RotateOutcome::kUnknown:

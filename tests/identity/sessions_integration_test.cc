@@ -4,6 +4,7 @@
 // key and JWKS file.
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/escaping.h"
@@ -208,6 +209,77 @@ TEST_F(SessionsTest, StaffKeepTheirRoleThroughRefresh) {
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->role, v1::ROLE_ADMIN);
   EXPECT_EQ(claims->subject, "admin");
+}
+
+// However often it is refreshed, a staff or admin sign-in ends 12 hours
+// after it began (--session_max_age_staff), a citizen's after 90 days.
+TEST_F(SessionsTest, AStaffSignInEndsAfterItsMaximumAgeDespiteRefreshes) {
+  v1::SignInRequest request;
+  request.set_account_id("admin");
+  request.set_secret(Stack::kAdminPassword);
+  v1::SignInResponse admin;
+  ASSERT_THAT(stack_->identity()->SignIn(Stack::Context().get(), request, &admin),
+              StatusIs(grpc::StatusCode::OK));
+  const absl::Time born = stack_->now();
+  // The refresh token says so from the start.
+  EXPECT_EQ(admin.refresh_token_expires_at().seconds(),
+            absl::ToUnixSeconds(born + absl::Hours(12)));
+  std::string token = admin.refresh_token();
+  for (int hour = 4; hour <= 12; hour += 4) {
+    stack_->set_now(born + absl::Hours(hour) - absl::Seconds(1));
+    v1::RefreshTokenResponse refreshed;
+    ASSERT_THAT(Refresh(token, &refreshed), StatusIs(grpc::StatusCode::OK)) << hour;
+    EXPECT_EQ(refreshed.refresh_token_expires_at().seconds(),
+              absl::ToUnixSeconds(born + absl::Hours(12)));
+    token = refreshed.refresh_token();
+  }
+  stack_->set_now(born + absl::Hours(12) + absl::Seconds(1));
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(token, &ignored),
+              StatusIs(kUnauthenticated, HasSubstr("this sign-in is older than 12h")));
+  // The family is gone.
+  EXPECT_THAT(Refresh(token, &ignored), StatusIs(kUnauthenticated, HasSubstr("unknown")));
+}
+
+TEST_F(SessionsTest, ACitizenSignInEndsAfterNinetyDaysDespiteRefreshes) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  const absl::Time born = stack_->now();
+  std::string token = session.refresh_token();
+  for (int day = 20; day <= 80; day += 20) {
+    stack_->set_now(born + absl::Hours(24 * day));
+    v1::RefreshTokenResponse refreshed;
+    ASSERT_THAT(Refresh(token, &refreshed), StatusIs(grpc::StatusCode::OK)) << day;
+    token = refreshed.refresh_token();
+    // Never beyond the sign-in's 90 days.
+    EXPECT_EQ(refreshed.refresh_token_expires_at().seconds(),
+              absl::ToUnixSeconds(std::min(stack_->now() + absl::Hours(24 * 30),
+                                           born + absl::Hours(24 * 90))));
+  }
+  stack_->set_now(born + absl::Hours(24 * 90) + absl::Seconds(1));
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(token, &ignored),
+              StatusIs(kUnauthenticated, HasSubstr("this sign-in is older than 2160h")));
+}
+
+// A family stored before families recorded their birth counts as too old:
+// the safe choice (docs/security.md, "Upgrading").
+TEST_F(SessionsTest, AFamilyWithoutBirthTimeIsRefused) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  const std::string key = stack_->keys().RefreshFamilies(citizen.account_id);
+  const std::string& rt = session.refresh_token();
+  const size_t secret_dot = rt.rfind('.');
+  const std::string family = rt.substr(rt.rfind('.', secret_dot - 1) + 1,
+                                       secret_dot - rt.rfind('.', secret_dot - 1) - 1);
+  auto stored = stack_->redis().Command({"HGET", key, family});
+  ASSERT_TRUE(stored.ok());
+  nlohmann::json f = nlohmann::json::parse(stored->str);
+  ASSERT_TRUE(f.contains("born"));
+  f.erase("born");
+  ASSERT_TRUE(stack_->redis().Command({"HSET", key, family, f.dump()}).ok());
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(rt, &ignored), StatusIs(kUnauthenticated, HasSubstr("older than")));
 }
 
 TEST_F(SessionsTest, OidcIsUnimplementedWithoutAProvider) {
