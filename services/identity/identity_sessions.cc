@@ -104,7 +104,7 @@ absl::Status IdentityServiceImpl::DoSignInWithOidc(const v1::SignInWithOidcReque
   }
   const absl::Time now = auth_->Now();
   ASSIGN_OR_RETURN(OidcIdentity identity, options_.oidc->Verify(request.id_token(), now));
-  const std::string link = identity.Hash();
+  const std::string link = identity.LinkKey(options_.credential_key);
   ASSIGN_OR_RETURN(std::string linked, sessions_->FindOidc(link));
   std::string deleted;
   if (!linked.empty()) {

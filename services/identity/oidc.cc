@@ -2,10 +2,12 @@
 
 #include <sys/stat.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "services/identity/refresh_tokens.h"
+#include "openssl/evp.h"
+#include "openssl/hmac.h"
 
 namespace ecoact::identity {
 namespace {
@@ -38,7 +40,15 @@ absl::Status AsIdTokenError(const absl::Status& status) {
 
 }  // namespace
 
-std::string OidcIdentity::Hash() const { return SecretHash(absl::StrCat(issuer, "\n", subject)); }
+std::string OidcIdentity::LinkKey(absl::string_view server_secret) const {
+  const std::string input = absl::StrCat("oidc:", issuer, "\n", subject);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), server_secret.data(), static_cast<int>(server_secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(mac), length));
+}
 
 absl::StatusOr<std::unique_ptr<OidcProvider>> OidcProvider::Create(std::string issuer,
                                                                     std::string audience,

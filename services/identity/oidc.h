@@ -20,8 +20,10 @@ namespace ecoact::identity {
 struct OidcIdentity {
   std::string issuer;
   std::string subject;
-  // Hex SHA-256 of "<issuer>\n<subject>": what ecoact keeps of it.
-  std::string Hash() const;
+  // What ecoact keeps of it: hex HMAC-SHA256 keyed with the server secret
+  // of "oidc:<issuer>\n<subject>". Keyed, so that knowing someone's
+  // provider subject does not find their ecoact account (DESIGN invariant 7).
+  std::string LinkKey(absl::string_view server_secret) const;
 };
 
 class OidcProvider {

@@ -15,6 +15,8 @@
 #include "openssl/bn.h"
 #include "openssl/core_names.h"
 #include "openssl/evp.h"
+#include "openssl/hmac.h"
+#include "openssl/sha.h"
 #include "openssl/rsa.h"
 #include "tests/support/stack.h"
 #include "tests/support/status_matchers.h"
@@ -365,6 +367,18 @@ class OidcTest : public ::testing::Test {
     return stack_->identity()->SignInWithOidc(Stack::Context().get(), request, response);
   }
 
+  // The link key of a subject of the test provider, computed here:
+  // HMAC-SHA256 keyed with the stack's server secret, domain-separated.
+  static std::string LinkKey(const std::string& sub) {
+    const std::string key(40, 'k');  // tests/support/stack.cc
+    const std::string input = absl::StrCat("oidc:", kIssuer, "\n", sub);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
+    return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac), length));
+  }
+
   std::string dir_;
   std::string jwks_path_;
   std::shared_ptr<EVP_PKEY> key_, other_key_;
@@ -417,6 +431,28 @@ TEST_F(OidcTest, FirstSignInCreatesTheAccountLaterOnesFindIt) {
     EXPECT_THAT(field.str, Not(HasSubstr("1234")));
     EXPECT_THAT(field.str, Not(HasSubstr("example")));
   }
+}
+
+// Knowing a person's provider subject (often public, or shared with other
+// services) must not find their ecoact account: the link key is keyed with
+// the server secret, not a plain hash of the identity.
+TEST_F(OidcTest, TheLinkKeyIsKeyedWithTheServerSecret) {
+  v1::SignInWithOidcResponse response;
+  ASSERT_THAT(SignIn(IdToken(Claims("public-subject"), "p-1", key_.get()), &response, "Mika",
+                     "nakahara"),
+              StatusIs(grpc::StatusCode::OK));
+  auto linked = stack_->redis().Command({"GET", stack_->keys().OidcLink(LinkKey("public-subject"))});
+  ASSERT_TRUE(linked.ok());
+  EXPECT_EQ(linked->str, response.profile().account_id());
+  // What anyone could compute from the identity alone leads nowhere.
+  const std::string identity = absl::StrCat(kIssuer, "\n", "public-subject");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(), digest);
+  const std::string plain = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  auto unkeyed = stack_->redis().Command({"EXISTS", stack_->keys().OidcLink(plain)});
+  ASSERT_TRUE(unkeyed.ok());
+  EXPECT_EQ(unkeyed->integer, 0);
 }
 
 TEST_F(OidcTest, InvalidIdTokensAreRejected) {
@@ -473,7 +509,7 @@ TEST_F(OidcTest, AfterDeletionTheIdentityStartsANewAccount) {
   v1::SignInWithOidcResponse first;
   ASSERT_THAT(SignIn(token, &first, "Mika", "nakahara"), StatusIs(grpc::StatusCode::OK));
   auto linked = stack_->redis().Command(
-      {"GET", stack_->keys().OidcLink(identity::OidcIdentity{kIssuer, "leaving"}.Hash())});
+      {"GET", stack_->keys().OidcLink(LinkKey("leaving"))});
   ASSERT_TRUE(linked.ok());
   EXPECT_EQ(linked->str, first.profile().account_id());
   v1::DeleteMyAccountRequest request;
@@ -485,7 +521,7 @@ TEST_F(OidcTest, AfterDeletionTheIdentityStartsANewAccount) {
               StatusIs(grpc::StatusCode::OK));
   // The link (the hashed identity) went with the account.
   auto link = stack_->redis().Command(
-      {"EXISTS", stack_->keys().OidcLink(identity::OidcIdentity{kIssuer, "leaving"}.Hash())});
+      {"EXISTS", stack_->keys().OidcLink(LinkKey("leaving"))});
   ASSERT_TRUE(link.ok());
   EXPECT_EQ(link->integer, 0);
   v1::SignInWithOidcResponse again;
