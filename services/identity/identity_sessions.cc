@@ -92,7 +92,8 @@ absl::Status IdentityServiceImpl::DoSignOut(const v1::SignOutRequest& request) {
     return absl::InvalidArgumentError(
         "refresh_token is not an ecoact refresh token (\"rt1.<...>\")");
   }
-  return sessions_->RevokeFamily(token->account_id, token->family);
+  return sessions_->SignOut(token->account_id, token->family, SecretHash(token->secret),
+                            auth_->Now());
 }
 
 absl::Status IdentityServiceImpl::DoSignInWithOidc(const v1::SignInWithOidcRequest& request,

@@ -35,6 +35,11 @@ const LuaScript& UnlinkScript() {
   return script;
 }
 
+const LuaScript& SignOutScript() {
+  static const LuaScript script("sign_out", embedded::kSignOutLua);
+  return script;
+}
+
 }  // namespace
 
 SessionStore::SessionStore(RedisClient* redis, KeySpace keys, RefreshPolicy policy)
@@ -89,9 +94,18 @@ absl::StatusOr<RotateResult> SessionStore::Rotate(absl::string_view account_id,
   return result;
 }
 
-absl::Status SessionStore::RevokeFamily(absl::string_view account_id, absl::string_view family) {
-  return redis_->Command({"HDEL", keys_.RefreshFamilies(account_id), std::string(family)})
-      .status();
+absl::Status SessionStore::SignOut(absl::string_view account_id, absl::string_view family,
+                                   absl::string_view presented_hash, absl::Time now) {
+  auto reply = redis_->Eval(SignOutScript(), {keys_.RefreshFamilies(account_id)},
+                            {std::string(family), std::string(presented_hash), Millis(now),
+                             Millis(policy_.retry_grace)});
+  if (!reply.ok()) return reply.status();
+  if (reply->str == "mismatch") {
+    return absl::UnauthenticatedError(
+        "invalid refresh token: it is not the current token of this sign-in (an older one was "
+        "presented); nothing was signed out");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SessionStore::RevokeAll(absl::string_view account_id) {

@@ -49,7 +49,11 @@ class SessionStore {
   absl::StatusOr<RotateResult> Rotate(absl::string_view account_id, absl::string_view family,
                                       absl::string_view presented_hash,
                                       absl::string_view next_hash, absl::Time now);
-  absl::Status RevokeFamily(absl::string_view account_id, absl::string_view family);
+  // Deletes the family if `presented_hash` is its current secret's (or the
+  // previous one's within the retry grace); UNAUTHENTICATED otherwise. A
+  // missing family is OK: already signed out (a retry), expired or revoked.
+  absl::Status SignOut(absl::string_view account_id, absl::string_view family,
+                       absl::string_view presented_hash, absl::Time now);
   absl::Status RevokeAll(absl::string_view account_id);
 
   // The account linked to an identity: links `candidate` if none is (or if

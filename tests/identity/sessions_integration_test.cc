@@ -181,6 +181,40 @@ TEST_F(SessionsTest, SignOutRevokesAndIsIdempotent) {
               StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
 }
 
+// Every old token of a chain carries the account and family ids: only the
+// current secret (or the previous one within the retry grace) signs out.
+TEST_F(SessionsTest, AnOldTokenOfTheChainCannotSignOut) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  v1::RefreshTokenResponse current;
+  ASSERT_THAT(Refresh(session.refresh_token(), &current), StatusIs(grpc::StatusCode::OK));
+  stack_->set_now(stack_->now() + absl::Minutes(1));  // past the grace
+  v1::SignOutRequest request;
+  request.set_refresh_token(session.refresh_token());
+  v1::SignOutResponse out;
+  EXPECT_THAT(stack_->identity()->SignOut(Stack::Context().get(), request, &out),
+              StatusIs(kUnauthenticated, HasSubstr("not the current token")));
+  // A forged secret neither.
+  std::string forged = current.refresh_token();
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  request.set_refresh_token(forged);
+  EXPECT_THAT(stack_->identity()->SignOut(Stack::Context().get(), request, &out),
+              StatusIs(kUnauthenticated));
+  // The owner is still signed in, and the sign-out attempt was no refresh:
+  // the chain was not revoked as a reuse either.
+  v1::RefreshTokenResponse next;
+  ASSERT_THAT(Refresh(current.refresh_token(), &next), StatusIs(grpc::StatusCode::OK));
+
+  // Within the grace, the token just replaced still signs out (a client
+  // that lost the refresh reply).
+  request.set_refresh_token(current.refresh_token());
+  EXPECT_THAT(stack_->identity()->SignOut(Stack::Context().get(), request, &out),
+              StatusIs(grpc::StatusCode::OK));
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(next.refresh_token(), &ignored),
+              StatusIs(kUnauthenticated, HasSubstr("unknown or revoked")));
+}
+
 TEST_F(SessionsTest, DeletingTheAccountRevokesEveryRefreshToken) {
   Citizen citizen = stack_->Register("Mika", "nakahara");
   v1::SignInResponse a = SignIn(citizen), b = SignIn(citizen);
