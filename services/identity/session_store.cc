@@ -108,10 +108,6 @@ absl::Status SessionStore::SignOut(absl::string_view account_id, absl::string_vi
   return absl::OkStatus();
 }
 
-absl::Status SessionStore::RevokeAll(absl::string_view account_id) {
-  return redis_->Command({"DEL", keys_.RefreshFamilies(account_id)}).status();
-}
-
 absl::StatusOr<std::string> SessionStore::LinkOidc(absl::string_view identity_hash,
                                                    absl::string_view candidate,
                                                    absl::string_view replace_deleted) {

@@ -54,7 +54,6 @@ class SessionStore {
   // missing family is OK: already signed out (a retry), expired or revoked.
   absl::Status SignOut(absl::string_view account_id, absl::string_view family,
                        absl::string_view presented_hash, absl::Time now);
-  absl::Status RevokeAll(absl::string_view account_id);
 
   // The account linked to an identity: links `candidate` if none is (or if
   // the linked one is `replace_deleted`), and returns the linked id.

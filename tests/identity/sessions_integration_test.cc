@@ -18,6 +18,7 @@
 #include "openssl/hmac.h"
 #include "openssl/sha.h"
 #include "openssl/rsa.h"
+#include "services/identity/privacy_store.h"
 #include "tests/support/stack.h"
 #include "tests/support/status_matchers.h"
 
@@ -230,6 +231,23 @@ TEST_F(SessionsTest, DeletingTheAccountRevokesEveryRefreshToken) {
   auto exists = stack_->redis().Command({"EXISTS", stack_->keys().RefreshFamilies(citizen.account_id)});
   ASSERT_TRUE(exists.ok());
   EXPECT_EQ(exists->integer, 0);
+}
+
+// The deletion script itself ends every sign-in (DESIGN invariant 4: a
+// multi-key update is one script), not a later step that may never run.
+TEST_F(SessionsTest, TheDeletionScriptRevokesTheSignInsInTheSameStep) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  const std::string families = stack_->keys().RefreshFamilies(citizen.account_id);
+  identity::RedisPrivacyStore privacy(&stack_->redis(), stack_->keys());
+  ASSERT_TRUE(privacy.Delete(citizen.account_id, "delete-0003-0004", stack_->now()).ok());
+  auto exists = stack_->redis().Command({"EXISTS", families});
+  ASSERT_TRUE(exists.ok());
+  EXPECT_EQ(exists->integer, 0);
+  // A retry of the same deletion is still a success.
+  auto retried = privacy.Delete(citizen.account_id, "delete-0003-0004", stack_->now());
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(*retried, identity::DeleteOutcome::kReplayed);
 }
 
 TEST_F(SessionsTest, StaffKeepTheirRoleThroughRefresh) {
