@@ -28,8 +28,10 @@ ABSL_FLAG(std::string, oidc_issuer, "",
 ABSL_FLAG(std::string, oidc_audience, "",
           "Audience (aud) the provider's ID tokens must name: ecoact's client id there");
 ABSL_FLAG(std::string, oidc_jwks_file, "",
-          "JWKS file with the provider's public keys (its jwks_uri document, RS256/ES256); "
-          "re-read when it changes");
+          "JWKS file with the provider's public keys (its jwks_uri document; RS256 and ES256 "
+          "keys are used, others skipped). Its modification time is checked at most every 30s "
+          "and when a token names an unknown key; re-read when it changed. A file that fails "
+          "to load keeps the previous keys, is logged and is retried at the next check");
 
 namespace ecoact::identity {
 

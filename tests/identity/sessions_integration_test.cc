@@ -2,6 +2,8 @@
 // real Redis: rotation, reuse detection, the retry grace, sign-out,
 // expiry, deletion; ID tokens signed by a test "provider" with its own RSA
 // key and JWKS file.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -554,6 +556,44 @@ TEST_F(OidcTest, ProviderKeyRotationIsPickedUpFromTheFile) {
   sleep(1);  // a new modification time even on coarse file systems
   WriteJwks({{"p-1", key_.get()}, {"p-2", other_key_.get()}});
   EXPECT_THAT(SignIn(token, &response, "Mika", "nakahara"), StatusIs(grpc::StatusCode::OK));
+}
+
+// A key the provider withdrew stops being trusted: the file is checked at
+// most every 30 s even when tokens name only keys it already holds.
+TEST_F(OidcTest, AWithdrawnProviderKeyStopsBeingTrusted) {
+  v1::SignInWithOidcResponse response;
+  ASSERT_THAT(SignIn(IdToken(Claims("withdrawn"), "p-1", key_.get()), &response, "Mika",
+                     "nakahara"),
+              StatusIs(grpc::StatusCode::OK));
+  sleep(1);  // a new modification time even on coarse file systems
+  WriteJwks({{"p-2", other_key_.get()}});  // p-1 withdrawn (say, it leaked)
+  stack_->set_now(stack_->now() + absl::Seconds(31));
+  EXPECT_THAT(SignIn(IdToken(Claims("withdrawn"), "p-1", key_.get()), &response),
+              StatusIs(kUnauthenticated, HasSubstr("unknown key")));
+  EXPECT_THAT(SignIn(IdToken(Claims("withdrawn"), "p-2", other_key_.get()), &response),
+              StatusIs(grpc::StatusCode::OK));
+}
+
+// A file that fails to load (a job halfway through writing it) keeps the
+// previous keys and is tried again at the next check, even if the good file
+// that replaces it has the same modification time.
+TEST_F(OidcTest, ABrokenKeyFileKeepsTheOldKeysAndIsRetried) {
+  const struct timespec fixed[2] = {{1700000000, 0}, {1700000000, 0}};
+  std::ofstream(jwks_path_, std::ios::trunc) << "{\"keys\": [";
+  ASSERT_EQ(utimensat(AT_FDCWD, jwks_path_.c_str(), fixed, 0), 0);
+  v1::SignInWithOidcResponse response;
+  // An unknown key makes it read the file now: broken, the old keys stay.
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-9", other_key_.get()), &response),
+              StatusIs(kUnauthenticated, HasSubstr("unknown key")));
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-1", key_.get()), &response, "Mika",
+                     "nakahara"),
+              StatusIs(grpc::StatusCode::OK));
+  WriteJwks({{"p-2", other_key_.get()}});
+  ASSERT_EQ(utimensat(AT_FDCWD, jwks_path_.c_str(), fixed, 0), 0);
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-2", other_key_.get()), &response),
+              StatusIs(grpc::StatusCode::OK));
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-1", key_.get()), &response),
+              StatusIs(kUnauthenticated, HasSubstr("unknown key")));
 }
 
 TEST_F(OidcTest, AfterDeletionTheIdentityStartsANewAccount) {
