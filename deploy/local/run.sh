@@ -16,6 +16,11 @@
 #       .data/admin-password
 #   ECOACT_TOKEN_KEYS   token signing keys; without it, one key is generated
 #       once into .data/token-keys, so that tokens survive restarts
+#   ECOACT_SERVER_SECRET   derives citizen credentials, check-in codes and
+#       refresh tokens and must never change (docs/security.md, "Server
+#       secret"); without it, one is kept in .data/server-secret: generated
+#       once, or, for a .data that already holds accounts, the signing key
+#       the server defaulted to before
 #   any other ECOACT_<FLAG> (ECOACT_TIME_ZONE, ...) reaches the server as is;
 #   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md).
 #   BUILD_DIR (build)   as in scripts/build.sh
@@ -128,8 +133,29 @@ if [[ -z "${ECOACT_TOKEN_KEYS:-}" ]]; then
   fi
   ECOACT_TOKEN_KEYS="$(<"${data}/token-keys")"
 fi
+if [[ -z "${ECOACT_SERVER_SECRET:-}" ]]; then
+  if [[ ! -s "${data}/server-secret" ]]; then
+    if [[ -n "$(ls -A "${data}/redis" 2>/dev/null)" ]]; then
+      # An existing run: the server derived everything from the signing
+      # secret of ECOACT_TOKEN_KEYS (ECOACT_TOKEN_KEY_ID's, else the first).
+      signing="${ECOACT_TOKEN_KEYS%%,*}"
+      if [[ -n "${ECOACT_TOKEN_KEY_ID:-}" ]]; then
+        IFS=',' read -ra entries <<<"${ECOACT_TOKEN_KEYS}"
+        for entry in "${entries[@]}"; do
+          if [[ "${entry%%=*}" == "${ECOACT_TOKEN_KEY_ID}" ]]; then signing="${entry}"; fi
+        done
+      fi
+      (umask 077 && printf '%s' "${signing#*=}" >"${data}/server-secret")
+      log "kept the server secret this .data was using in .data/server-secret"
+    else
+      (umask 077 && random_hex 32 >"${data}/server-secret")
+      log "generated the server secret into .data/server-secret"
+    fi
+  fi
+  ECOACT_SERVER_SECRET="$(<"${data}/server-secret")"
+fi
 # Passed through the environment, not the command line, to stay out of `ps`.
-export ECOACT_ADMIN_PASSWORD ECOACT_TOKEN_KEYS
+export ECOACT_ADMIN_PASSWORD ECOACT_TOKEN_KEYS ECOACT_SERVER_SECRET
 export ECOACT_ADMIN_LOGIN="${ECOACT_ADMIN_LOGIN:-admin}"
 
 # --- start ----------------------------------------------------------------------

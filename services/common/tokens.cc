@@ -1,12 +1,14 @@
 #include "services/common/tokens.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "openssl/bio.h"
 #include "openssl/bn.h"
@@ -393,6 +395,37 @@ absl::Status JwsKeySet::Add(std::string kid, JwsKey key) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Why ecoact cannot use a JWK of a provider's document (an algorithm or key
+// type it does not verify), or nullopt if it is one it can: EC P-256 for
+// ES256, RSA for RS256. Providers publish other keys next to theirs (OKP,
+// P-384, PS256, ...), which are skipped rather than failing the document.
+std::optional<std::string> UnsupportedKey(const nlohmann::json& jwk) {
+  if (!jwk.is_object()) return std::nullopt;  // malformed: FromJwk says why
+  const auto kty = jwk.find("kty");
+  if (kty == jwk.end() || !kty->is_string()) return std::nullopt;
+  std::string expected_alg;
+  if (*kty == "EC") {
+    if (!jwk.contains("crv") || jwk["crv"] != "P-256") {
+      return std::string("EC JWK: only crv P-256 (ES256) is supported");
+    }
+    expected_alg = "ES256";
+  } else if (*kty == "RSA") {
+    expected_alg = "RS256";
+  } else {
+    return absl::StrCat("JWK kty ", Quoted(kty->get<std::string>()),
+                        ": only EC (P-256) and RSA are supported");
+  }
+  if (jwk.contains("alg") && jwk["alg"] != expected_alg) {
+    return absl::StrCat("JWK alg ", jwk["alg"].dump(), " does not fit a ",
+                        kty->get<std::string>(), " key (", expected_alg, " expected)");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::Status JwsKeySet::AddJwks(absl::string_view json, absl::string_view source) {
   nlohmann::json jwks = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!jwks.is_object() || !jwks.contains("keys") || !jwks["keys"].is_array()) {
@@ -400,9 +433,19 @@ absl::Status JwsKeySet::AddJwks(absl::string_view json, absl::string_view source
         absl::StrCat(source, ": not a JWKS document ({\"keys\": [...]})"));
   }
   int index = 0;
+  int usable = 0;
+  std::vector<std::string> skipped;
   for (const nlohmann::json& jwk : jwks["keys"]) {
     ++index;
     if (jwk.is_object() && jwk.contains("use") && jwk["use"] == "enc") continue;
+    if (std::optional<std::string> why = UnsupportedKey(jwk)) {
+      const bool named = jwk.contains("kid") && jwk["kid"].is_string();
+      skipped.push_back(absl::StrCat(
+          named ? absl::StrCat("key ", Quoted(jwk["kid"].get<std::string>()))
+                : absl::StrCat("key #", index),
+          ": ", *why));
+      continue;
+    }
     if (!jwk.is_object() || !jwk.contains("kid") || !jwk["kid"].is_string()) {
       return absl::InvalidArgumentError(
           absl::StrCat(source, ": key #", index, " has no string 'kid'"));
@@ -414,6 +457,12 @@ absl::Status JwsKeySet::AddJwks(absl::string_view json, absl::string_view source
     }
     absl::Status added = Add(jwk["kid"].get<std::string>(), *std::move(key));
     if (!added.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", added.message()));
+    ++usable;
+  }
+  if (usable == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": no usable signing key (EC P-256 for ES256, or RSA for RS256)",
+        skipped.empty() ? "" : absl::StrCat("; skipped ", absl::StrJoin(skipped, "; "))));
   }
   return absl::OkStatus();
 }

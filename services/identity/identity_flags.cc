@@ -16,14 +16,22 @@ ABSL_FLAG(int, password_iterations, 100000,
 
 ABSL_FLAG(absl::Duration, refresh_token_lifetime, absl::Hours(24 * 30),
           "Lifetime of a refresh token; each refresh issues a new one for this long");
+ABSL_FLAG(absl::Duration, session_max_age, absl::Hours(24 * 90),
+          "Longest a citizen's sign-in lasts however often it is refreshed; then the app "
+          "signs in again (env ECOACT_SESSION_MAX_AGE)");
+ABSL_FLAG(absl::Duration, session_max_age_staff, absl::Hours(12),
+          "Longest a staff or admin sign-in lasts however often it is refreshed; then they "
+          "sign in again with their password (env ECOACT_SESSION_MAX_AGE_STAFF)");
 ABSL_FLAG(std::string, oidc_issuer, "",
           "Issuer (iss) of the OpenID Connect provider whose ID tokens SignInWithOidc "
           "accepts (env ECOACT_OIDC_ISSUER); empty: OIDC sign-in is off");
 ABSL_FLAG(std::string, oidc_audience, "",
           "Audience (aud) the provider's ID tokens must name: ecoact's client id there");
 ABSL_FLAG(std::string, oidc_jwks_file, "",
-          "JWKS file with the provider's public keys (its jwks_uri document, RS256/ES256); "
-          "re-read when it changes");
+          "JWKS file with the provider's public keys (its jwks_uri document; RS256 and ES256 "
+          "keys are used, others skipped). Its modification time is checked at most every 30s "
+          "and when a token names an unknown key; re-read when it changed. A file that fails "
+          "to load keeps the previous keys, is logged and is retried at the next check");
 
 namespace ecoact::identity {
 
@@ -39,6 +47,12 @@ absl::StatusOr<IdentityConfig> IdentityConfigFromFlags() {
   config.refresh_token_lifetime = absl::GetFlag(FLAGS_refresh_token_lifetime);
   if (config.refresh_token_lifetime < absl::Minutes(1)) {
     return absl::InvalidArgumentError("--refresh_token_lifetime must be at least 1m");
+  }
+  config.session_max_age = absl::GetFlag(FLAGS_session_max_age);
+  config.session_max_age_staff = absl::GetFlag(FLAGS_session_max_age_staff);
+  if (config.session_max_age < absl::Minutes(1) || config.session_max_age_staff < absl::Minutes(1)) {
+    return absl::InvalidArgumentError(
+        "--session_max_age and --session_max_age_staff must be at least 1m");
   }
   config.oidc_issuer = absl::GetFlag(FLAGS_oidc_issuer);
   config.oidc_audience = absl::GetFlag(FLAGS_oidc_audience);

@@ -13,6 +13,8 @@ struct IdentityConfig {
   std::string admin_password;  // --admin_password
   int password_iterations = 0; // --password_iterations
   absl::Duration refresh_token_lifetime;  // --refresh_token_lifetime
+  absl::Duration session_max_age;         // --session_max_age (citizens)
+  absl::Duration session_max_age_staff;   // --session_max_age_staff (staff, admins)
   std::string oidc_issuer;     // --oidc_issuer
   std::string oidc_audience;   // --oidc_audience
   std::string oidc_jwks_file;  // --oidc_jwks_file

@@ -18,6 +18,8 @@ absl::Status AddIdentityService(Assembly& assembly) {
       assembly.Keep(std::make_unique<RedisPrivacyStore>(assembly.redis, *assembly.keys));
   RefreshPolicy refresh_policy;
   refresh_policy.lifetime = config.refresh_token_lifetime;
+  refresh_policy.max_age = config.session_max_age;
+  refresh_policy.max_age_staff = config.session_max_age_staff;
   auto* sessions = assembly.Keep(
       std::make_unique<SessionStore>(assembly.redis, *assembly.keys, refresh_policy));
   IdentityOptions options;

@@ -60,10 +60,8 @@ absl::Status IdentityServiceImpl::DoDelete(const grpc::ServerContext& context,
   const absl::Time now = auth_->Now();
   ASSIGN_OR_RETURN(std::optional<AccountRecord> before, store_->Get(claims.subject));
   RETURN_IF_ERROR(privacy_->Delete(claims.subject, request.request_id(), now).status());
-  // Every sign-in of the account ends (the refresh script also refuses a
-  // deleted account, should this step fail), and its OpenID Connect identity
-  // no longer leads to it.
-  RETURN_IF_ERROR(sessions_->RevokeAll(claims.subject));
+  // Every sign-in of the account ended in the deletion script itself. Its
+  // OpenID Connect identity (another slot) no longer leads to it.
   if (before && !before->oidc.empty()) {
     RETURN_IF_ERROR(sessions_->UnlinkOidc(before->oidc, claims.subject));
   }

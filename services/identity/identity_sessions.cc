@@ -66,6 +66,10 @@ absl::Status IdentityServiceImpl::DoRefresh(const v1::RefreshTokenRequest& reque
           "revoked: sign in again");
     case RotateOutcome::kExpired:
       return RefreshRejected("expired; sign in again");
+    case RotateOutcome::kTooOld:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "this sign-in is older than ",
+          absl::FormatDuration(sessions_->policy().MaxAge(result.role)), "; sign in again"));
     case RotateOutcome::kGone:
       return RefreshRejected("its account was deleted");
     case RotateOutcome::kUnknown:
@@ -88,7 +92,8 @@ absl::Status IdentityServiceImpl::DoSignOut(const v1::SignOutRequest& request) {
     return absl::InvalidArgumentError(
         "refresh_token is not an ecoact refresh token (\"rt1.<...>\")");
   }
-  return sessions_->RevokeFamily(token->account_id, token->family);
+  return sessions_->SignOut(token->account_id, token->family, SecretHash(token->secret),
+                            auth_->Now());
 }
 
 absl::Status IdentityServiceImpl::DoSignInWithOidc(const v1::SignInWithOidcRequest& request,
@@ -100,7 +105,7 @@ absl::Status IdentityServiceImpl::DoSignInWithOidc(const v1::SignInWithOidcReque
   }
   const absl::Time now = auth_->Now();
   ASSIGN_OR_RETURN(OidcIdentity identity, options_.oidc->Verify(request.id_token(), now));
-  const std::string link = identity.Hash();
+  const std::string link = identity.LinkKey(options_.credential_key);
   ASSIGN_OR_RETURN(std::string linked, sessions_->FindOidc(link));
   std::string deleted;
   if (!linked.empty()) {

@@ -2,10 +2,13 @@
 
 #include <sys/stat.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "services/identity/refresh_tokens.h"
+#include "openssl/evp.h"
+#include "services/common/log.h"
+#include "openssl/hmac.h"
 
 namespace ecoact::identity {
 namespace {
@@ -38,7 +41,15 @@ absl::Status AsIdTokenError(const absl::Status& status) {
 
 }  // namespace
 
-std::string OidcIdentity::Hash() const { return SecretHash(absl::StrCat(issuer, "\n", subject)); }
+std::string OidcIdentity::LinkKey(absl::string_view server_secret) const {
+  const std::string input = absl::StrCat("oidc:", issuer, "\n", subject);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), server_secret.data(), static_cast<int>(server_secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(mac), length));
+}
 
 absl::StatusOr<std::unique_ptr<OidcProvider>> OidcProvider::Create(std::string issuer,
                                                                     std::string audience,
@@ -59,19 +70,38 @@ absl::StatusOr<std::unique_ptr<OidcProvider>> OidcProvider::Create(std::string i
 
 bool OidcProvider::ReloadIfChanged() {
   struct timespec mtime;
-  if (!Stat(jwks_file_, &mtime)) return false;
+  if (!Stat(jwks_file_, &mtime)) {
+    LogWarning("cannot read the OIDC JWKS file; keeping the previous provider keys",
+               {{"file", jwks_file_}, {"reason", std::string("stat failed")}});
+    return false;
+  }
   absl::MutexLock lock(&mu_);
   if (mtime.tv_sec == loaded_mtime_.tv_sec && mtime.tv_nsec == loaded_mtime_.tv_nsec) {
     return false;
   }
   auto keys = LoadKeys(jwks_file_);
-  loaded_mtime_ = mtime;  // a broken file is not re-read until it changes again
-  if (!keys.ok()) return false;
+  if (!keys.ok()) {
+    // Not marked as loaded: tried again at the next check (the job may be
+    // halfway through writing it). The reason names key ids at most.
+    LogWarning("cannot reload the OIDC JWKS file; keeping the previous provider keys",
+               {{"file", jwks_file_}, {"reason", std::string(keys.status().message())}});
+    return false;
+  }
+  loaded_mtime_ = mtime;
   keys_ = *std::move(keys);
   return true;
 }
 
 absl::StatusOr<OidcIdentity> OidcProvider::Verify(absl::string_view id_token, absl::Time now) {
+  bool check = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (now - last_check_ >= kCheckInterval || now < last_check_) {
+      last_check_ = now;
+      check = true;
+    }
+  }
+  if (check) ReloadIfChanged();
   std::shared_ptr<const JwsKeySet> keys;
   {
     absl::MutexLock lock(&mu_);

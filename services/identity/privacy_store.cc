@@ -142,7 +142,7 @@ absl::StatusOr<DeleteOutcome> RedisPrivacyStore::Delete(absl::string_view accoun
   ASSIGN_OR_RETURN(RedisValue reply,
                    redis_->Eval(DeleteScript(),
                                 {keys_.Account(id), keys_.Badges(id), keys_.Streak(id),
-                                 keys_.ActiveDays(id)},
+                                 keys_.ActiveDays(id), keys_.RefreshFamilies(id)},
                                 {std::string(request_id), absl::StrCat(absl::ToUnixMillis(now))}));
   const std::string outcome = reply.elements.empty() ? "" : reply.elements[0].str;
   if (outcome == "missing") return absl::NotFoundError("this account no longer exists");

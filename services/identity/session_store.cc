@@ -35,6 +35,11 @@ const LuaScript& UnlinkScript() {
   return script;
 }
 
+const LuaScript& SignOutScript() {
+  static const LuaScript script("sign_out", embedded::kSignOutLua);
+  return script;
+}
+
 }  // namespace
 
 SessionStore::SessionStore(RedisClient* redis, KeySpace keys, RefreshPolicy policy)
@@ -47,7 +52,7 @@ absl::StatusOr<absl::Time> SessionStore::StartFamily(absl::string_view account_i
   auto reply = redis_->Eval(
       IssueScript(), {keys_.RefreshFamilies(account_id), keys_.Account(account_id)},
       {std::string(family), std::string(secret_hash), Millis(now), Millis(policy_.lifetime),
-       absl::StrCat(policy_.max_families)});
+       absl::StrCat(policy_.max_families), Millis(policy_.max_age), Millis(policy_.max_age_staff)});
   if (!reply.ok()) return reply.status();
   if (reply->elements.size() != 2 || reply->elements[0].str != "issued") {
     return absl::NotFoundError("this account no longer exists");
@@ -62,16 +67,21 @@ absl::StatusOr<RotateResult> SessionStore::Rotate(absl::string_view account_id,
   auto reply = redis_->Eval(
       RotateScript(), {keys_.RefreshFamilies(account_id), keys_.Account(account_id)},
       {std::string(family), std::string(presented_hash), std::string(next_hash), Millis(now),
-       Millis(policy_.lifetime), Millis(policy_.retry_grace)});
+       Millis(policy_.lifetime), Millis(policy_.retry_grace), Millis(policy_.max_age),
+       Millis(policy_.max_age_staff)});
   if (!reply.ok()) return reply.status();
   RotateResult result;
   const std::string outcome = reply->elements.empty() ? "" : reply->elements[0].str;
-  if ((outcome == "rotated" || outcome == "replayed") && reply->elements.size() == 3) {
-    result.outcome = outcome == "rotated" ? RotateOutcome::kRotated : RotateOutcome::kReplayed;
+  if (reply->elements.size() >= 2) {
     for (v1::Role role : {v1::ROLE_CITIZEN, v1::ROLE_STAFF, v1::ROLE_ADMIN}) {
       if (RoleName(role) == reply->elements[1].str) result.role = role;
     }
+  }
+  if ((outcome == "rotated" || outcome == "replayed") && reply->elements.size() == 3) {
+    result.outcome = outcome == "rotated" ? RotateOutcome::kRotated : RotateOutcome::kReplayed;
     result.expires_at = FromMillis(reply->elements[2]);
+  } else if (outcome == "too_old") {
+    result.outcome = RotateOutcome::kTooOld;
   } else if (outcome == "reused") {
     result.outcome = RotateOutcome::kReused;
   } else if (outcome == "expired") {
@@ -84,13 +94,18 @@ absl::StatusOr<RotateResult> SessionStore::Rotate(absl::string_view account_id,
   return result;
 }
 
-absl::Status SessionStore::RevokeFamily(absl::string_view account_id, absl::string_view family) {
-  return redis_->Command({"HDEL", keys_.RefreshFamilies(account_id), std::string(family)})
-      .status();
-}
-
-absl::Status SessionStore::RevokeAll(absl::string_view account_id) {
-  return redis_->Command({"DEL", keys_.RefreshFamilies(account_id)}).status();
+absl::Status SessionStore::SignOut(absl::string_view account_id, absl::string_view family,
+                                   absl::string_view presented_hash, absl::Time now) {
+  auto reply = redis_->Eval(SignOutScript(), {keys_.RefreshFamilies(account_id)},
+                            {std::string(family), std::string(presented_hash), Millis(now),
+                             Millis(policy_.retry_grace)});
+  if (!reply.ok()) return reply.status();
+  if (reply->str == "mismatch") {
+    return absl::UnauthenticatedError(
+        "invalid refresh token: it is not the current token of this sign-in (an older one was "
+        "presented); nothing was signed out");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> SessionStore::LinkOidc(absl::string_view identity_hash,

@@ -12,11 +12,11 @@
 
 namespace ecoact::identity {
 
-enum class RotateOutcome { kRotated, kReplayed, kReused, kUnknown, kExpired, kGone };
+enum class RotateOutcome { kRotated, kReplayed, kReused, kUnknown, kExpired, kGone, kTooOld };
 
 struct RotateResult {
   RotateOutcome outcome = RotateOutcome::kUnknown;
-  v1::Role role = v1::ROLE_UNSPECIFIED;  // when rotated or replayed
+  v1::Role role = v1::ROLE_UNSPECIFIED;  // when rotated, replayed or too old
   absl::Time expires_at;                 // of the next refresh token
 };
 
@@ -26,6 +26,14 @@ struct RefreshPolicy {
   // new token instead of revoking the family.
   absl::Duration retry_grace = absl::Seconds(30);
   int max_families = 32;  // sign-ins (devices) kept per account
+  // However often it is refreshed, a sign-in (family) ends this long after
+  // it began: citizens, and staff or admins.
+  absl::Duration max_age = absl::Hours(24 * 90);
+  absl::Duration max_age_staff = absl::Hours(12);
+
+  absl::Duration MaxAge(v1::Role role) const {
+    return role == v1::ROLE_CITIZEN ? max_age : max_age_staff;
+  }
 };
 
 class SessionStore {
@@ -41,8 +49,11 @@ class SessionStore {
   absl::StatusOr<RotateResult> Rotate(absl::string_view account_id, absl::string_view family,
                                       absl::string_view presented_hash,
                                       absl::string_view next_hash, absl::Time now);
-  absl::Status RevokeFamily(absl::string_view account_id, absl::string_view family);
-  absl::Status RevokeAll(absl::string_view account_id);
+  // Deletes the family if `presented_hash` is its current secret's (or the
+  // previous one's within the retry grace); UNAUTHENTICATED otherwise. A
+  // missing family is OK: already signed out (a retry), expired or revoked.
+  absl::Status SignOut(absl::string_view account_id, absl::string_view family,
+                       absl::string_view presented_hash, absl::Time now);
 
   // The account linked to an identity: links `candidate` if none is (or if
   // the linked one is `replace_deleted`), and returns the linked id.

@@ -406,6 +406,44 @@ TEST(JwsTest, JwksDocuments) {
   }
 }
 
+// Providers publish keys ecoact does not verify next to the ones it does
+// (Ed25519, P-384, PS256, ...): those are skipped, and only a document
+// without any usable key is refused.
+TEST(JwsTest, JwksSkipsKeysOfUnsupportedTypes) {
+  KeyPair ec = Generate(true), rsa = Generate(false);
+  nlohmann::json p384 = Jwk(ec, "p384");
+  p384["crv"] = "P-384";
+  nlohmann::json ps256 = Jwk(rsa, "ps256");
+  ps256["alg"] = "PS256";
+  nlohmann::json rs384 = Jwk(rsa, "rs384");
+  rs384["alg"] = "RS384";
+  nlohmann::json unsupported = nlohmann::json::array(
+      {{{"kty", "OKP"}, {"crv", "Ed25519"}, {"kid", "ed"}, {"x", B64("0123456789abcdef0123456789abcdef")}},
+       {{"kty", "oct"}, {"kid", "hmac"}, {"k", "c2VjcmV0"}},
+       p384, ps256, rs384});
+  nlohmann::json jwks = {{"keys", unsupported}};
+  jwks["keys"].push_back(Jwk(ec, "ec-1"));
+  JwsKeySet keys;
+  ASSERT_THAT(keys.AddJwks(jwks.dump(), "provider.jwks"), IsOk());
+  EXPECT_EQ(keys.size(), 1u);
+  JwtExpectations expect{"ecoact", "ecoact"};
+  EXPECT_THAT(VerifyJwt(ForeignToken({{"alg", "ES256"}, {"kid", "ec-1"}}, EcoactPayload(), ec),
+                        keys, expect, kNow),
+              IsOk());
+  // A token naming a skipped key is refused as naming an unknown one.
+  EXPECT_THAT(VerifyJwt(ForeignToken({{"alg", "RS256"}, {"kid", "ps256"}}, EcoactPayload(), rsa),
+                        keys, expect, kNow),
+              StatusIs(kUnauthenticated, HasSubstr("unknown key")));
+
+  JwsKeySet none;
+  EXPECT_THAT(none.AddJwks(nlohmann::json({{"keys", unsupported}}).dump(), "provider.jwks"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("no usable signing key"), HasSubstr("\"ps256\""),
+                                        HasSubstr("OKP"))));
+  EXPECT_THAT(none.AddJwks(R"({"keys": []})", "provider.jwks"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no usable signing key")));
+}
+
 TEST(JwsTest, KeysOpenSslRefuses) {
   EVP_PKEY* small = EVP_RSA_gen(1024);
   BIO* bio = BIO_new(BIO_s_mem());

@@ -2,8 +2,11 @@
 // real Redis: rotation, reuse detection, the retry grace, sign-out,
 // expiry, deletion; ID tokens signed by a test "provider" with its own RSA
 // key and JWKS file.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/escaping.h"
@@ -14,7 +17,10 @@
 #include "openssl/bn.h"
 #include "openssl/core_names.h"
 #include "openssl/evp.h"
+#include "openssl/hmac.h"
+#include "openssl/sha.h"
 #include "openssl/rsa.h"
+#include "services/identity/privacy_store.h"
 #include "tests/support/stack.h"
 #include "tests/support/status_matchers.h"
 
@@ -178,6 +184,40 @@ TEST_F(SessionsTest, SignOutRevokesAndIsIdempotent) {
               StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
 }
 
+// Every old token of a chain carries the account and family ids: only the
+// current secret (or the previous one within the retry grace) signs out.
+TEST_F(SessionsTest, AnOldTokenOfTheChainCannotSignOut) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  v1::RefreshTokenResponse current;
+  ASSERT_THAT(Refresh(session.refresh_token(), &current), StatusIs(grpc::StatusCode::OK));
+  stack_->set_now(stack_->now() + absl::Minutes(1));  // past the grace
+  v1::SignOutRequest request;
+  request.set_refresh_token(session.refresh_token());
+  v1::SignOutResponse out;
+  EXPECT_THAT(stack_->identity()->SignOut(Stack::Context().get(), request, &out),
+              StatusIs(kUnauthenticated, HasSubstr("not the current token")));
+  // A forged secret neither.
+  std::string forged = current.refresh_token();
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  request.set_refresh_token(forged);
+  EXPECT_THAT(stack_->identity()->SignOut(Stack::Context().get(), request, &out),
+              StatusIs(kUnauthenticated));
+  // The owner is still signed in, and the sign-out attempt was no refresh:
+  // the chain was not revoked as a reuse either.
+  v1::RefreshTokenResponse next;
+  ASSERT_THAT(Refresh(current.refresh_token(), &next), StatusIs(grpc::StatusCode::OK));
+
+  // Within the grace, the token just replaced still signs out (a client
+  // that lost the refresh reply).
+  request.set_refresh_token(current.refresh_token());
+  EXPECT_THAT(stack_->identity()->SignOut(Stack::Context().get(), request, &out),
+              StatusIs(grpc::StatusCode::OK));
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(next.refresh_token(), &ignored),
+              StatusIs(kUnauthenticated, HasSubstr("unknown or revoked")));
+}
+
 TEST_F(SessionsTest, DeletingTheAccountRevokesEveryRefreshToken) {
   Citizen citizen = stack_->Register("Mika", "nakahara");
   v1::SignInResponse a = SignIn(citizen), b = SignIn(citizen);
@@ -195,6 +235,23 @@ TEST_F(SessionsTest, DeletingTheAccountRevokesEveryRefreshToken) {
   EXPECT_EQ(exists->integer, 0);
 }
 
+// The deletion script itself ends every sign-in (DESIGN invariant 4: a
+// multi-key update is one script), not a later step that may never run.
+TEST_F(SessionsTest, TheDeletionScriptRevokesTheSignInsInTheSameStep) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  const std::string families = stack_->keys().RefreshFamilies(citizen.account_id);
+  identity::RedisPrivacyStore privacy(&stack_->redis(), stack_->keys());
+  ASSERT_TRUE(privacy.Delete(citizen.account_id, "delete-0003-0004", stack_->now()).ok());
+  auto exists = stack_->redis().Command({"EXISTS", families});
+  ASSERT_TRUE(exists.ok());
+  EXPECT_EQ(exists->integer, 0);
+  // A retry of the same deletion is still a success.
+  auto retried = privacy.Delete(citizen.account_id, "delete-0003-0004", stack_->now());
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(*retried, identity::DeleteOutcome::kReplayed);
+}
+
 TEST_F(SessionsTest, StaffKeepTheirRoleThroughRefresh) {
   v1::SignInRequest request;
   request.set_account_id("admin");
@@ -208,6 +265,77 @@ TEST_F(SessionsTest, StaffKeepTheirRoleThroughRefresh) {
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->role, v1::ROLE_ADMIN);
   EXPECT_EQ(claims->subject, "admin");
+}
+
+// However often it is refreshed, a staff or admin sign-in ends 12 hours
+// after it began (--session_max_age_staff), a citizen's after 90 days.
+TEST_F(SessionsTest, AStaffSignInEndsAfterItsMaximumAgeDespiteRefreshes) {
+  v1::SignInRequest request;
+  request.set_account_id("admin");
+  request.set_secret(Stack::kAdminPassword);
+  v1::SignInResponse admin;
+  ASSERT_THAT(stack_->identity()->SignIn(Stack::Context().get(), request, &admin),
+              StatusIs(grpc::StatusCode::OK));
+  const absl::Time born = stack_->now();
+  // The refresh token says so from the start.
+  EXPECT_EQ(admin.refresh_token_expires_at().seconds(),
+            absl::ToUnixSeconds(born + absl::Hours(12)));
+  std::string token = admin.refresh_token();
+  for (int hour = 4; hour <= 12; hour += 4) {
+    stack_->set_now(born + absl::Hours(hour) - absl::Seconds(1));
+    v1::RefreshTokenResponse refreshed;
+    ASSERT_THAT(Refresh(token, &refreshed), StatusIs(grpc::StatusCode::OK)) << hour;
+    EXPECT_EQ(refreshed.refresh_token_expires_at().seconds(),
+              absl::ToUnixSeconds(born + absl::Hours(12)));
+    token = refreshed.refresh_token();
+  }
+  stack_->set_now(born + absl::Hours(12) + absl::Seconds(1));
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(token, &ignored),
+              StatusIs(kUnauthenticated, HasSubstr("this sign-in is older than 12h")));
+  // The family is gone.
+  EXPECT_THAT(Refresh(token, &ignored), StatusIs(kUnauthenticated, HasSubstr("unknown")));
+}
+
+TEST_F(SessionsTest, ACitizenSignInEndsAfterNinetyDaysDespiteRefreshes) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  const absl::Time born = stack_->now();
+  std::string token = session.refresh_token();
+  for (int day = 20; day <= 80; day += 20) {
+    stack_->set_now(born + absl::Hours(24 * day));
+    v1::RefreshTokenResponse refreshed;
+    ASSERT_THAT(Refresh(token, &refreshed), StatusIs(grpc::StatusCode::OK)) << day;
+    token = refreshed.refresh_token();
+    // Never beyond the sign-in's 90 days.
+    EXPECT_EQ(refreshed.refresh_token_expires_at().seconds(),
+              absl::ToUnixSeconds(std::min(stack_->now() + absl::Hours(24 * 30),
+                                           born + absl::Hours(24 * 90))));
+  }
+  stack_->set_now(born + absl::Hours(24 * 90) + absl::Seconds(1));
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(token, &ignored),
+              StatusIs(kUnauthenticated, HasSubstr("this sign-in is older than 2160h")));
+}
+
+// A family stored before families recorded their birth counts as too old:
+// the safe choice (docs/security.md, "Upgrading").
+TEST_F(SessionsTest, AFamilyWithoutBirthTimeIsRefused) {
+  Citizen citizen = stack_->Register("Mika", "nakahara");
+  v1::SignInResponse session = SignIn(citizen);
+  const std::string key = stack_->keys().RefreshFamilies(citizen.account_id);
+  const std::string& rt = session.refresh_token();
+  const size_t secret_dot = rt.rfind('.');
+  const std::string family = rt.substr(rt.rfind('.', secret_dot - 1) + 1,
+                                       secret_dot - rt.rfind('.', secret_dot - 1) - 1);
+  auto stored = stack_->redis().Command({"HGET", key, family});
+  ASSERT_TRUE(stored.ok());
+  nlohmann::json f = nlohmann::json::parse(stored->str);
+  ASSERT_TRUE(f.contains("born"));
+  f.erase("born");
+  ASSERT_TRUE(stack_->redis().Command({"HSET", key, family, f.dump()}).ok());
+  v1::RefreshTokenResponse ignored;
+  EXPECT_THAT(Refresh(rt, &ignored), StatusIs(kUnauthenticated, HasSubstr("older than")));
 }
 
 TEST_F(SessionsTest, OidcIsUnimplementedWithoutAProvider) {
@@ -293,6 +421,18 @@ class OidcTest : public ::testing::Test {
     return stack_->identity()->SignInWithOidc(Stack::Context().get(), request, response);
   }
 
+  // The link key of a subject of the test provider, computed here:
+  // HMAC-SHA256 keyed with the stack's server secret, domain-separated.
+  static std::string LinkKey(const std::string& sub) {
+    const std::string key(40, 'k');  // tests/support/stack.cc
+    const std::string input = absl::StrCat("oidc:", kIssuer, "\n", sub);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
+    return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac), length));
+  }
+
   std::string dir_;
   std::string jwks_path_;
   std::shared_ptr<EVP_PKEY> key_, other_key_;
@@ -347,6 +487,28 @@ TEST_F(OidcTest, FirstSignInCreatesTheAccountLaterOnesFindIt) {
   }
 }
 
+// Knowing a person's provider subject (often public, or shared with other
+// services) must not find their ecoact account: the link key is keyed with
+// the server secret, not a plain hash of the identity.
+TEST_F(OidcTest, TheLinkKeyIsKeyedWithTheServerSecret) {
+  v1::SignInWithOidcResponse response;
+  ASSERT_THAT(SignIn(IdToken(Claims("public-subject"), "p-1", key_.get()), &response, "Mika",
+                     "nakahara"),
+              StatusIs(grpc::StatusCode::OK));
+  auto linked = stack_->redis().Command({"GET", stack_->keys().OidcLink(LinkKey("public-subject"))});
+  ASSERT_TRUE(linked.ok());
+  EXPECT_EQ(linked->str, response.profile().account_id());
+  // What anyone could compute from the identity alone leads nowhere.
+  const std::string identity = absl::StrCat(kIssuer, "\n", "public-subject");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(), digest);
+  const std::string plain = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  auto unkeyed = stack_->redis().Command({"EXISTS", stack_->keys().OidcLink(plain)});
+  ASSERT_TRUE(unkeyed.ok());
+  EXPECT_EQ(unkeyed->integer, 0);
+}
+
 TEST_F(OidcTest, InvalidIdTokensAreRejected) {
   v1::SignInWithOidcResponse response;
   struct Case {
@@ -396,12 +558,50 @@ TEST_F(OidcTest, ProviderKeyRotationIsPickedUpFromTheFile) {
   EXPECT_THAT(SignIn(token, &response, "Mika", "nakahara"), StatusIs(grpc::StatusCode::OK));
 }
 
+// A key the provider withdrew stops being trusted: the file is checked at
+// most every 30 s even when tokens name only keys it already holds.
+TEST_F(OidcTest, AWithdrawnProviderKeyStopsBeingTrusted) {
+  v1::SignInWithOidcResponse response;
+  ASSERT_THAT(SignIn(IdToken(Claims("withdrawn"), "p-1", key_.get()), &response, "Mika",
+                     "nakahara"),
+              StatusIs(grpc::StatusCode::OK));
+  sleep(1);  // a new modification time even on coarse file systems
+  WriteJwks({{"p-2", other_key_.get()}});  // p-1 withdrawn (say, it leaked)
+  stack_->set_now(stack_->now() + absl::Seconds(31));
+  EXPECT_THAT(SignIn(IdToken(Claims("withdrawn"), "p-1", key_.get()), &response),
+              StatusIs(kUnauthenticated, HasSubstr("unknown key")));
+  EXPECT_THAT(SignIn(IdToken(Claims("withdrawn"), "p-2", other_key_.get()), &response),
+              StatusIs(grpc::StatusCode::OK));
+}
+
+// A file that fails to load (a job halfway through writing it) keeps the
+// previous keys and is tried again at the next check, even if the good file
+// that replaces it has the same modification time.
+TEST_F(OidcTest, ABrokenKeyFileKeepsTheOldKeysAndIsRetried) {
+  const struct timespec fixed[2] = {{1700000000, 0}, {1700000000, 0}};
+  std::ofstream(jwks_path_, std::ios::trunc) << "{\"keys\": [";
+  ASSERT_EQ(utimensat(AT_FDCWD, jwks_path_.c_str(), fixed, 0), 0);
+  v1::SignInWithOidcResponse response;
+  // An unknown key makes it read the file now: broken, the old keys stay.
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-9", other_key_.get()), &response),
+              StatusIs(kUnauthenticated, HasSubstr("unknown key")));
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-1", key_.get()), &response, "Mika",
+                     "nakahara"),
+              StatusIs(grpc::StatusCode::OK));
+  WriteJwks({{"p-2", other_key_.get()}});
+  ASSERT_EQ(utimensat(AT_FDCWD, jwks_path_.c_str(), fixed, 0), 0);
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-2", other_key_.get()), &response),
+              StatusIs(grpc::StatusCode::OK));
+  EXPECT_THAT(SignIn(IdToken(Claims("broken"), "p-1", key_.get()), &response),
+              StatusIs(kUnauthenticated, HasSubstr("unknown key")));
+}
+
 TEST_F(OidcTest, AfterDeletionTheIdentityStartsANewAccount) {
   const std::string token = IdToken(Claims("leaving"), "p-1", key_.get());
   v1::SignInWithOidcResponse first;
   ASSERT_THAT(SignIn(token, &first, "Mika", "nakahara"), StatusIs(grpc::StatusCode::OK));
   auto linked = stack_->redis().Command(
-      {"GET", stack_->keys().OidcLink(identity::OidcIdentity{kIssuer, "leaving"}.Hash())});
+      {"GET", stack_->keys().OidcLink(LinkKey("leaving"))});
   ASSERT_TRUE(linked.ok());
   EXPECT_EQ(linked->str, first.profile().account_id());
   v1::DeleteMyAccountRequest request;
@@ -413,7 +613,7 @@ TEST_F(OidcTest, AfterDeletionTheIdentityStartsANewAccount) {
               StatusIs(grpc::StatusCode::OK));
   // The link (the hashed identity) went with the account.
   auto link = stack_->redis().Command(
-      {"EXISTS", stack_->keys().OidcLink(identity::OidcIdentity{kIssuer, "leaving"}.Hash())});
+      {"EXISTS", stack_->keys().OidcLink(LinkKey("leaving"))});
   ASSERT_TRUE(link.ok());
   EXPECT_EQ(link->integer, 0);
   v1::SignInWithOidcResponse again;
