@@ -247,6 +247,7 @@ struct Tally {
   Histogram latency;  // ns, successful calls only
   int64_t ok = 0;
   std::map<int, int64_t> errors;  // by grpc::StatusCode
+  std::map<int, std::string> first_message;  // by grpc::StatusCode
   int64_t max_send_lag_ns = 0;    // open loop: how late the client sent
   int64_t held_back = 0;          // open loop: sends delayed by --max_in_flight
 
@@ -254,6 +255,7 @@ struct Tally {
     latency.Merge(other.latency);
     ok += other.ok;
     for (const auto& [code, n] : other.errors) errors[code] += n;
+    first_message.insert(other.first_message.begin(), other.first_message.end());
     max_send_lag_ns = std::max(max_send_lag_ns, other.max_send_lag_ns);
     held_back += other.held_back;
   }
@@ -306,7 +308,8 @@ class Driver {
       ++tally->ok;
       tally->latency.Record(done_ns - call->scheduled_ns);
     } else {
-      ++tally->errors[call->status.error_code()];
+      const int code = call->status.error_code();
+      if (++tally->errors[code] == 1) tally->first_message[code] = call->status.error_message();
     }
   }
 
@@ -568,6 +571,8 @@ nlohmann::json ToJson(const RunResult& r) {
     error_total += n;
   }
   const Histogram& h = r.tally.latency;
+  nlohmann::json messages = nlohmann::json::object();
+  for (const auto& [code, message] : r.tally.first_message) messages[absl::StrCat(code)] = message;
   nlohmann::json j = {
       {"scenario", r.scenario},
       {"rpc", r.rpc},
@@ -577,6 +582,7 @@ nlohmann::json ToJson(const RunResult& r) {
       {"ok", r.tally.ok},
       {"errors", error_total},
       {"errors_by_code", errors},
+      {"error_messages", messages},  // the first message seen per code
       {"throughput_per_s", r.tally.ok / r.seconds},
       {"latency_ms",
        {{"p50", Ms(h.ValueAt(0.5))},
@@ -616,6 +622,9 @@ void PrintRow(const RunResult& r, double noop_throughput) {
               r.scenario.c_str(), load.c_str(), throughput, Ms(h.ValueAt(0.5)),
               Ms(h.ValueAt(0.9)), Ms(h.ValueAt(0.99)), Ms(h.ValueAt(0.999)),
               static_cast<long long>(errors), by_code.c_str(), ratio.c_str());
+  for (const auto& [code, message] : r.tally.first_message) {
+    std::printf("       code %d, e.g. \"%s\"\n", code, message.c_str());
+  }
   if (r.settings.open_loop) {
     std::printf("       open loop: max send lag %.2f ms, %lld sends held back by the cap\n",
                 Ms(r.tally.max_send_lag_ns), static_cast<long long>(r.tally.held_back));
