@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The benchmark command (README "Benchmarks", docs/benchmarks.md): starts a
+# private redis-server (AOF, appendfsync everysec) and ecoact_server
+# (--rate_limits=0: one load generator on one address would otherwise hit the
+# per-address limits) on free loopback ports, runs the load generator's quick
+# suite (noop, record, board, rank with the same connection settings), stops
+# both and prints the table. Extra arguments go to the load generator, e.g.
+#
+#   bench/run.sh                                   # closed loop, 32 in flight
+#   bench/run.sh --in_flight=8,32,128
+#   bench/run.sh --suite= --scenario=record --mode=open --rate=2000
+#
+# The results file is bench/results/<UTC date>-<host>.json unless --out is
+# given. BUILD_DIR (default: build) names the build directory.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+loadgen=$build/bench/loadgen/loadgen
+server=$build/services/allinone/ecoact_server
+for binary in "$loadgen" "$server"; do
+  [[ -x $binary ]] || { echo "missing $binary: cmake --build $build --target loadgen ecoact_server" >&2; exit 1; }
+done
+
+# A loopback port nothing listens on now.
+free_port() {
+  local port
+  while true; do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+}
+
+wait_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+work=$(mktemp -d)
+redis_port=$(free_port)
+server_port=$(free_port)
+server_pid=""
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$work" --appendonly yes \
+  --appendfsync everysec --save "" --daemonize yes --logfile "$work/redis.log"
+wait_port "$redis_port"
+"$server" --listen="127.0.0.1:$server_port" --redis="127.0.0.1:$redis_port" --rate_limits=0 \
+  >"$work/server.log" 2>&1 &
+server_pid=$!
+wait_port "$server_port"
+
+mkdir -p "$root/bench/results"
+commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
+git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
+out=$root/bench/results/$(date -u +%Y-%m-%dT%H%M%SZ)-$(hostname).json
+args=(--server="127.0.0.1:$server_port" --redis="127.0.0.1:$redis_port" --suite=quick
+      --out="$out" --git_commit="$commit")
+echo "redis-server :$redis_port (AOF everysec), ecoact_server :$server_port (--rate_limits=0)"
+"$loadgen" "${args[@]}" "$@"
