@@ -23,6 +23,21 @@
 #include "openssl/sha.h"
 
 namespace ecoact {
+
+std::string Sha256(absl::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+std::string HmacSha256(absl::string_view key, absl::string_view input) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_length);
+  return std::string(reinterpret_cast<const char*>(mac), mac_length);
+}
+
 namespace {
 
 constexpr size_t kMinSecretBytes = 32;
@@ -76,19 +91,6 @@ BnPtr GetBigNum(EVP_PKEY* key, const char* name) {
 
 std::string B64(absl::string_view bytes) { return absl::WebSafeBase64Escape(bytes); }
 
-std::string Sha256(absl::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
-
-std::string HmacSha256(absl::string_view key, absl::string_view input) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_length);
-  return std::string(reinterpret_cast<const char*>(mac), mac_length);
-}
 
 // Classifies an OpenSSL key: ES256 for EC P-256, RS256 for RSA 2048+.
 absl::StatusOr<JwsAlgorithm> AlgorithmOfKey(EVP_PKEY* key) {

@@ -30,6 +30,11 @@ enum class JwsAlgorithm { kHs256, kEs256, kRs256 };
 
 absl::string_view JwsAlgorithmName(JwsAlgorithm algorithm);
 
+// SHA-256 of `data` and HMAC-SHA256 of `input` under `key`, as raw 32-byte
+// strings (OpenSSL); callers encode them (hex, base32, base64url).
+std::string Sha256(absl::string_view data);
+std::string HmacSha256(absl::string_view key, absl::string_view input);
+
 // One key: an HMAC secret, or an EC P-256 / RSA (2048+ bits) key, public
 // only or with its private half. Cheap to copy (the OpenSSL key is shared).
 class JwsKey {

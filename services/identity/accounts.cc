@@ -8,19 +8,12 @@
 #include "openssl/evp.h"
 #include "openssl/hmac.h"
 #include "openssl/sha.h"
+#include "services/common/tokens.h"
 #include "services/common/clock.h"
 #include "services/common/validation.h"
 
 namespace ecoact::identity {
 namespace {
-
-std::string HmacSha256(absl::string_view key, absl::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &length);
-  return std::string(reinterpret_cast<const char*>(mac), length);
-}
 
 std::string Pbkdf2(absl::string_view secret, absl::string_view salt, int iterations) {
   unsigned char out[32];

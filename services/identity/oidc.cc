@@ -6,9 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "openssl/evp.h"
 #include "services/common/log.h"
-#include "openssl/hmac.h"
+#include "services/common/tokens.h"
 
 namespace ecoact::identity {
 namespace {
@@ -43,12 +42,7 @@ absl::Status AsIdTokenError(const absl::Status& status) {
 
 std::string OidcIdentity::LinkKey(absl::string_view server_secret) const {
   const std::string input = absl::StrCat("oidc:", issuer, "\n", subject);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), server_secret.data(), static_cast<int>(server_secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(mac), length));
+  return absl::BytesToHexString(HmacSha256(server_secret, input));
 }
 
 absl::StatusOr<std::unique_ptr<OidcProvider>> OidcProvider::Create(std::string issuer,

@@ -5,9 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "openssl/evp.h"
-#include "openssl/hmac.h"
-#include "openssl/sha.h"
+#include "services/common/tokens.h"
 
 namespace ecoact::identity {
 namespace {
@@ -58,21 +56,13 @@ RefreshCredential NewRefreshToken(absl::string_view account_id, absl::string_vie
 
 RefreshCredential NextRefreshToken(absl::string_view server_secret, const RefreshCredential& token) {
   std::string input = absl::StrCat("ecoact-refresh-next:", token.family, ":", token.secret);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), server_secret.data(), static_cast<int>(server_secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
   RefreshCredential next = token;
-  next.secret = absl::WebSafeBase64Escape(
-      absl::string_view(reinterpret_cast<const char*>(mac), length));
+  next.secret = absl::WebSafeBase64Escape(HmacSha256(server_secret, input));
   return next;
 }
 
 std::string SecretHash(absl::string_view secret) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  return absl::BytesToHexString(Sha256(secret));
 }
 
 }  // namespace ecoact::identity
