@@ -4,9 +4,12 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/time_util.h"
 #include "leaderboard_lua.h"
 #include "services/common/arith.h"
 #include "services/common/log.h"
@@ -14,14 +17,6 @@
 
 namespace ecoact::leaderboard {
 namespace {
-
-struct Update {
-  std::string board;
-  std::string account;
-  std::string totals_key;
-  std::string field;
-  BoardKind kind = BoardKind::kCitizen;
-};
 
 // Hash maps: the batch's keys share long prefixes ("city::2026-11-29:"),
 // which makes ordered maps spend their time in memcmp.
@@ -182,134 +177,197 @@ Visibility VisibilityOf(const RedisValue& flags, const RedisValue& actions) {
 
 }  // namespace
 
+namespace {
+
+// What TargetsForEntry depends on: the entry's ward, team, organisation,
+// event, campaigns and local day. A batch has few distinct shapes (a ward's
+// citizens on one day share one), so targets are built once per shape.
+std::string ShapeKey(const v1::LedgerEntry& entry, absl::CivilDay day) {
+  return absl::StrCat(entry.ward(), "\x1f", entry.team(), "\x1f", entry.organisation(), "\x1f",
+                      entry.event_id(), "\x1f", absl::StrJoin(entry.campaign_ids(), ","), "\x1f",
+                      day.year(), "-", day.month(), "-", day.day());
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::string>> Projector::Apply(
     const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge) {
-  PairMap<Update> updates;  // (board, account)
-  // Group boards: (board, group) -> target; aggregate fields per period.
-  std::map<std::pair<std::string, std::string>, BoardTarget> groups;
-  std::map<std::string, std::set<std::string>> agg_fields;  // period -> fields
-  std::map<std::string, absl::Time> expiries;
-  std::set<std::string> accounts;
+  // Every string_view below points into `shapes` or `accounts`, which are
+  // not resized once filled.
+  std::vector<std::vector<BoardTarget>> shapes;
+  absl::flat_hash_map<std::string, size_t> shape_of_key;
+  struct Account {
+    std::string id;
+    std::vector<size_t> shapes;  // distinct, first seen first
+  };
+  std::vector<Account> accounts;
+  accounts.reserve(entries.size());
+  absl::flat_hash_map<absl::string_view, size_t> account_of_id;
   for (const auto& [shard, stored] : entries) {
     if (stored.account_id.empty()) continue;
-    accounts.insert(stored.account_id);
-    for (BoardTarget& t : TargetsForEntry(stored.entry, *calendar_, options_.boards)) {
-      if (t.expire_at) expiries[t.board] = *t.expire_at;
-      if (t.kind == BoardKind::kGroup) {
-        agg_fields[t.totals_period_key].insert(t.totals_field);
-        if (!t.active_field.empty()) agg_fields[t.totals_period_key].insert(t.active_field);
-        groups[{t.board, t.group_id}] = std::move(t);
-        continue;
-      }
-      auto [it, inserted] = updates.try_emplace({t.board, stored.account_id});
-      if (!inserted) continue;
-      it->second = Update{t.board, stored.account_id,
-                          keys_->Totals(stored.account_id, t.totals_period_key), t.totals_field,
-                          t.kind};
+    const absl::CivilDay day = calendar_->LocalDay(absl::FromUnixMillis(
+        google::protobuf::util::TimeUtil::TimestampToMilliseconds(stored.entry.occurred_at())));
+    auto [shape, new_shape] = shape_of_key.try_emplace(ShapeKey(stored.entry, day), shapes.size());
+    if (new_shape) shapes.push_back(TargetsForEntry(stored.entry, *calendar_, options_.boards));
+    auto found = account_of_id.find(stored.account_id);
+    if (found == account_of_id.end()) {
+      accounts.push_back(Account{stored.account_id, {}});
+      found = account_of_id.emplace(accounts.back().id, accounts.size() - 1).first;
+    }
+    std::vector<size_t>& mine = accounts[found->second].shapes;
+    if (std::find(mine.begin(), mine.end(), shape->second) == mine.end()) {
+      mine.push_back(shape->second);
     }
   }
-  // One read pipeline: totals (HMGET per totals hash), each account's flags
-  // and all-time action count, whether it is already on the city board, and
-  // one HMGET per shard aggregate and period.
-  std::map<std::string, std::vector<std::string>> fields_of_key;
-  for (const auto& [id, u] : updates) fields_of_key[u.totals_key].push_back(u.field);
+  // Group boards, (board, group) -> target; aggregate fields per period;
+  // expiry of every board the batch touches.
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, const BoardTarget*> groups;
+  std::map<absl::string_view, std::set<absl::string_view>> agg_fields;  // period -> fields
+  absl::flat_hash_map<absl::string_view, absl::Time> expiries;
+  for (const std::vector<BoardTarget>& targets : shapes) {
+    for (const BoardTarget& t : targets) {
+      if (t.expire_at) expiries[t.board] = *t.expire_at;
+      if (t.kind != BoardKind::kGroup) continue;
+      agg_fields[t.totals_period_key].insert(t.totals_field);
+      if (!t.active_field.empty()) agg_fields[t.totals_period_key].insert(t.active_field);
+      groups[{t.board, t.group_id}] = &t;
+    }
+  }
+  // One read pipeline: each account's totals (one HMGET per period it
+  // touches), its flags and all-time action count, whether it is already on
+  // the city board, and one HMGET per shard aggregate and period.
+  struct TotalsRead {
+    size_t account;
+    absl::string_view period;
+    std::vector<absl::string_view> fields;
+  };
+  std::vector<TotalsRead> totals_reads;
   std::vector<std::vector<std::string>> reads;
-  for (auto& [key, fields] : fields_of_key) {
-    std::sort(fields.begin(), fields.end());
-    fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
-    std::vector<std::string> command = {"HMGET", key};
-    command.insert(command.end(), fields.begin(), fields.end());
-    reads.push_back(std::move(command));
+  for (size_t a = 0; a < accounts.size(); ++a) {
+    std::map<absl::string_view, std::vector<absl::string_view>> fields_of_period;
+    for (size_t shape : accounts[a].shapes) {
+      for (const BoardTarget& t : shapes[shape]) {
+        if (t.kind != BoardKind::kGroup) {
+          fields_of_period[t.totals_period_key].push_back(t.totals_field);
+        }
+      }
+    }
+    for (auto& [period, fields] : fields_of_period) {
+      std::sort(fields.begin(), fields.end());
+      fields.erase(std::unique(fields.begin(), fields.end()), fields.end());
+      std::vector<std::string> command = {"HMGET", keys_->Totals(accounts[a].id, period)};
+      for (absl::string_view field : fields) command.emplace_back(field);
+      reads.push_back(std::move(command));
+      totals_reads.push_back(TotalsRead{a, period, std::move(fields)});
+    }
   }
   const size_t account_reads = reads.size();
-  for (const std::string& account : accounts) {
-    reads.push_back({"HMGET", keys_->Account(account), "hidden", "test", "role"});
-    reads.push_back({"HGET", keys_->Totals(account, "all"), "n"});
-    reads.push_back({"ZSCORE", keys_->Board("city::all:pts"), account});
+  for (const Account& account : accounts) {
+    reads.push_back({"HMGET", keys_->Account(account.id), "hidden", "test", "role"});
+    reads.push_back({"HGET", keys_->Totals(account.id, "all"), "n"});
+    reads.push_back({"ZSCORE", keys_->Board("city::all:pts"), account.id});
   }
   const size_t agg_reads = reads.size();
-  std::vector<std::pair<std::string, std::vector<std::string>>> agg_layout;  // period, fields
   for (const auto& [period, fields] : agg_fields) {
-    agg_layout.emplace_back(period, std::vector<std::string>(fields.begin(), fields.end()));
     for (int shard = 0; shard < keys_->shards(); ++shard) {
       std::vector<std::string> command = {"HMGET", keys_->Aggregate(shard, period)};
-      command.insert(command.end(), fields.begin(), fields.end());
+      for (absl::string_view field : fields) command.emplace_back(field);
       reads.push_back(std::move(command));
     }
   }
-  PairMap<std::string> values;
-  std::map<std::string, Visibility> visibility;
-  // Accounts whose visibility changed: re-derived on every board (resync).
-  std::set<std::string> visibility_changed;
-  PairMap<std::pair<int64_t, bool>> agg;  // sum, present
+  std::vector<RedisValue> replies;
   if (!reads.empty()) {
-    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+    ASSIGN_OR_RETURN(replies, redis_->Pipeline(reads));
     for (size_t i = 0; i < reads.size(); ++i) {
       if (replies[i].IsError()) return RedisErrorToStatus("projector read", replies[i].str);
     }
-    for (size_t i = 0; i < account_reads; ++i) {
-      for (size_t f = 2; f < reads[i].size(); ++f) {
-        const RedisValue& v = replies[i].elements[f - 2];
-        if (!v.IsNil()) values[{reads[i][1], reads[i][f]}] = v.str;
-      }
+  }
+  // (account, period, field) -> the account's total after the batch.
+  std::vector<absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>,
+                                  const std::string*>>
+      values(accounts.size());
+  for (size_t i = 0; i < account_reads; ++i) {
+    const TotalsRead& read = totals_reads[i];
+    for (size_t f = 0; f < read.fields.size(); ++f) {
+      const RedisValue& v = replies[i].elements[f];
+      if (!v.IsNil()) values[read.account][{read.period, read.fields[f]}] = &v.str;
     }
-    size_t i = account_reads;
-    for (const std::string& account : accounts) {
-      Visibility v = VisibilityOf(replies[i], replies[i + 1]);
-      // Visible but not yet on the city board: it just became visible (or is
-      // new), so earlier periods' boards must get it too. Invisible but still
-      // on it: a void took it below --board_min_actions, so it must leave
-      // every board, not only those this batch touches.
-      const bool on_city_board = !replies[i + 2].IsNil();
-      if (v.Visible(options_.min_actions) != on_city_board) visibility_changed.insert(account);
-      visibility[account] = v;
-      i += 3;
+  }
+  std::vector<Visibility> visibility(accounts.size());
+  // Accounts whose visibility changed: re-derived on every board (resync).
+  std::set<absl::string_view> visibility_changed;
+  for (size_t a = 0, i = account_reads; a < accounts.size(); ++a, i += 3) {
+    Visibility v = VisibilityOf(replies[i], replies[i + 1]);
+    // Visible but not yet on the city board: it just became visible (or is
+    // new), so earlier periods' boards must get it too. Invisible but still
+    // on it: a void took it below --board_min_actions, so it must leave
+    // every board, not only those this batch touches.
+    const bool on_city_board = !replies[i + 2].IsNil();
+    if (v.Visible(options_.min_actions) != on_city_board) {
+      visibility_changed.insert(accounts[a].id);
     }
-    i = agg_reads;
-    for (const auto& [period, fields] : agg_layout) {
+    visibility[a] = v;
+  }
+  PairMap<std::pair<int64_t, bool>> agg;  // (period, field) -> sum, present
+  {
+    size_t i = agg_reads;
+    for (const auto& [period, fields] : agg_fields) {
       for (int shard = 0; shard < keys_->shards(); ++shard, ++i) {
-        for (size_t f = 0; f < fields.size(); ++f) {
+        size_t f = 0;
+        for (absl::string_view field : fields) {
           int64_t value = 0;
-          if (!ParseInt(replies[i].elements[f], &value)) continue;
-          auto& [sum, present] = agg[{period, fields[f]}];
-          sum += value;
-          present = true;
+          if (ParseInt(replies[i].elements[f++], &value)) {
+            auto& [sum, present] = agg[{std::string(period), std::string(field)}];
+            sum += value;
+            present = true;
+          }
         }
       }
     }
   }
   // One ZADD (score, member, ...) and one ZREM per board.
-  std::map<std::string, std::vector<std::string>> zadd, zrem;
-  auto add = [&](const std::string& board, std::string score, const std::string& member) {
-    std::vector<std::string>& command = zadd[board];
-    if (command.empty()) command = {"ZADD", keys_->Board(board)};
-    command.push_back(std::move(score));
-    command.push_back(member);
+  absl::flat_hash_map<absl::string_view, std::vector<std::string>> zadd, zrem;
+  auto append = [&](absl::flat_hash_map<absl::string_view, std::vector<std::string>>& commands,
+                    const char* verb, absl::string_view board) -> std::vector<std::string>& {
+    std::vector<std::string>& command = commands[board];
+    if (command.empty()) command = {verb, keys_->Board(board)};
+    return command;
   };
-  for (const auto& [id, u] : updates) {
-    const Visibility& v = visibility[u.account];
-    if ((u.kind == BoardKind::kCitizen && !v.Visible(options_.min_actions)) ||
-        (u.kind == BoardKind::kAudit && v.deleted)) {
-      std::vector<std::string>& command = zrem[u.board];
-      if (command.empty()) command = {"ZREM", keys_->Board(u.board)};
-      command.push_back(u.account);
-      continue;
+  for (size_t a = 0; a < accounts.size(); ++a) {
+    const Account& account = accounts[a];
+    const Visibility& v = visibility[a];
+    // An account with entries of several shapes meets some boards twice.
+    absl::flat_hash_set<absl::string_view> seen;
+    for (size_t shape : account.shapes) {
+      for (const BoardTarget& t : shapes[shape]) {
+        if (t.kind == BoardKind::kGroup) continue;
+        if (account.shapes.size() > 1 && !seen.insert(t.board).second) continue;
+        if ((t.kind == BoardKind::kCitizen && !v.Visible(options_.min_actions)) ||
+            (t.kind == BoardKind::kAudit && v.deleted)) {
+          append(zrem, "ZREM", t.board).push_back(account.id);
+          continue;
+        }
+        auto value = values[a].find({t.totals_period_key, t.totals_field});
+        // Totals gone (period long over): leave the board as it is.
+        if (value == values[a].end()) continue;
+        std::vector<std::string>& command = append(zadd, "ZADD", t.board);
+        command.push_back(*value->second);
+        command.push_back(account.id);
+      }
     }
-    auto value = values.find({u.totals_key, u.field});
-    // Totals gone (period long over): leave the board as it is.
-    if (value == values.end()) continue;
-    add(u.board, value->second, u.account);
   }
   for (const auto& [id, t] : groups) {
-    auto total = agg.find({t.totals_period_key, t.totals_field});
+    auto total = agg.find({t->totals_period_key, t->totals_field});
     if (total == agg.end()) continue;  // aggregate gone with its period
     int64_t score = total->second.first;
-    if (!t.active_field.empty()) {
-      auto active = agg.find({t.totals_period_key, t.active_field});
+    if (!t->active_field.empty()) {
+      auto active = agg.find({t->totals_period_key, t->active_field});
       if (active == agg.end() || active->second.first <= 0) continue;
       score = FloorDiv(score, active->second.first);
     }
-    add(t.board, absl::StrCat(score), t.group_id);
+    std::vector<std::string>& command = append(zadd, "ZADD", t->board);
+    command.push_back(absl::StrCat(score));
+    command.push_back(t->group_id);
   }
   std::vector<std::vector<std::string>> writes;
   for (auto& [board, command] : zadd) writes.push_back(std::move(command));
@@ -319,7 +377,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   }
   if (!visibility_changed.empty()) {
     std::vector<std::string> command = {"SADD", keys_->ResyncQueue()};
-    command.insert(command.end(), visibility_changed.begin(), visibility_changed.end());
+    for (absl::string_view account : visibility_changed) command.emplace_back(account);
     writes.push_back(std::move(command));
   }
   if (acknowledge) {
@@ -332,12 +390,12 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
     }
   }
   writes.push_back({"SPOP", keys_->ResyncQueue(), absl::StrCat(options_.resync_batch)});
-  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(writes));
-  for (const RedisValue& reply : replies) {
+  ASSIGN_OR_RETURN(std::vector<RedisValue> written, redis_->Pipeline(writes));
+  for (const RedisValue& reply : written) {
     if (reply.IsError()) return RedisErrorToStatus("projector write", reply.str);
   }
   std::vector<std::string> popped;
-  for (const RedisValue& v : replies.back().elements) popped.push_back(v.str);
+  for (const RedisValue& v : written.back().elements) popped.push_back(v.str);
   return popped;
 }
 
@@ -449,7 +507,12 @@ void Projector::Loop() {
       failing = false;
       backoff = absl::Milliseconds(100);
       // Another process holds the lease: wait instead of spinning.
-      if (!holds_lease_) stop_.WaitForNotificationWithTimeout(options_.block);
+      if (!holds_lease_) {
+        stop_.WaitForNotificationWithTimeout(options_.block);
+      } else if (*applied > 0 && *applied < options_.batch &&
+                 options_.linger > absl::ZeroDuration()) {
+        stop_.WaitForNotificationWithTimeout(options_.linger);
+      }
       continue;
     }
     if (!failing) {

@@ -4,7 +4,8 @@
 // crash between apply and XACK, then redelivery of the pending entry) gives
 // the same boards: every entry counts exactly once.
 //
-// Round trips per batch of up to `batch` entries: XREADGROUP, one read
+// Round trips per batch of up to `batch` entries (gathered for up to
+// `linger` under load): XREADGROUP, one read
 // pipeline (the accounts' totals, their `hidden`/`test` flags, and one HMGET
 // per shard aggregate and period for the group boards), one write pipeline
 // (ZADD/ZREM/EXPIREAT/SADD/XACK, ending with the SPOP of the resync set).
@@ -44,6 +45,12 @@ struct ProjectorOptions {
   std::string consumer = "projector";
   int batch = 1000;
   absl::Duration block = absl::Milliseconds(500);
+  // After a cycle that found fewer than `batch` entries (caught up), wait
+  // this long before the next read so that the entries arriving meanwhile
+  // share one cycle's three round trips. The first entry after an idle spell
+  // is applied at once (the blocking read returns with it); under load the
+  // lag grows by at most `linger`.
+  absl::Duration linger = absl::ZeroDuration();
   // Only the holder of the lease writes boards, so two projectors never
   // race on one score; a projector that dies loses it after this long, and
   // the next holder claims its unacknowledged entries (XAUTOCLAIM).
