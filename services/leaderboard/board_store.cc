@@ -53,11 +53,37 @@ absl::StatusOr<std::vector<RankedMember>> BoardStore::Members(const RedisValue& 
 
 absl::Status BoardStore::FillNicknames(std::vector<RankedMember>* members) {
   if (members->empty()) return absl::OkStatus();
+  const bool caching = cache_.ttl > absl::ZeroDuration();
+  const absl::Time now = caching ? absl::Now() : absl::InfinitePast();
+  std::vector<size_t> missing;
+  if (caching) {
+    absl::MutexLock lock(&mutex_);
+    for (size_t i = 0; i < members->size(); ++i) {
+      auto found = nicknames_.find((*members)[i].account_id);
+      if (found != nicknames_.end() && found->second.expires > now) {
+        (*members)[i].nickname = found->second.value;
+      } else {
+        missing.push_back(i);
+      }
+    }
+    if (missing.empty()) return absl::OkStatus();
+  } else {
+    for (size_t i = 0; i < members->size(); ++i) missing.push_back(i);
+  }
   std::vector<std::vector<std::string>> commands;
-  for (const auto& m : *members) commands.push_back({"HGET", keys_.Account(m.account_id), "nickname"});
+  for (size_t i : missing) {
+    commands.push_back({"HGET", keys_.Account((*members)[i].account_id), "nickname"});
+  }
   ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(commands));
-  for (size_t i = 0; i < members->size(); ++i) {
-    (*members)[i].nickname = replies[i].IsNil() ? "(deleted)" : replies[i].str;
+  for (size_t n = 0; n < missing.size(); ++n) {
+    (*members)[missing[n]].nickname = replies[n].IsNil() ? "(deleted)" : replies[n].str;
+  }
+  if (caching) {
+    absl::MutexLock lock(&mutex_);
+    if (nicknames_.size() + missing.size() > cache_.max_entries) nicknames_.clear();
+    for (size_t i : missing) {
+      nicknames_[(*members)[i].account_id] = {(*members)[i].nickname, now + cache_.ttl};
+    }
   }
   return absl::OkStatus();
 }
@@ -65,6 +91,30 @@ absl::Status BoardStore::FillNicknames(std::vector<RankedMember>* members) {
 absl::StatusOr<BoardPage> BoardStore::Page(const std::string& board, int64_t offset,
                                            int64_t count, const std::string& centre,
                                            bool nicknames) {
+  // Only pages from a position are shared between callers; a page centred
+  // on the caller is theirs.
+  const bool caching = cache_.ttl > absl::ZeroDuration() && centre.empty();
+  std::string cache_key;
+  absl::Time now;
+  if (caching) {
+    cache_key = absl::StrCat(board, "\n", offset, "\n", count, "\n", nicknames);
+    now = absl::Now();
+    absl::MutexLock lock(&mutex_);
+    auto found = pages_.find(cache_key);
+    if (found != pages_.end() && found->second.expires > now) return found->second.value;
+  }
+  ASSIGN_OR_RETURN(BoardPage page, ReadPage(board, offset, count, centre, nicknames));
+  if (caching) {
+    absl::MutexLock lock(&mutex_);
+    if (pages_.size() >= cache_.max_entries) pages_.clear();
+    pages_[cache_key] = {page, now + cache_.ttl};
+  }
+  return page;
+}
+
+absl::StatusOr<BoardPage> BoardStore::ReadPage(const std::string& board, int64_t offset,
+                                               int64_t count, const std::string& centre,
+                                               bool nicknames) {
   ASSIGN_OR_RETURN(RedisValue reply,
                    redis_->Eval(PageScript(), {keys_.Board(board)},
                                 {absl::StrCat(offset), absl::StrCat(count), centre}));

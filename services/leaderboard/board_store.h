@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "services/common/keys.h"
 #include "services/common/redis.h"
 
@@ -68,9 +71,22 @@ struct RankWindow {
   std::vector<RankedMember> members;
 };
 
+// Reads that every client repeats (the top of a board, the nicknames of its
+// members) are kept in memory for `ttl`, so that a crowd reading the same
+// page costs Redis one read per `ttl` instead of one per call. Boards are
+// projections that already trail the ledger (the projector's lag); the
+// cache adds at most `ttl` to it, and a renamed or deleted citizen's old
+// nickname can show for as long. Zero turns the cache off.
+struct BoardCacheOptions {
+  absl::Duration ttl = absl::ZeroDuration();
+  // Entries per cache; a full cache is emptied (and refilled by the reads).
+  size_t max_entries = 100000;
+};
+
 class BoardStore {
  public:
-  BoardStore(RedisClient* redis, KeySpace keys) : redis_(redis), keys_(std::move(keys)) {}
+  BoardStore(RedisClient* redis, KeySpace keys, BoardCacheOptions cache = {})
+      : redis_(redis), keys_(std::move(keys)), cache_(cache) {}
   // A page from `offset`, or centred on `centre` when it is on the board.
   // `nicknames`: fill RankedMember::nickname from the account hashes.
   absl::StatusOr<BoardPage> Page(const std::string& board, int64_t offset, int64_t count,
@@ -107,9 +123,22 @@ class BoardStore {
   absl::StatusOr<std::vector<RankedMember>> Members(const RedisValue& reply, size_t from,
                                                     int64_t offset, int64_t first_rank);
   absl::Status FillNicknames(std::vector<RankedMember>* members);
+  absl::StatusOr<BoardPage> ReadPage(const std::string& board, int64_t offset, int64_t count,
+                                     const std::string& centre, bool nicknames);
+
+  template <typename V>
+  struct Cached {
+    V value;
+    absl::Time expires;
+  };
 
   RedisClient* redis_;
   KeySpace keys_;
+  BoardCacheOptions cache_;
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, Cached<std::string>> nicknames_ ABSL_GUARDED_BY(mutex_);
+  // (board, offset, count, nicknames) of a page from the top, not centred.
+  absl::flat_hash_map<std::string, Cached<BoardPage>> pages_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace ecoact::leaderboard

@@ -24,6 +24,11 @@ ABSL_FLAG(absl::Duration, projector_linger, absl::Milliseconds(25),
           "before reading again, so that entries arriving meanwhile are applied together: "
           "fewer round trips and less CPU per action, at most this much added board lag "
           "(0 applies every entry as soon as it arrives)");
+ABSL_FLAG(absl::Duration, board_cache_ttl, absl::Milliseconds(250),
+          "How long a board page read from the top and a member's nickname are served from "
+          "memory before Redis is read again (0 reads Redis on every call): a crowd reading "
+          "the same page costs one read per interval, and a board shows changes at most this "
+          "much later");
 ABSL_FLAG(int, projector_resync_batch, 100,
           "Accounts whose board entries are re-derived per projector round trip (after a "
           "hidden/test change or on reaching --board_min_actions)");
@@ -71,7 +76,13 @@ absl::Status AddLeaderboardService(Assembly& assembly) {
   ASSIGN_OR_RETURN(ProjectorOptions options, ProjectorOptionsFromFlags(*assembly.config));
   // A blocking read must return before the Redis command timeout.
   options.block = std::min(absl::Milliseconds(500), assembly.config->redis.command_timeout / 2);
-  auto* boards = assembly.Keep(std::make_unique<BoardStore>(assembly.redis, *assembly.keys));
+  BoardCacheOptions cache;
+  cache.ttl = absl::GetFlag(FLAGS_board_cache_ttl);
+  if (cache.ttl < absl::ZeroDuration() || cache.ttl > absl::Seconds(60)) {
+    return absl::InvalidArgumentError("--board_cache_ttl must be in [0s, 60s]");
+  }
+  auto* boards =
+      assembly.Keep(std::make_unique<BoardStore>(assembly.redis, *assembly.keys, cache));
   ASSIGN_OR_RETURN(LeaderboardOptions service_options, LeaderboardOptionsFromFlags());
   // Ward race boards show the wards' display names ("中原区"), from the same
   // --wards list identity offers at sign-up.

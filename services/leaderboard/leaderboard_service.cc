@@ -228,7 +228,10 @@ absl::Status LeaderboardServiceImpl::DoGetMyRank(const grpc::ServerContext& cont
                                                  v1::GetMyRankResponse* response) {
   ASSIGN_OR_RETURN(TokenClaims claims, auth_->Require(context, {v1::ROLE_CITIZEN}));
   RETURN_IF_ERROR(ValidateMyRankRequest(request));
-  ASSIGN_OR_RETURN(OwnGroups own, Own(claims));
+  OwnGroups own;
+  if (NeedsOwnGroups(request.board())) {
+    ASSIGN_OR_RETURN(own, Own(claims));
+  }
   ASSIGN_OR_RETURN(ResolvedBoard board,
                    ResolveBoard(request.board(), *calendar_, auth_->Now(), own));
   ASSIGN_OR_RETURN(RankWindow window,
