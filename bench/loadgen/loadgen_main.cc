@@ -881,6 +881,15 @@ absl::StatusOr<nlohmann::json> MeasureRoundTrips(Monitor* monitor, const KeySpac
                                                  RunSettings settings) {
   const std::string lease = absl::StrCat(keys.prefix(), ":{projector}:lease");
   RETURN_IF_ERROR(monitor->Command({"SET", lease, "loadgen-pause", "PX", "60000"}).status());
+  // Whatever happens, the projector gets its lease back within a second.
+  struct Resume {
+    ~Resume() {
+      if (!done) (void)monitor->Command({"PEXPIRE", lease, "1"});
+    }
+    Monitor* monitor;
+    std::string lease;
+    bool done = false;
+  } resume{monitor, lease};
   // The projector checks its lease every few seconds: wait until its
   // XREADGROUP count stays still for 1.5 s.
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
@@ -900,12 +909,18 @@ absl::StatusOr<nlohmann::json> MeasureRoundTrips(Monitor* monitor, const KeySpac
   }
   settings.open_loop = false;
   settings.warmup = absl::ZeroDuration();
+  // Without warm-up, the first snapshot precedes the first call; the second
+  // follows the last answer, so every call of the run is inside the window.
   WindowCounters path;
-  RunResult run = Driver(record, setup, settings, CountersHooks(monitor, &path)).Run();
+  WindowHooks hooks = CountersHooks(monitor, &path);
+  hooks.at_end = nullptr;
+  RunResult run = Driver(record, setup, settings, std::move(hooks)).Run();
   if (!path.ok) return absl::InternalError("INFO failed during the paused run");
+  ASSIGN_OR_RETURN(path.end, monitor->Snapshot());
   // Let the lease lapse now; the projector takes it at its next attempt.
+  const Counters& before = path.end;
+  resume.done = true;
   RETURN_IF_ERROR(monitor->Command({"PEXPIRE", lease, "1"}).status());
-  ASSIGN_OR_RETURN(Counters before, monitor->Snapshot());
   const absl::Time catch_up_start = absl::Now();
   RETURN_IF_ERROR(WaitProjectorCaughtUp(monitor, keys, absl::Seconds(120)));
   const double catch_up_s = absl::ToDoubleSeconds(absl::Now() - catch_up_start);
@@ -1704,7 +1719,8 @@ int Main(int argc, char** argv) {
     // Round trips, the RecordAction path and the projector apart.
     if (absl::GetFlag(FLAGS_round_trips) > absl::ZeroDuration()) {
       RunSettings settings = base;
-      settings.in_flight = in_flights.front();
+      // Closed loop even in an open-loop suite (whose in_flight is 0).
+      settings.in_flight = in_flights.front() > 0 ? in_flights.front() : 32;
       settings.duration = absl::GetFlag(FLAGS_round_trips);
       auto trips = MeasureRoundTrips(monitor.get(), keys, scenario.get(), setup, settings);
       if (!trips.ok()) {
