@@ -3,8 +3,10 @@
 # private redis-server (AOF, appendfsync everysec) and ecoact_server
 # (--rate_limits=0: one load generator on one address would otherwise hit the
 # per-address limits) on free loopback ports, runs the load generator's quick
-# suite (noop, record, board, rank with the same connection settings), stops
-# both and prints the table. Extra arguments go to the load generator, e.g.
+# suite (noop, record, burst, board and rank at 10k, 100k and 1M members, with
+# the same connection settings), stops both and prints the table and issue
+# 7's figures (round trips, projector lag, CPU, memory, start-up time). Extra
+# arguments go to the load generator, e.g.
 #
 #   bench/run.sh                                   # closed loop, 32 in flight
 #   bench/run.sh --in_flight=8,32,128
@@ -57,16 +59,21 @@ trap cleanup EXIT
 redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$work" --appendonly yes \
   --appendfsync everysec --save "" --daemonize yes --logfile "$work/redis.log"
 wait_port "$redis_port"
+# The burst scenario signs in as admin to create staff and an event. The
+# load generator measures the start-up time: from here to the first SERVING
+# health check (it waits for the port itself).
+admin_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+started_ns=$(date +%s%N)
 "$server" --listen="127.0.0.1:$server_port" --redis="127.0.0.1:$redis_port" --rate_limits=0 \
-  >"$work/server.log" 2>&1 &
+  --admin_password="$admin_password" >"$work/server.log" 2>&1 &
 server_pid=$!
-wait_port "$server_port"
 
 mkdir -p "$root/bench/results"
 commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
 out=$root/bench/results/$(date -u +%Y-%m-%dT%H%M%SZ)-$(hostname).json
 args=(--server="127.0.0.1:$server_port" --redis="127.0.0.1:$redis_port" --suite=quick
-      --out="$out" --git_commit="$commit")
+      --out="$out" --git_commit="$commit" --server_pid="$server_pid"
+      --server_started_unix_ns="$started_ns" --admin_password="$admin_password")
 echo "redis-server :$redis_port (AOF everysec), ecoact_server :$server_port (--rate_limits=0)"
 "$loadgen" "${args[@]}" "$@"

@@ -1,5 +1,6 @@
 // The load generator's measuring code (bench/loadgen): percentiles of the
-// histogram against a sorted sample, merging, and the open-loop schedule.
+// histogram against a sorted sample, merging, the open-loop schedule, and
+// the parsing of Redis INFO text and /proc/<pid>/stat.
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -8,6 +9,7 @@
 
 #include "bench/loadgen/histogram.h"
 #include "bench/loadgen/schedule.h"
+#include "bench/loadgen/server_stats.h"
 #include "gtest/gtest.h"
 
 namespace ecoact::loadgen {
@@ -149,6 +151,66 @@ TEST(OpenLoopScheduleTest, ALateSenderStillSendsEveryDueCallAtItsOwnTime) {
   for (int i = 0; i < 11; ++i) EXPECT_EQ(sent[i], i * 1'000'000);
   EXPECT_FALSE(s.Due(now));
   EXPECT_EQ(s.NextTime(), 11'000'000);
+}
+
+// ---- Server-side counters ----
+
+// As Redis 7.0 prints it: CRLF line ends, section headers, subcommands.
+constexpr char kInfo[] =
+    "# Stats\r\n"
+    "total_commands_processed:120\r\n"
+    "total_reads_processed:55\r\n"
+    "\r\n"
+    "# CPU\r\n"
+    "used_cpu_sys:1.250000\r\n"
+    "used_cpu_user:0.500000\r\n"
+    "\r\n"
+    "# Commandstats\r\n"
+    "cmdstat_evalsha:calls=40,usec=900,usec_per_call=22.50,rejected_calls=0,failed_calls=1\r\n"
+    "cmdstat_xinfo|groups:calls=3,usec=9,usec_per_call=3.00,rejected_calls=0,failed_calls=0\r\n"
+    "cmdstat_hincrby:calls=77,usec=80,usec_per_call=1.04,rejected_calls=0,failed_calls=0\r\n";
+
+TEST(ServerStatsTest, InfoFieldsSkipHeadersAndKeepValuesAsText) {
+  auto fields = ParseInfoFields(kInfo);
+  EXPECT_EQ(fields["total_reads_processed"], "55");
+  EXPECT_EQ(fields["used_cpu_sys"], "1.250000");
+  EXPECT_EQ(fields.count("# Stats"), 0u);
+  EXPECT_EQ(fields["cmdstat_xinfo|groups"],
+            "calls=3,usec=9,usec_per_call=3.00,rejected_calls=0,failed_calls=0");
+}
+
+TEST(ServerStatsTest, CommandCallsReadOnlyCommandstats) {
+  auto calls = ParseCommandCalls(kInfo);
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls["evalsha"], 40);
+  EXPECT_EQ(calls["xinfo|groups"], 3);
+  EXPECT_EQ(calls["hincrby"], 77);
+}
+
+TEST(ServerStatsTest, DeltaCountsNewCommandsFromZeroAndDropsUnchanged) {
+  std::map<std::string, int64_t> before = {{"evalsha", 40}, {"ping", 5}};
+  std::map<std::string, int64_t> after = {{"evalsha", 100}, {"ping", 5}, {"xack", 7}};
+  auto delta = CallsDelta(before, after);
+  EXPECT_EQ(delta, (std::map<std::string, int64_t>{{"evalsha", 60}, {"xack", 7}}));
+}
+
+TEST(ServerStatsTest, SumCallsByNameWithExclusions) {
+  std::map<std::string, int64_t> calls = {{"evalsha", 60}, {"eval", 2}, {"xack", 7}, {"info", 4}};
+  EXPECT_EQ(SumCalls(calls, {"evalsha", "eval", "fcall"}), 62);
+  EXPECT_EQ(SumCalls(calls, {}), 73);
+  EXPECT_EQ(SumCalls(calls, {}, {"info"}), 69);
+}
+
+TEST(ServerStatsTest, CpuTicksCountFieldsAfterTheCommandName) {
+  // A command name with spaces and a ')' must not shift the fields.
+  const char stat[] =
+      "4242 (ecoact (srv) x) S 1 4242 4242 0 -1 4194560 500 0 0 0 1234 567 0 0 20 0 9 0 100 "
+      "1000 200 18446744073709551615\n";
+  auto ticks = ProcessCpuTicks(stat);
+  ASSERT_TRUE(ticks.ok()) << ticks.status();
+  EXPECT_EQ(*ticks, 1234 + 567);
+  EXPECT_FALSE(ProcessCpuTicks("4242 no parenthesis").ok());
+  EXPECT_FALSE(ProcessCpuTicks("4242 (short) S 1 2").ok());
 }
 
 }  // namespace
