@@ -41,6 +41,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -1390,6 +1391,9 @@ void PrintSummary(const nlohmann::json& f) {
 }
 
 int Main(int argc, char** argv) {
+  // As in the server (services/common/config.cc): Debian's abseil checks
+  // every absl::Mutex lock for deadlocks unless told not to.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> command_line(argv, argv + argc);
 

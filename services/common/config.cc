@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_split.h"
 #include "services/common/clock.h"
 #include "services/common/rate_limit.h"
@@ -85,6 +86,11 @@ ABSL_FLAG(int, max_threads, 64,
 namespace ecoact {
 
 void InitFlags(int argc, char** argv, absl::string_view usage) {
+  // Debian's abseil is built with absl::Mutex deadlock detection on: every
+  // lock of every absl::Mutex (gRPC's included) updated a global lock graph,
+  // about 3% of the server's CPU in a GetMyRank profile, behind a global
+  // lock of its own (docs/benchmarks.md).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) {
     return absl::StrContains(file, "services/") || absl::StrContains(file, "cli/");
