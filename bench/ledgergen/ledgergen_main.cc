@@ -385,8 +385,9 @@ int Ledger(Kit& kit, RedisClient* redis, const KeySpace& keys) {
 }  // namespace ecoact::bench
 
 int main(int argc, char** argv) {
-  ecoact::InitFlags(
-      argc, argv, "writes a benchmark ledger (or the Redis-ceiling call) with the services' own code");
+  ecoact::InitFlags(argc, argv,
+                    "writes a benchmark ledger (or the Redis-ceiling call) with the services' "
+                    "own code");
   auto config = ecoact::CommonConfigFromFlags();
   if (!config.ok()) ecoact::ExitWithConfigError(config.status());
   auto calendar = ecoact::CityCalendar::Create(config->time_zone, config->week_start);
