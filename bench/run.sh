@@ -77,3 +77,39 @@ args=(--server="127.0.0.1:$server_port" --redis="127.0.0.1:$redis_port" --suite=
       --server_started_unix_ns="$started_ns" --admin_password="$admin_password")
 echo "redis-server :$redis_port (AOF everysec), ecoact_server :$server_port (--rate_limits=0)"
 "$loadgen" "${args[@]}" "$@"
+
+# Cross-checks and ceilings on the same server and Redis, then the rebuild
+# on a Redis of its own (docs/benchmarks.md; each script also runs alone).
+# Their figures are merged into the loadgen's results file under "h2load",
+# "redis_ceiling" and "rebuild". Environment: BENCH_H2LOAD=0 and
+# BENCH_REDIS_CEILING=0 skip those, BENCH_REBUILD_ENTRIES=N sizes the
+# rebuild's ledger (default 1000000; 0 skips it).
+results=$out
+for arg in "$@"; do
+  [[ $arg == --out=* ]] && results=${arg#--out=}
+done
+extra=$work/extra
+mkdir -p "$extra"
+# The concurrency of the loadgen's closed-loop runs: 32 if it ran at 32.
+in_flight=$(jq -r '[.runs[] | select(.mode == "closed") | .in_flight] |
+  if index(32) then 32 else (first // 32) end' "$results" 2>/dev/null || echo 32)
+if [[ ${BENCH_H2LOAD:-1} != 0 ]]; then
+  "$root/bench/h2load.sh" --server="127.0.0.1:$server_port" --in_flight="$in_flight" \
+    --loadgen_results="$results" --out="$extra/h2load.json" || echo "h2load cross-check failed" >&2
+fi
+if [[ ${BENCH_REDIS_CEILING:-1} != 0 ]]; then
+  "$root/bench/redis_ceiling.sh" --redis="127.0.0.1:$redis_port" --clients="$in_flight" \
+    --loadgen_results="$results" --out="$extra/redis_ceiling.json" ||
+    echo "Redis ceiling failed" >&2
+fi
+if [[ ${BENCH_REBUILD_ENTRIES:-1000000} != 0 ]]; then
+  echo
+  "$root/bench/rebuild.sh" --entries="${BENCH_REBUILD_ENTRIES:-1000000}" \
+    --out="$extra/rebuild.json" || echo "rebuild benchmark failed" >&2
+fi
+for part in h2load redis_ceiling rebuild; do
+  [[ -s $extra/$part.json && -s $results ]] || continue
+  jq --arg key "$part" --slurpfile value "$extra/$part.json" '.[$key] = $value[0]' "$results" \
+    >"$extra/merged.json" && mv "$extra/merged.json" "$results"
+done
+echo "results: $results"

@@ -16,6 +16,7 @@ PACKAGES=(
   redis-server
   googletest libgtest-dev libgmock-dev
   procps openssl
+  nghttp2-client jq   # bench/h2load.sh (h2load, nghttp); the bench scripts read and merge JSON
   clang-14 libclang-rt-14-dev lld-14   # the sanitizer build and libFuzzer (docs/testing.md)
 )
 

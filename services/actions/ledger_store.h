@@ -75,8 +75,12 @@ class RedisLedgerStore : public LedgerStore {
   absl::StatusOr<ImpactSnapshot> Impact(absl::string_view account_id,
                                         const PeriodKeys& periods) override;
 
- private:
+  // The KEYS and ARGV of the record_action script for `action`, exactly as
+  // Append sends them (public for bench/ledgergen, which hands them to
+  // redis-benchmark for the Redis ceiling).
   RedisClient::ScriptCall Call(const PreparedAction& action) const;
+
+ private:
   absl::StatusOr<RecordedAction> Interpret(const PreparedAction& action,
                                            const RedisValue& reply) const;
   RedisClient* redis_;

@@ -1,7 +1,9 @@
 #include "services/leaderboard/projector.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -540,37 +542,118 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     std::string key;
     ~Release() { (void)redis->Eval(LeaseScript(), {key}, {"rebuild", "0", "0"}); }
   } release{redis, lease};
+  // Members (account ids and group ids) are numbered once, so the per-entry
+  // work below hashes integers, not strings.
+  std::vector<std::string> names;
+  absl::flat_hash_map<std::string, int32_t> numbers;
+  auto number = [&](const std::string& name) {
+    auto [it, added] = numbers.try_emplace(name, static_cast<int32_t>(names.size()));
+    if (added) names.push_back(name);
+    return it->second;
+  };
   // board -> member -> score; citizen boards are filtered for privacy below.
-  absl::flat_hash_map<std::string, std::map<std::string, int64_t>> citizen, other;
+  // std::unordered_map: the resolved targets below keep pointers to its
+  // values, which a rehash must not move.
+  using Scores = absl::flat_hash_map<int32_t, int64_t>;
+  std::unordered_map<std::string, Scores> citizen, other;
   // Group boards: (board) -> group -> (total field sum); active members per
   // (period, active field).
-  std::map<std::string, std::map<std::string, std::string>> avg_active_field;  // board->group->field
-  std::map<std::string, std::string> avg_period;                             // board -> period
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> active;
+  std::map<std::string, std::map<int32_t, std::string>> avg_active_field;  // board->group->field
+  std::map<std::string, std::string> avg_period;                         // board -> period
+  std::map<std::pair<std::string, std::string>, absl::flat_hash_set<int32_t>> active;
   absl::flat_hash_map<std::string, absl::Time> expiries;
-  std::set<std::string> accounts;
+  absl::flat_hash_set<int32_t> accounts;
+  // The boards an entry feeds (TargetsForEntry) are the union of parts that
+  // each depend on one thing: its local day alone (city and audit boards),
+  // the day and its ward, team or organisation (their boards and group
+  // boards), its event, each campaign. A ledger repeats each part many
+  // times: a part is worked out once, with the score maps it updates
+  // resolved to pointers.
+  struct Resolved {
+    Scores* scores;
+    int32_t group;  // kGroup: the member; -1: the account
+    absl::flat_hash_set<int32_t>* active;  // per-active-member boards, else nullptr
+    bool co2;
+  };
+  struct Part {
+    std::vector<Resolved> targets;
+    absl::flat_hash_set<std::string> boards;
+  };
+  std::unordered_map<std::string, Part> parts;  // references stay valid as it grows
+  // `probe` carries the occurred time and at most one of ward, team,
+  // organisation, event, campaign; `day` (if given) is the part of the same
+  // day without any, whose boards are left out.
+  auto part = [&](std::string key, const v1::LedgerEntry& probe, const Part* day) -> const Part& {
+    auto found = parts.find(key);
+    if (found != parts.end()) return found->second;
+    Part p;
+    for (BoardTarget& t : TargetsForEntry(probe, calendar, options)) {
+      if (t.expire_at && *t.expire_at <= now) continue;
+      if (day != nullptr && day->boards.contains(t.board)) continue;
+      if (t.expire_at) expiries[t.board] = *t.expire_at;
+      Resolved r{t.kind == BoardKind::kCitizen ? &citizen[t.board] : &other[t.board],
+                 t.kind == BoardKind::kGroup ? number(t.group_id) : -1, nullptr,
+                 absl::StartsWith(t.totals_field, "co2")};
+      if (t.kind == BoardKind::kGroup && !t.active_field.empty()) {
+        avg_active_field[t.board][r.group] = t.active_field;
+        avg_period[t.board] = t.totals_period_key;
+        r.active = &active[{t.totals_period_key, t.active_field}];
+      }
+      p.targets.push_back(r);
+      p.boards.insert(t.board);
+    }
+    return parts.emplace(std::move(key), std::move(p)).first->second;
+  };
+  const absl::CivilDay epoch(1970, 1, 1);
+  constexpr char kSep[] = "\x1f";  // between the parts of a key
   for (int shard = 0; shard < keys.shards(); ++shard) {
     RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard), [&](const StoredEntry& stored) {
       ++report.entries;
-      accounts.insert(stored.account_id);
-      for (const BoardTarget& t : TargetsForEntry(stored.entry, calendar, options)) {
-        if (t.expire_at && *t.expire_at <= now) continue;
-        const int64_t value = absl::StartsWith(t.totals_field, "co2")
-                                  ? stored.entry.co2e_grams()
-                                  : stored.entry.points();
-        if (t.expire_at) expiries[t.board] = *t.expire_at;
-        switch (t.kind) {
-          case BoardKind::kCitizen: citizen[t.board][stored.account_id] += value; break;
-          case BoardKind::kAudit: other[t.board][stored.account_id] += value; break;
-          case BoardKind::kGroup:
-            other[t.board][t.group_id] += value;
-            if (!t.active_field.empty()) {
-              avg_active_field[t.board][t.group_id] = t.active_field;
-              avg_period[t.board] = t.totals_period_key;
-              active[{t.totals_period_key, t.active_field}].insert(stored.account_id);
-            }
-            break;
+      const v1::LedgerEntry& e = stored.entry;
+      const int32_t account = number(stored.account_id);
+      accounts.insert(account);
+      auto apply = [&](const Part& p) {
+        for (const Resolved& r : p.targets) {
+          (*r.scores)[r.group >= 0 ? r.group : account] += r.co2 ? e.co2e_grams() : e.points();
+          if (r.active != nullptr) r.active->insert(account);
         }
+      };
+      auto probe = [&e](auto set) {
+        v1::LedgerEntry only;
+        *only.mutable_occurred_at() = e.occurred_at();
+        set(&only);
+        return only;
+      };
+      const int64_t local_day = calendar.LocalDay(absl::FromUnixMillis(
+                                    google::protobuf::util::TimeUtil::TimestampToMilliseconds(
+                                        e.occurred_at()))) -
+                                epoch;
+      const std::string day_key = absl::StrCat(local_day);
+      const Part& day = part(day_key, probe([](v1::LedgerEntry*) {}), nullptr);
+      apply(day);
+      if (!e.ward().empty()) {
+        apply(part(absl::StrCat(day_key, kSep, "w", kSep, e.ward()),
+                   probe([&e](v1::LedgerEntry* p) { p->set_ward(e.ward()); }), &day));
+      }
+      if (!e.team().empty()) {
+        apply(part(absl::StrCat(day_key, kSep, "t", kSep, e.team()),
+                   probe([&e](v1::LedgerEntry* p) { p->set_team(e.team()); }), &day));
+      }
+      if (!e.organisation().empty()) {
+        apply(part(absl::StrCat(day_key, kSep, "o", kSep, e.organisation()),
+                   probe([&e](v1::LedgerEntry* p) { p->set_organisation(e.organisation()); }),
+                   &day));
+      }
+      // All-time boards: the same for every day.
+      if (!e.event_id().empty()) {
+        apply(part(absl::StrCat(kSep, "e", kSep, e.event_id()),
+                   probe([&e](v1::LedgerEntry* p) { p->set_event_id(e.event_id()); }), &day));
+      }
+      for (const std::string& campaign : e.campaign_ids()) {
+        if (campaign.empty()) continue;
+        apply(part(absl::StrCat(kSep, "c", kSep, campaign),
+                   probe([&campaign](v1::LedgerEntry* p) { p->add_campaign_ids(campaign); }),
+                   &day));
       }
       return absl::OkStatus();
     }));
@@ -585,8 +668,10 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     }
   }
   // The same privacy filter as the projector, on the accounts' current flags.
-  std::set<std::string> invisible, deleted;
-  std::vector<std::string> ordered(accounts.begin(), accounts.end());
+  std::set<int32_t> invisible, deleted;
+  std::vector<std::string> ordered;
+  for (int32_t account : accounts) ordered.push_back(names[account]);
+  std::sort(ordered.begin(), ordered.end());
   for (size_t from = 0; from < ordered.size(); from += 1000) {
     std::vector<std::vector<std::string>> reads;
     const size_t to = std::min(ordered.size(), from + 1000);
@@ -599,44 +684,64 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
       const RedisValue& flags = replies[2 * (i - from)];
       if (flags.IsError()) return RedisErrorToStatus("rebuild flags", flags.str);
       const Visibility v = VisibilityOf(flags, replies[2 * (i - from) + 1]);
-      if (!v.Visible(min_actions)) invisible.insert(ordered[i]);
-      if (v.deleted) deleted.insert(ordered[i]);
+      if (!v.Visible(min_actions)) invisible.insert(numbers[ordered[i]]);
+      if (v.deleted) deleted.insert(numbers[ordered[i]]);
     }
   }
   report.hidden_accounts = static_cast<int64_t>(invisible.size());
   for (auto& [board, members] : citizen) {
-    for (const std::string& account : invisible) members.erase(account);
+    for (int32_t account : invisible) members.erase(account);
   }
   for (auto& [board, members] : other) {
     if (!absl::StartsWith(board, "audit:")) continue;
-    for (const std::string& account : deleted) members.erase(account);
+    for (int32_t account : deleted) members.erase(account);
   }
   std::set<std::string> written;
-  auto write_board = [&](const std::string& board,
-                         const std::map<std::string, int64_t>& members) -> absl::Status {
+  // Many boards per pipelined round trip (a ledger of a season feeds
+  // thousands of period boards; one round trip each was most of the time).
+  std::vector<std::vector<std::string>> commands;
+  std::vector<std::string> pending_boards;
+  size_t pending_args = 0;
+  auto flush = [&]() -> absl::Status {
+    if (commands.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->Pipeline(commands));
+    for (const RedisValue& reply : replies) {
+      if (reply.IsError()) {
+        return RedisErrorToStatus(absl::StrCat("rebuild ", pending_boards.front(), "..."),
+                                  reply.str);
+      }
+    }
+    commands.clear();
+    pending_boards.clear();
+    pending_args = 0;
+    return absl::OkStatus();
+  };
+  auto add = [&](std::vector<std::string> command) -> absl::Status {
+    pending_args += command.size();
+    commands.push_back(std::move(command));
+    return pending_args >= 20000 ? flush() : absl::OkStatus();
+  };
+  auto write_board = [&](const std::string& board, const Scores& members) -> absl::Status {
     if (members.empty()) return absl::OkStatus();  // deleted below as unsupported
     const std::string key = keys.Board(board);
     const std::string temp = key + ":rebuild";
-    std::vector<std::vector<std::string>> commands = {{"DEL", temp}};
+    pending_boards.push_back(board);
+    RETURN_IF_ERROR(add({"DEL", temp}));
     std::vector<std::string> zadd = {"ZADD", temp};
     for (const auto& [member, score] : members) {
       zadd.push_back(absl::StrCat(score));
-      zadd.push_back(member);
+      zadd.push_back(names[member]);
       ++report.scores;
       if (zadd.size() >= 2002) {
-        commands.push_back(std::move(zadd));
+        RETURN_IF_ERROR(add(std::move(zadd)));
         zadd = {"ZADD", temp};
       }
     }
-    if (zadd.size() > 2) commands.push_back(std::move(zadd));
-    commands.push_back({"RENAME", temp, key});
+    if (zadd.size() > 2) RETURN_IF_ERROR(add(std::move(zadd)));
+    RETURN_IF_ERROR(add({"RENAME", temp, key}));
     auto expiry = expiries.find(board);
     if (expiry != expiries.end()) {
-      commands.push_back({"EXPIREAT", key, absl::StrCat(absl::ToUnixSeconds(expiry->second))});
-    }
-    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->Pipeline(commands));
-    for (const RedisValue& reply : replies) {
-      if (reply.IsError()) return RedisErrorToStatus(absl::StrCat("rebuild ", board), reply.str);
+      RETURN_IF_ERROR(add({"EXPIREAT", key, absl::StrCat(absl::ToUnixSeconds(expiry->second))}));
     }
     written.insert(board);
     ++report.boards;
@@ -649,6 +754,7 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
   };
   for (const auto& [board, members] : citizen) RETURN_IF_ERROR(write_board(board, members));
   for (const auto& [board, members] : other) RETURN_IF_ERROR(write_board(board, members));
+  RETURN_IF_ERROR(flush());
   // Boards no ledger entry supports any more (or only invisible accounts).
   std::string cursor = "0";
   const std::string pattern = keys.Board("*");

@@ -67,10 +67,14 @@ int main(int argc, char** argv) {
   if (!rules.ok()) ecoact::ExitWithConfigError(rules.status());
   ecoact::actions::RedisCampaignSource campaign_source(&redis, keys);
   auto campaigns = campaign_source.Load();
-  absl::StatusOr<ecoact::rewards::RewardsRebuildReport> rewards = campaigns.status();
-  if (campaigns.ok()) {
-    rewards = ecoact::rewards::RebuildRewards(&redis, keys, *calendar, *rules, *campaigns);
+  if (!campaigns.ok()) {
+    std::fprintf(stderr, "rewards rebuild failed: %s\n",
+                 std::string(campaigns.status().message()).c_str());
+    return 1;
   }
+  // (Not a StatusOr built from campaigns.status(): an OK status is not a
+  // valid StatusOr and aborted every --rewards run.)
+  auto rewards = ecoact::rewards::RebuildRewards(&redis, keys, *calendar, *rules, *campaigns);
   if (!rewards.ok()) {
     std::fprintf(stderr, "rewards rebuild failed: %s\n",
                  std::string(rewards.status().message()).c_str());
