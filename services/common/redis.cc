@@ -25,6 +25,10 @@ namespace {
 
 thread_local absl::Time call_deadline = absl::InfiniteFuture();
 
+// Set by a synchronous caller around the asynchronous call it waits on:
+// the connection marks it once the caller's commands are written.
+thread_local std::shared_ptr<std::atomic<bool>>* waiter_written = nullptr;
+
 RedisValue Convert(const redisReply* reply) {
   RedisValue value;
   switch (reply->type) {
@@ -90,20 +94,39 @@ struct Rendezvous {
   absl::StatusOr<T> result = absl::UnknownError("redis: no result");
 };
 
-// Starts an asynchronous call with a completion and waits for it until
-// `deadline`: DEADLINE_EXCEEDED after it (the command may still run).
+// Starts an asynchronous call with a completion and waits for it like the
+// pool did: at most the command timeout (or the call's deadline) for the
+// commands to be sent, then, once they are written, as long as the connection
+// keeps answering within the command timeout (it fails every written command
+// when it does not), but never past the call's deadline.
 template <typename T, typename Start>
-absl::StatusOr<T> WaitFor(absl::Time deadline, const RedisOptions& options, Start start) {
+absl::StatusOr<T> WaitFor(const RedisOptions& options, Start start) {
+  const absl::Time call_end = RedisDeadlineScope::Current();
+  const absl::Time send_by = std::min(absl::Now() + options.command_timeout, call_end);
   auto rendezvous = std::make_shared<Rendezvous<T>>();
+  auto written = std::make_shared<std::atomic<bool>>(false);
+  waiter_written = &written;
   start([rendezvous](absl::StatusOr<T> result) {
     std::lock_guard<std::mutex> lock(rendezvous->mutex);
     rendezvous->result = std::move(result);
     rendezvous->done = true;
     rendezvous->done_cv.notify_one();
   });
+  waiter_written = nullptr;
   std::unique_lock<std::mutex> lock(rendezvous->mutex);
-  if (!rendezvous->done_cv.wait_for(lock, absl::ToChronoNanoseconds(deadline - absl::Now()),
-                                    [&] { return rendezvous->done; })) {
+  auto done = [&] { return rendezvous->done; };
+  bool finished = rendezvous->done_cv.wait_for(
+      lock, absl::ToChronoNanoseconds(send_by - absl::Now()), done);
+  if (!finished && written->load() && call_end > send_by) {
+    if (call_end == absl::InfiniteFuture()) {
+      rendezvous->done_cv.wait(lock, done);
+      finished = true;
+    } else {
+      finished = rendezvous->done_cv.wait_for(
+          lock, absl::ToChronoNanoseconds(call_end - absl::Now()), done);
+    }
+  }
+  if (!finished) {
     return absl::DeadlineExceededError(absl::StrFormat(
         "redis %s:%d: no reply within the command timeout or the call's deadline (the "
         "command may still run)",
@@ -208,7 +231,9 @@ class RedisClient::Lease {
 // by position only, so whenever the stream may have lost its place (I/O
 // error, a late reply, a protocol error) every request written on it fails
 // and the connection is closed: a late reply can never reach the next caller.
-// Requests not yet written are kept for the next connection.
+// Requests not yet written are kept for the next connection. A request's
+// commands are written contiguously, never interleaved with another's, so a
+// MULTI ... EXEC inside one Pipeline() stays one transaction.
 class RedisClient::MultiplexedConnection {
  public:
   struct Request {
@@ -216,6 +241,7 @@ class RedisClient::MultiplexedConnection {
     size_t commands = 0;    // replies expected
     absl::Time deadline;    // not sent after it
     RedisPipelineCallback done;
+    std::shared_ptr<std::atomic<bool>> written;  // of a synchronous waiter, if any
     std::vector<RedisValue> replies;
   };
 
@@ -287,6 +313,9 @@ class RedisClient::MultiplexedConnection {
       if (!connected.ok()) return FailFrom(batch, 0, connected);
     }
 
+    for (const auto& request : batch) {
+      if (request->written != nullptr) request->written->store(true);
+    }
     absl::Status written;
     if (batch.size() == 1) {
       written = WriteAll(batch.front()->wire);
@@ -512,9 +541,7 @@ absl::Status RedisClient::IoError(redisContext* context) const {
 absl::StatusOr<std::vector<RedisValue>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   if (multiplexed_.empty()) return PoolPipeline(commands);
-  const absl::Time deadline =
-      std::min(absl::Now() + options_.command_timeout, RedisDeadlineScope::Current());
-  return WaitFor<std::vector<RedisValue>>(deadline, options_, [&](RedisPipelineCallback done) {
+  return WaitFor<std::vector<RedisValue>>(options_, [&](RedisPipelineCallback done) {
     PipelineAsync(commands, std::move(done));
   });
 }
@@ -530,6 +557,7 @@ void RedisClient::PipelineAsync(const std::vector<std::vector<std::string>>& com
   request->deadline =
       std::min(absl::Now() + options_.command_timeout, RedisDeadlineScope::Current());
   request->done = std::move(done);
+  if (waiter_written != nullptr) request->written = *waiter_written;
   const uint32_t pick = next_connection_.fetch_add(1, std::memory_order_relaxed);
   multiplexed_[pick % multiplexed_.size()]->Submit(std::move(request));
 }
@@ -567,9 +595,7 @@ absl::StatusOr<RedisValue> RedisClient::Command(const std::vector<std::string>& 
 absl::StatusOr<RedisValue> RedisClient::Eval(const LuaScript& script,
                                              const std::vector<std::string>& keys,
                                              const std::vector<std::string>& args) {
-  const absl::Time deadline =
-      std::min(absl::Now() + options_.command_timeout, RedisDeadlineScope::Current());
-  return WaitFor<RedisValue>(deadline, options_, [&](RedisReplyCallback done) {
+  return WaitFor<RedisValue>(options_, [&](RedisReplyCallback done) {
     EvalAsync(script, keys, args, std::move(done));
   });
 }

@@ -149,9 +149,11 @@ class RedisClient {
   // wait on them). `done` runs exactly once: in kPipelined mode on the
   // connection's I/O thread, in kPool mode before the call returns. It must
   // not block, nor call this client's synchronous methods (it would wait on
-  // its own thread); it may call the asynchronous ones. A command not
-  // answered within the command timeout (or the caller's RedisDeadlineScope)
-  // completes with DEADLINE_EXCEEDED; one that was never sent says so.
+  // its own thread); it may call the asynchronous ones. Timeouts, as in the
+  // pool: commands not sent within the command timeout (or by the caller's
+  // RedisDeadlineScope) complete with DEADLINE_EXCEEDED and never run; once
+  // sent, they fail when the connection goes a command timeout without a
+  // reply. A synchronous caller also stops waiting at its scope's deadline.
   void PipelineAsync(const std::vector<std::vector<std::string>>& commands,
                      RedisPipelineCallback done);
   void CommandAsync(const std::vector<std::string>& args, RedisReplyCallback done);

@@ -279,6 +279,27 @@ TEST_F(RedisPipelinedTest, SlowReplyIsDeadlineExceededForItsCaller) {
   EXPECT_EQ(echo->str, "mine");
 }
 
+TEST_F(RedisPipelinedTest, LongPipelineSucceedsWhileEveryReplyComesInTime) {
+  // As with the pool, the timeout bounds the wait for each reply, not the
+  // whole pipeline: five 100 ms BLPOPs take 500 ms against a 300 ms timeout.
+  auto client = Client(/*connections=*/1, /*command_timeout=*/absl::Milliseconds(300));
+  std::vector<std::vector<std::string>> commands(5, {"BLPOP", Key("empty"), "0.1"});
+  auto replies = client->Pipeline(commands);
+  ASSERT_THAT(replies, IsOk());
+  EXPECT_THAT(*replies, SizeIs(5));
+  // A caller queued behind it for longer than the timeout is told so and its
+  // command is not run.
+  absl::StatusOr<std::vector<RedisValue>> holder_result;
+  std::vector<std::vector<std::string>> long_commands(10, {"BLPOP", Key("empty"), "0.1"});
+  std::thread holder([&] { holder_result = client->Pipeline(long_commands); });
+  ASSERT_TRUE(WaitForBlockedClients(1));
+  EXPECT_THAT(client->Command({"INCR", Key("queued")}),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  holder.join();
+  ASSERT_THAT(holder_result, IsOk());
+  EXPECT_TRUE(client->Command({"GET", Key("queued")})->IsNil());
+}
+
 TEST_F(RedisPipelinedTest, QueuedCommandPastTheCallDeadlineIsNeverSent) {
   auto client = Client(/*connections=*/1, /*command_timeout=*/absl::Seconds(3));
   // The connection's I/O thread waits on this BLPOP's reply for ~2 s.
