@@ -231,13 +231,20 @@ TEST_F(RedisPipelinedTest, ErrorRepliesKeepTheirMapping) {
 TEST_F(RedisPipelinedTest, PendingCommandTimesOutAndTheLateReplyIsNeverRead) {
   auto client = Client(/*connections=*/1, /*command_timeout=*/absl::Milliseconds(300));
   ASSERT_THAT(client->Command({"SET", Key("k"), "fresh"}), IsOk());
+  absl::Notification sleeping;
   std::thread sleeper([&] {
-    auto observer = Observer();
-    EXPECT_THAT(observer->Command({"DEBUG", "SLEEP", "2"}), IsOk());
+    RedisOptions options = server_->client_options();
+    options.command_timeout = absl::Seconds(10);
+    RedisClient observer(options);
+    ASSERT_THAT(observer.Ping(), IsOk());
+    sleeping.Notify();
+    EXPECT_THAT(observer.Command({"DEBUG", "SLEEP", "3"}), IsOk());
   });
-  // Redis is asleep once a short PING goes unanswered.
+  ASSERT_TRUE(sleeping.WaitForNotificationWithTimeout(kFailsFastBound));
+  // Redis is asleep once a PING goes unanswered for 200 ms (on a loaded
+  // machine a shorter probe could time out before the sleep began).
   RedisOptions probe_options = server_->client_options();
-  probe_options.command_timeout = absl::Milliseconds(50);
+  probe_options.command_timeout = absl::Milliseconds(200);
   bool asleep = false;
   for (int i = 0; i < 100 && !asleep; ++i) {
     RedisClient probe(probe_options);
