@@ -70,6 +70,11 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
     LogWarning("no --token_keys configured: tokens are signed with a random key and die on restart");
   }
   RedisClient redis(config->redis);
+  LogInfo("redis", {{"address", absl::StrCat(config->redis.host, ":", config->redis.port)},
+                    {"mode", std::string(RedisModeName(config->redis.mode))},
+                    {"connections", absl::StrCat(config->redis.mode == RedisMode::kPool
+                                                     ? config->redis.pool_size
+                                                     : config->redis.connections)}});
   KeySpace keys(config->key_prefix, config->ledger_shards);
   Authenticator auth(&*tokens, SystemClock());
   ServerOptions server_options;
@@ -85,6 +90,7 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   // Health pings on a connection of their own: a busy pool (the projector's
   // blocking reads, a load peak) must not read as "Redis unreachable".
   RedisOptions health_options = config->redis;
+  health_options.mode = RedisMode::kPool;
   health_options.pool_size = 1;
   RedisClient health_redis(health_options);
   EcoactServer server(server_options, &health_redis, &auth);

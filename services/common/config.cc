@@ -21,7 +21,15 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:7700",
           "HOST:PORT the gRPC server listens on (env ECOACT_LISTEN)");
 ABSL_FLAG(std::string, redis, "127.0.0.1:6390",
           "HOST:PORT of Redis (env ECOACT_REDIS)");
-ABSL_FLAG(int, redis_pool_size, 16, "Redis connections kept per process");
+ABSL_FLAG(std::string, redis_mode, "pipelined",
+          "How calls reach Redis: pipelined (the commands of concurrent calls share a few "
+          "multiplexed connections, batched per round trip) or pool (each call borrows one "
+          "of --redis_pool_size blocking connections per round trip). docs/operations.md");
+ABSL_FLAG(int, redis_connections, 1,
+          "Multiplexed Redis connections per process with --redis_mode=pipelined, one I/O "
+          "thread each");
+ABSL_FLAG(int, redis_pool_size, 16,
+          "Redis connections kept per process with --redis_mode=pool");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(2),
           "Timeout of one Redis round trip; also the connect timeout / 4");
 ABSL_FLAG(std::string, key_prefix, "ea",
@@ -133,6 +141,16 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
   }
   config.redis = *redis;
   config.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  auto mode = ParseRedisMode(absl::GetFlag(FLAGS_redis_mode));
+  if (!mode.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--redis_mode (ECOACT_REDIS_MODE): ",
+                                                   mode.status().message()));
+  }
+  config.redis.mode = *mode;
+  config.redis.connections = absl::GetFlag(FLAGS_redis_connections);
+  if (config.redis.connections < 1 || config.redis.connections > 64) {
+    return absl::InvalidArgumentError("--redis_connections must be in [1, 64]");
+  }
   config.redis.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
   config.redis.connect_timeout = config.redis.command_timeout / 4;
   if (config.redis.pool_size < 1 || config.redis.pool_size > 1024) {

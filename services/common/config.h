@@ -25,7 +25,8 @@ void InitFlags(int argc, char** argv, absl::string_view usage);
 // What every server needs.
 struct CommonConfig {
   std::string listen;             // --listen HOST:PORT
-  RedisOptions redis;             // --redis, --redis_pool_size, --redis_timeout
+  RedisOptions redis;             // --redis, --redis_mode, --redis_connections,
+                                  // --redis_pool_size, --redis_timeout
   std::string key_prefix;         // --key_prefix
   int ledger_shards = 16;         // --ledger_shards
   std::string time_zone;          // --time_zone

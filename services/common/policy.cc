@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "google/protobuf/descriptor_database.h"
 #include "google/protobuf/message_lite.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -21,6 +22,7 @@
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/impl/service_type.h"
 #include "services/common/grpc_status.h"
+#include "services/common/redis.h"
 #include "services/common/validation.h"
 
 namespace ecoact {
@@ -123,6 +125,10 @@ class PolicyGate final : public grpc::internal::MethodHandler {
     if (!param.status.ok()) return handler->RunHandler(param);
     auto* context = static_cast<grpc::ServerContext*>(param.server_context);
     Authenticator::CallScope verify_once(auth_, context);
+    // Redis waits of this call (the rate limit's included) end by the call's
+    // deadline: a reply the client no longer waits for is not worth a thread,
+    // and a queued command past it is not sent at all.
+    RedisDeadlineScope redis_deadline(absl::FromChrono(context->deadline()));
     absl::Status allowed = Authorize(policy_, *auth_, *context);
     if (allowed.ok()) allowed = CheckRate(*context);
     if (allowed.ok()) return handler->RunHandler(param);

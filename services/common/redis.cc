@@ -1,8 +1,16 @@
 #include "services/common/redis.h"
 
-#include <cerrno>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -10,10 +18,16 @@
 #include "absl/strings/match.h"
 #include "hiredis/hiredis.h"
 #include "openssl/sha.h"
+#include "services/common/status_macros.h"
 
 namespace ecoact {
 namespace {
 
+thread_local absl::Time call_deadline = absl::InfiniteFuture();
+
+// Set by a synchronous caller around the asynchronous call it waits on:
+// the connection marks it once the caller's commands are written.
+thread_local std::shared_ptr<std::atomic<bool>>* waiter_written = nullptr;
 
 RedisValue Convert(const redisReply* reply) {
   RedisValue value;
@@ -59,6 +73,68 @@ void AppendArgv(redisContext* context, const std::vector<std::string>& args) {
   redisAppendCommandArgv(context, static_cast<int>(args.size()), argv.data(), lengths.data());
 }
 
+// RESP, as hiredis's redisFormatCommandArgv writes it, straight into the
+// request's buffer: one allocation for a whole pipeline, no copy later.
+void AppendRespCommand(std::string* out, const std::vector<std::string>& args) {
+  absl::StrAppend(out, "*", args.size(), "\r\n");
+  for (const std::string& arg : args) {
+    absl::StrAppend(out, "$", arg.size(), "\r\n");
+    out->append(arg);
+    out->append("\r\n");
+  }
+}
+
+// The rendezvous of a synchronous call with its asynchronous completion. The
+// completion may come after the caller gave up (it owns a share of this).
+template <typename T>
+struct Rendezvous {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  absl::StatusOr<T> result = absl::UnknownError("redis: no result");
+};
+
+// Starts an asynchronous call with a completion and waits for it like the
+// pool did: at most the command timeout (or the call's deadline) for the
+// commands to be sent, then, once they are written, as long as the connection
+// keeps answering within the command timeout (it fails every written command
+// when it does not), but never past the call's deadline.
+template <typename T, typename Start>
+absl::StatusOr<T> WaitFor(const RedisOptions& options, Start start) {
+  const absl::Time call_end = RedisDeadlineScope::Current();
+  const absl::Time send_by = std::min(absl::Now() + options.command_timeout, call_end);
+  auto rendezvous = std::make_shared<Rendezvous<T>>();
+  auto written = std::make_shared<std::atomic<bool>>(false);
+  waiter_written = &written;
+  start([rendezvous](absl::StatusOr<T> result) {
+    std::lock_guard<std::mutex> lock(rendezvous->mutex);
+    rendezvous->result = std::move(result);
+    rendezvous->done = true;
+    rendezvous->done_cv.notify_one();
+  });
+  waiter_written = nullptr;
+  std::unique_lock<std::mutex> lock(rendezvous->mutex);
+  auto done = [&] { return rendezvous->done; };
+  bool finished = rendezvous->done_cv.wait_for(
+      lock, absl::ToChronoNanoseconds(send_by - absl::Now()), done);
+  if (!finished && written->load() && call_end > send_by) {
+    if (call_end == absl::InfiniteFuture()) {
+      rendezvous->done_cv.wait(lock, done);
+      finished = true;
+    } else {
+      finished = rendezvous->done_cv.wait_for(
+          lock, absl::ToChronoNanoseconds(call_end - absl::Now()), done);
+    }
+  }
+  if (!finished) {
+    return absl::DeadlineExceededError(absl::StrFormat(
+        "redis %s:%d: no reply within the command timeout or the call's deadline (the "
+        "command may still run)",
+        options.host, options.port));
+  }
+  return std::move(rendezvous->result);
+}
+
 // An idle connection has nothing to read: if its socket is readable, the
 // server has closed it (EOF or reset).
 bool IdleConnectionUsable(redisContext* context) {
@@ -67,6 +143,25 @@ bool IdleConnectionUsable(redisContext* context) {
 }
 
 }  // namespace
+
+RedisDeadlineScope::RedisDeadlineScope(absl::Time deadline) : previous_(call_deadline) {
+  call_deadline = std::min(previous_, deadline);
+}
+
+RedisDeadlineScope::~RedisDeadlineScope() { call_deadline = previous_; }
+
+absl::Time RedisDeadlineScope::Current() { return call_deadline; }
+
+absl::StatusOr<RedisMode> ParseRedisMode(absl::string_view name) {
+  if (name == "pool") return RedisMode::kPool;
+  if (name == "pipelined") return RedisMode::kPipelined;
+  return absl::InvalidArgumentError(
+      absl::StrCat("redis mode must be pool or pipelined, got '", name, "'"));
+}
+
+absl::string_view RedisModeName(RedisMode mode) {
+  return mode == RedisMode::kPool ? "pool" : "pipelined";
+}
 
 // Redis answers LOADING while it replays its AOF after a restart, and
 // MASTERDOWN/TRYAGAIN during failovers: the caller may retry later.
@@ -129,9 +224,248 @@ class RedisClient::Lease {
   redisContext* context_;
 };
 
-RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {}
+// One connection shared by every caller, with one I/O thread: callers queue
+// formatted commands; the thread takes all that is queued, writes it with
+// one send() where it fits, then reads the replies in order, completing each
+// request as soon as its last reply is in. Replies are matched to requests
+// by position only, so whenever the stream may have lost its place (I/O
+// error, a late reply, a protocol error) every request written on it fails
+// and the connection is closed: a late reply can never reach the next caller.
+// Requests not yet written are kept for the next connection. A request's
+// commands are written contiguously, never interleaved with another's, so a
+// MULTI ... EXEC inside one Pipeline() stays one transaction.
+class RedisClient::MultiplexedConnection {
+ public:
+  struct Request {
+    std::string wire;       // the commands in RESP
+    size_t commands = 0;    // replies expected
+    absl::Time deadline;    // not sent after it
+    RedisPipelineCallback done;
+    std::shared_ptr<std::atomic<bool>> written;  // of a synchronous waiter, if any
+    std::vector<RedisValue> replies;
+  };
+
+  explicit MultiplexedConnection(const RedisOptions& options) : options_(options) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~MultiplexedConnection() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    queued_.notify_one();
+    thread_.join();
+    Close();
+  }
+
+  void Submit(std::unique_ptr<Request> request) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      was_empty = queue_.empty();
+      queue_.push_back(std::move(request));
+    }
+    // Only an idle I/O thread waits; a busy one finds the queue non-empty.
+    if (was_empty) queued_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::vector<std::unique_ptr<Request>> batch;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        batch.swap(queue_);
+        if (stopping_) {
+          lock.unlock();
+          FailFrom(batch, 0, absl::UnavailableError("redis: the client is shutting down"));
+          return;
+        }
+      }
+      Process(batch);
+      batch.clear();
+    }
+  }
+
+  void Process(std::vector<std::unique_ptr<Request>>& batch) {
+    // A caller that has given up is told so (it has returned already) and
+    // its commands are never sent, so they never run.
+    const absl::Time now = absl::Now();
+    size_t kept = 0;
+    for (auto& request : batch) {
+      if (request->deadline <= now) {
+        request->done(absl::DeadlineExceededError(
+            "redis: the deadline passed before the command was sent; it did not run"));
+      } else {
+        batch[kept++] = std::move(request);
+      }
+    }
+    batch.resize(kept);
+    if (batch.empty()) return;
+
+    // Closed by the server while idle (restart, failover, idle timeout):
+    // open a new one instead of failing the callers.
+    if (context_ != nullptr && !IdleConnectionUsable(context_)) Close();
+    if (context_ == nullptr) {
+      absl::Status connected = Connect();
+      if (!connected.ok()) return FailFrom(batch, 0, connected);
+    }
+
+    for (const auto& request : batch) {
+      if (request->written != nullptr) request->written->store(true);
+    }
+    absl::Status written;
+    if (batch.size() == 1) {
+      written = WriteAll(batch.front()->wire);
+    } else {
+      out_.clear();
+      for (const auto& request : batch) out_.append(request->wire);
+      written = WriteAll(out_);
+    }
+    if (!written.ok()) {
+      Close();
+      return FailFrom(batch, 0, written);
+    }
+
+    size_t current = 0;
+    absl::Time last_progress = absl::Now();
+    while (current < batch.size()) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+        absl::Status broken = absl::UnavailableError(
+            absl::StrCat(Where(), ": protocol error: ", reader_->errstr));
+        Close();
+        return FailFrom(batch, current, broken);
+      }
+      if (raw != nullptr) {
+        Request& request = *batch[current];
+        request.replies.push_back(Convert(static_cast<redisReply*>(raw)));
+        freeReplyObject(raw);
+        if (request.replies.size() == request.commands) {
+          request.done(std::move(request.replies));
+          ++current;
+        }
+        continue;
+      }
+      absl::Status read = ReadSome(last_progress + options_.command_timeout);
+      if (!read.ok()) {
+        Close();
+        return FailFrom(batch, current, read);
+      }
+      last_progress = absl::Now();
+    }
+  }
+
+  static void FailFrom(std::vector<std::unique_ptr<Request>>& batch, size_t first,
+                       const absl::Status& status) {
+    for (size_t i = first; i < batch.size(); ++i) batch[i]->done(status);
+  }
+
+  std::string Where() const { return absl::StrFormat("redis %s:%d", options_.host, options_.port); }
+
+  absl::Status Connect() {
+    redisContext* context = redisConnectWithTimeout(
+        options_.host.c_str(), options_.port, absl::ToTimeval(options_.connect_timeout));
+    if (context == nullptr) return absl::UnavailableError("redis: out of memory");
+    if (context->err != 0) {
+      std::string message = absl::StrFormat("cannot reach Redis at %s:%d: %s", options_.host,
+                                            options_.port, context->errstr);
+      redisFree(context);
+      return absl::UnavailableError(message);
+    }
+    // Our own poll()-driven I/O on hiredis's socket, parsed by its reader.
+    int flags = ::fcntl(context->fd, F_GETFL);
+    if (flags < 0 || ::fcntl(context->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+      redisFree(context);
+      return absl::UnavailableError(absl::StrCat(Where(), ": cannot make the socket non-blocking"));
+    }
+    context_ = context;
+    reader_ = redisReaderCreate();
+    return absl::OkStatus();
+  }
+
+  void Close() {
+    if (context_ != nullptr) redisFree(context_);
+    context_ = nullptr;
+    // Bytes of the old stream must never be parsed as replies of the next.
+    if (reader_ != nullptr) redisReaderFree(reader_);
+    reader_ = nullptr;
+  }
+
+  // Waits for `events` on the socket until `deadline`.
+  absl::Status Await(short events, absl::Time deadline) {
+    while (true) {
+      const int64_t wait_ms = absl::ToInt64Milliseconds(absl::Ceil(
+          std::max(deadline - absl::Now(), absl::ZeroDuration()), absl::Milliseconds(1)));
+      pollfd socket{context_->fd, events, 0};
+      const int ready = ::poll(&socket, 1, static_cast<int>(std::min<int64_t>(wait_ms, 1 << 30)));
+      if (ready > 0) return absl::OkStatus();
+      if (ready == 0) {
+        return absl::DeadlineExceededError(
+            absl::StrCat(Where(), ": no answer within the command timeout"));
+      }
+      if (errno != EINTR) return absl::UnavailableError(absl::StrCat(Where(), ": poll: ", std::strerror(errno)));
+    }
+  }
+
+  absl::Status WriteAll(const std::string& data) {
+    size_t sent = 0;
+    const absl::Time deadline = absl::Now() + options_.command_timeout;
+    while (sent < data.size()) {
+      const ssize_t n = ::send(context_->fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        RETURN_IF_ERROR(Await(POLLOUT, deadline));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return absl::UnavailableError(absl::StrCat(Where(), ": ", std::strerror(errno)));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadSome(absl::Time deadline) {
+    while (true) {
+      RETURN_IF_ERROR(Await(POLLIN, deadline));
+      const ssize_t n = ::read(context_->fd, buffer_, sizeof(buffer_));
+      if (n > 0) {
+        redisReaderFeed(reader_, buffer_, static_cast<size_t>(n));
+        return absl::OkStatus();
+      }
+      if (n == 0) return absl::UnavailableError(absl::StrCat(Where(), ": connection closed by Redis"));
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        return absl::UnavailableError(absl::StrCat(Where(), ": ", std::strerror(errno)));
+      }
+    }
+  }
+
+  const RedisOptions options_;
+  std::mutex mutex_;
+  std::condition_variable queued_;
+  std::vector<std::unique_ptr<Request>> queue_;
+  bool stopping_ = false;
+  // Only the I/O thread touches these.
+  redisContext* context_ = nullptr;
+  redisReader* reader_ = nullptr;
+  std::string out_;
+  char buffer_[64 * 1024];
+  std::thread thread_;
+};
+
+RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
+  if (options_.mode == RedisMode::kPipelined) {
+    for (int i = 0; i < std::max(1, options_.connections); ++i) {
+      multiplexed_.push_back(std::make_unique<MultiplexedConnection>(options_));
+    }
+  }
+}
 
 RedisClient::~RedisClient() {
+  multiplexed_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
   for (redisContext* c : idle_) redisFree(c);
 }
@@ -206,6 +540,30 @@ absl::Status RedisClient::IoError(redisContext* context) const {
 
 absl::StatusOr<std::vector<RedisValue>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
+  if (multiplexed_.empty()) return PoolPipeline(commands);
+  return WaitFor<std::vector<RedisValue>>(options_, [&](RedisPipelineCallback done) {
+    PipelineAsync(commands, std::move(done));
+  });
+}
+
+void RedisClient::PipelineAsync(const std::vector<std::vector<std::string>>& commands,
+                                RedisPipelineCallback done) {
+  if (multiplexed_.empty()) return done(PoolPipeline(commands));
+  if (commands.empty()) return done(std::vector<RedisValue>());
+  auto request = std::make_unique<MultiplexedConnection::Request>();
+  for (const auto& args : commands) AppendRespCommand(&request->wire, args);
+  request->commands = commands.size();
+  request->replies.reserve(commands.size());
+  request->deadline =
+      std::min(absl::Now() + options_.command_timeout, RedisDeadlineScope::Current());
+  request->done = std::move(done);
+  if (waiter_written != nullptr) request->written = *waiter_written;
+  const uint32_t pick = next_connection_.fetch_add(1, std::memory_order_relaxed);
+  multiplexed_[pick % multiplexed_.size()]->Submit(std::move(request));
+}
+
+absl::StatusOr<std::vector<RedisValue>> RedisClient::PoolPipeline(
+    const std::vector<std::vector<std::string>>& commands) {
   auto acquired = Acquire();
   if (!acquired.ok()) return acquired.status();
   Lease lease(this, *acquired);
@@ -237,28 +595,60 @@ absl::StatusOr<RedisValue> RedisClient::Command(const std::vector<std::string>& 
 absl::StatusOr<RedisValue> RedisClient::Eval(const LuaScript& script,
                                              const std::vector<std::string>& keys,
                                              const std::vector<std::string>& args) {
-  std::vector<std::string> command;
+  return WaitFor<RedisValue>(options_, [&](RedisReplyCallback done) {
+    EvalAsync(script, keys, args, std::move(done));
+  });
+}
+
+void RedisClient::CommandAsync(const std::vector<std::string>& args, RedisReplyCallback done) {
+  PipelineAsync({args}, [name = args.empty() ? std::string() : args.front(),
+                         done = std::move(done)](absl::StatusOr<std::vector<RedisValue>> replies) {
+    if (!replies.ok()) return done(replies.status());
+    RedisValue& reply = replies->front();
+    if (reply.IsError()) return done(RedisErrorToStatus(absl::StrCat("redis ", name), reply.str));
+    done(std::move(reply));
+  });
+}
+
+namespace {
+
+absl::StatusOr<RedisValue> ScriptResult(const LuaScript& script, RedisValue reply) {
+  if (reply.IsError()) {
+    return RedisErrorToStatus(absl::StrCat("redis script ", script.name()), reply.str);
+  }
+  return reply;
+}
+
+}  // namespace
+
+void RedisClient::EvalAsync(const LuaScript& script, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args, RedisReplyCallback done) {
+  auto commands = std::make_shared<std::vector<std::vector<std::string>>>(1);
+  std::vector<std::string>& command = commands->front();
   command.reserve(3 + keys.size() + args.size());
   command.push_back("EVALSHA");
   command.push_back(script.sha());
   command.push_back(absl::StrCat(keys.size()));
   command.insert(command.end(), keys.begin(), keys.end());
   command.insert(command.end(), args.begin(), args.end());
-  auto replies = Pipeline({command});
-  if (!replies.ok()) return replies.status();
-  RedisValue reply = std::move(replies->front());
-  if (reply.IsError() && absl::StartsWith(reply.str, "NOSCRIPT")) {
-    // Load and run in one round trip; SCRIPT LOAD returns the same SHA1.
-    command[0] = "EVALSHA";
-    auto retried = Pipeline({{"SCRIPT", "LOAD", script.source()}, command});
-    if (!retried.ok()) return retried.status();
-    // If the script does not compile, SCRIPT LOAD's error says why.
-    reply = std::move((*retried)[(*retried)[0].IsError() ? 0 : 1]);
-  }
-  if (reply.IsError()) {
-    return RedisErrorToStatus(absl::StrCat("redis script ", script.name()), reply.str);
-  }
-  return reply;
+  PipelineAsync(*commands, [this, &script, commands, done = std::move(done)](
+                               absl::StatusOr<std::vector<RedisValue>> replies) mutable {
+    if (!replies.ok()) return done(replies.status());
+    RedisValue reply = std::move(replies->front());
+    if (!reply.IsError() || !absl::StartsWith(reply.str, "NOSCRIPT")) {
+      return done(ScriptResult(script, std::move(reply)));
+    }
+    // Not cached (a Redis restart, SCRIPT FLUSH): load and run in one round
+    // trip on the same connection; SCRIPT LOAD returns the same SHA1.
+    PipelineAsync({{"SCRIPT", "LOAD", script.source()}, commands->front()},
+                  [&script, done = std::move(done)](
+                      absl::StatusOr<std::vector<RedisValue>> retried) {
+                    if (!retried.ok()) return done(retried.status());
+                    // If the script does not compile, SCRIPT LOAD's error says why.
+                    done(ScriptResult(script,
+                                      std::move((*retried)[(*retried)[0].IsError() ? 0 : 1])));
+                  });
+  });
 }
 
 absl::StatusOr<std::vector<RedisValue>> RedisClient::EvalMany(

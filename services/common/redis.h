@@ -1,15 +1,26 @@
-// A small, blocking Redis client over hiredis: a fixed pool of connections,
-// connect and command timeouts, pipelines, and Lua scripts called with
-// EVALSHA (loaded again on NOSCRIPT).
+// A small Redis client over hiredis: connect and command timeouts,
+// pipelines, and Lua scripts called with EVALSHA (loaded again on NOSCRIPT).
 //
-// Threading model (chosen once for every service): gRPC's synchronous server
-// runs each call on a thread of its pool, and a call borrows one connection
-// for the duration of one Redis round trip. Errors never throw: I/O failure is
-// UNAVAILABLE, a timeout DEADLINE_EXCEEDED, an error reply INTERNAL.
+// Two connection models (RedisOptions::mode; docs/operations.md "Threading
+// model"):
+// - kPipelined: a few multiplexed connections, each with one I/O thread.
+//   Callers on any thread enqueue commands (formatted once) with a
+//   completion; the I/O thread takes everything queued, writes it in one go,
+//   reads the replies in order and completes each caller. Commands that
+//   arrive while it reads form the next batch, so concurrent gRPC calls share
+//   round trips and syscalls. What the servers use.
+// - kPool: a fixed pool of blocking connections, one borrowed per round trip.
+//   For callers that block inside Redis on purpose (XREADGROUP ... BLOCK):
+//   on a shared pipelined connection they would stall every other caller.
+//
+// Errors never throw: I/O failure is UNAVAILABLE, a timeout
+// DEADLINE_EXCEEDED, an error reply INTERNAL (UNAVAILABLE for LOADING & co).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,13 +65,45 @@ class LuaScript {
   std::string sha_;
 };
 
+enum class RedisMode { kPool, kPipelined };
+
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
-  int pool_size = 8;
+  // Library default: the blocking pool, which any caller may use (blocking
+  // commands included). The servers pick --redis_mode.
+  RedisMode mode = RedisMode::kPool;
+  int pool_size = 8;    // kPool: most connections open at once
+  int connections = 1;  // kPipelined: multiplexed connections (one I/O thread each)
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(2);
 };
+
+// "pool" or "pipelined".
+absl::StatusOr<RedisMode> ParseRedisMode(absl::string_view name);
+absl::string_view RedisModeName(RedisMode mode);
+
+// While an object of this class lives, synchronous RedisClient calls made on
+// this thread wait for their reply until `deadline` at the latest (besides
+// the command timeout), and a queued pipelined command whose deadline has
+// passed is not sent at all. The policy gate sets it to the gRPC call's
+// deadline around each handler. Scopes nest; the innermost (earliest) wins.
+class RedisDeadlineScope {
+ public:
+  explicit RedisDeadlineScope(absl::Time deadline);
+  ~RedisDeadlineScope();
+  RedisDeadlineScope(const RedisDeadlineScope&) = delete;
+  RedisDeadlineScope& operator=(const RedisDeadlineScope&) = delete;
+
+  // The deadline of the innermost scope on this thread; InfiniteFuture without one.
+  static absl::Time Current();
+
+ private:
+  absl::Time previous_;
+};
+
+using RedisReplyCallback = std::function<void(absl::StatusOr<RedisValue>)>;
+using RedisPipelineCallback = std::function<void(absl::StatusOr<std::vector<RedisValue>>)>;
 
 // An error reply as a status: UNAVAILABLE for LOADING, MASTERDOWN, TRYAGAIN
 // and BUSY (retry later), INTERNAL otherwise; `what` names the command.
@@ -102,10 +145,29 @@ class RedisClient {
   // PING through a fresh round trip; OK only if Redis answered PONG.
   absl::Status Ping();
 
+  // Asynchronous forms, with the same results as the synchronous ones (which
+  // wait on them). `done` runs exactly once: in kPipelined mode on the
+  // connection's I/O thread, in kPool mode before the call returns. It must
+  // not block, nor call this client's synchronous methods (it would wait on
+  // its own thread); it may call the asynchronous ones. Timeouts, as in the
+  // pool: commands not sent within the command timeout (or by the caller's
+  // RedisDeadlineScope) complete with DEADLINE_EXCEEDED and never run; once
+  // sent, they fail when the connection goes a command timeout without a
+  // reply. A synchronous caller also stops waiting at its scope's deadline.
+  void PipelineAsync(const std::vector<std::vector<std::string>>& commands,
+                     RedisPipelineCallback done);
+  void CommandAsync(const std::vector<std::string>& args, RedisReplyCallback done);
+  // `script` must outlive the call.
+  void EvalAsync(const LuaScript& script, const std::vector<std::string>& keys,
+                 const std::vector<std::string>& args, RedisReplyCallback done);
+
   const RedisOptions& options() const { return options_; }
 
  private:
   class Lease;
+  class MultiplexedConnection;
+  absl::StatusOr<std::vector<RedisValue>> PoolPipeline(
+      const std::vector<std::vector<std::string>>& commands);
   absl::StatusOr<redisContext*> Acquire();
   void Release(redisContext* context, bool healthy);
   absl::StatusOr<redisContext*> Connect();
@@ -116,6 +178,9 @@ class RedisClient {
   std::condition_variable available_;
   std::vector<redisContext*> idle_;
   int open_ = 0;
+
+  std::vector<std::unique_ptr<MultiplexedConnection>> multiplexed_;
+  std::atomic<uint32_t> next_connection_{0};
 };
 
 }  // namespace ecoact

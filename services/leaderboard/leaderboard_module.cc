@@ -94,8 +94,16 @@ absl::Status AddLeaderboardService(Assembly& assembly) {
       boards, assembly.redis, assembly.keys, assembly.calendar, assembly.auth, service_options));
   assembly.server->AddService(service, "ecoact.v1.LeaderboardService");
   if (absl::GetFlag(FLAGS_projector)) {
-    auto* projector = assembly.Keep(std::make_unique<Projector>(
-        assembly.redis, assembly.keys, assembly.calendar, options));
+    // XREADGROUP ... BLOCK waits inside Redis on purpose: on the shared
+    // pipelined connection every call's reply would queue behind it, and the
+    // projector's batches of scripts would delay them too. The projector
+    // gets a blocking connection of its own (its one thread needs one).
+    RedisOptions projector_redis = assembly.config->redis;
+    projector_redis.mode = RedisMode::kPool;
+    projector_redis.pool_size = 1;
+    auto* redis = assembly.Keep(std::make_unique<RedisClient>(projector_redis));
+    auto* projector = assembly.Keep(
+        std::make_unique<Projector>(redis, assembly.keys, assembly.calendar, options));
     assembly.server->AddWorker(projector);
   }
   return absl::OkStatus();
