@@ -24,30 +24,12 @@ for binary in "$loadgen" "$server"; do
   [[ -x $binary ]] || { echo "missing $binary: cmake --build $build --target loadgen ecoact_server" >&2; exit 1; }
 done
 
-# A loopback port nothing listens on now.
-free_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-}
-
-wait_port() {
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
+# bench_free_port, bench_wait_port: shared with the scripts of the other parts.
+source "$root/bench/lib.sh"
 
 work=$(mktemp -d)
-redis_port=$(free_port)
-server_port=$(free_port)
+redis_port=$(bench_free_port)
+server_port=$(bench_free_port)
 server_pid=""
 cleanup() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
@@ -58,7 +40,7 @@ trap cleanup EXIT
 
 redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$work" --appendonly yes \
   --appendfsync everysec --save "" --daemonize yes --logfile "$work/redis.log"
-wait_port "$redis_port"
+bench_wait_port "$redis_port"
 # The burst scenario signs in as admin to create staff and an event. The
 # load generator measures the start-up time: from here to the first SERVING
 # health check (it waits for the port itself).
