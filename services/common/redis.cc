@@ -25,9 +25,15 @@ namespace {
 
 thread_local absl::Time call_deadline = absl::InfiniteFuture();
 
-// Set by a synchronous caller around the asynchronous call it waits on:
-// the connection marks it once the caller's commands are written.
-thread_local std::shared_ptr<std::atomic<bool>>* waiter_written = nullptr;
+// What a synchronous caller and the I/O thread agree on about the caller's
+// commands: the I/O thread moves kQueued to kWritten just before writing
+// them, the caller kQueued to kAbandoned when it stops waiting first. Exactly
+// one wins, so commands whose caller was told "did not run" never run.
+enum WaiterState : int { kQueued = 0, kAbandoned = 1, kWritten = 2 };
+using WaiterFlag = std::shared_ptr<std::atomic<int>>;
+
+// Set by a synchronous caller around the asynchronous call it waits on.
+thread_local WaiterFlag* waiter_state = nullptr;
 
 RedisValue Convert(const redisReply* reply) {
   RedisValue value;
@@ -104,20 +110,29 @@ absl::StatusOr<T> WaitFor(const RedisOptions& options, Start start) {
   const absl::Time call_end = RedisDeadlineScope::Current();
   const absl::Time send_by = std::min(absl::Now() + options.command_timeout, call_end);
   auto rendezvous = std::make_shared<Rendezvous<T>>();
-  auto written = std::make_shared<std::atomic<bool>>(false);
-  waiter_written = &written;
+  auto state = std::make_shared<std::atomic<int>>(kQueued);
+  waiter_state = &state;
   start([rendezvous](absl::StatusOr<T> result) {
     std::lock_guard<std::mutex> lock(rendezvous->mutex);
     rendezvous->result = std::move(result);
     rendezvous->done = true;
     rendezvous->done_cv.notify_one();
   });
-  waiter_written = nullptr;
+  waiter_state = nullptr;
   std::unique_lock<std::mutex> lock(rendezvous->mutex);
   auto done = [&] { return rendezvous->done; };
   bool finished = rendezvous->done_cv.wait_for(
       lock, absl::ToChronoNanoseconds(send_by - absl::Now()), done);
-  if (!finished && written->load() && call_end > send_by) {
+  if (!finished) {
+    int expected = kQueued;
+    if (state->compare_exchange_strong(expected, kAbandoned)) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "redis %s:%d: the command could not be sent within the command timeout or the "
+          "call's deadline; it did not run",
+          options.host, options.port));
+    }
+  }
+  if (!finished && call_end > send_by) {
     if (call_end == absl::InfiniteFuture()) {
       rendezvous->done_cv.wait(lock, done);
       finished = true;
@@ -140,6 +155,20 @@ absl::StatusOr<T> WaitFor(const RedisOptions& options, Start start) {
 bool IdleConnectionUsable(redisContext* context) {
   pollfd socket{context->fd, POLLIN, 0};
   return ::poll(&socket, 1, 0) == 0;
+}
+
+// A blocking connection to `options`' address, or UNAVAILABLE naming it.
+absl::StatusOr<redisContext*> ConnectTo(const RedisOptions& options) {
+  redisContext* context = redisConnectWithTimeout(options.host.c_str(), options.port,
+                                                  absl::ToTimeval(options.connect_timeout));
+  if (context == nullptr) return absl::UnavailableError("redis: out of memory");
+  if (context->err != 0) {
+    std::string message = absl::StrFormat("cannot reach Redis at %s:%d: %s", options.host,
+                                          options.port, context->errstr);
+    redisFree(context);
+    return absl::UnavailableError(message);
+  }
+  return context;
 }
 
 }  // namespace
@@ -241,7 +270,7 @@ class RedisClient::MultiplexedConnection {
     size_t commands = 0;    // replies expected
     absl::Time deadline;    // not sent after it
     RedisPipelineCallback done;
-    std::shared_ptr<std::atomic<bool>> written;  // of a synchronous waiter, if any
+    WaiterFlag state;  // of a synchronous waiter, if any
     std::vector<RedisValue> replies;
   };
 
@@ -250,19 +279,31 @@ class RedisClient::MultiplexedConnection {
   }
 
   ~MultiplexedConnection() {
+    Stop();
+    Close();
+  }
+
+  // Fails what is queued and ends the I/O thread; later submissions fail at
+  // once. RedisClient stops every connection before destroying any, since a
+  // completion running on one I/O thread may submit to another (a NOSCRIPT
+  // retry).
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
     queued_.notify_one();
-    thread_.join();
-    Close();
+    if (thread_.joinable()) thread_.join();
   }
 
   void Submit(std::unique_ptr<Request> request) {
     bool was_empty;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (stopping_) {
+        lock.unlock();
+        return request->done(absl::UnavailableError("redis: the client is shutting down"));
+      }
       was_empty = queue_.empty();
       queue_.push_back(std::move(request));
     }
@@ -290,12 +331,25 @@ class RedisClient::MultiplexedConnection {
   }
 
   void Process(std::vector<std::unique_ptr<Request>>& batch) {
-    // A caller that has given up is told so (it has returned already) and
-    // its commands are never sent, so they never run.
+    // Closed by the server while idle (restart, failover, idle timeout):
+    // open a new one instead of failing the callers.
+    if (context_ != nullptr && !IdleConnectionUsable(context_)) Close();
+    if (context_ == nullptr) {
+      absl::Status connected = Connect();
+      if (!connected.ok()) return FailFrom(batch, 0, connected);
+    }
+    // Checked after connecting (which can take --redis_connect_timeout) and
+    // just before writing: a request past its deadline, or whose waiting
+    // caller has given up, is never sent, so it never runs late.
     const absl::Time now = absl::Now();
     size_t kept = 0;
     for (auto& request : batch) {
-      if (request->deadline <= now) {
+      bool send = request->deadline > now;
+      if (send && request->state != nullptr) {
+        int expected = kQueued;
+        send = request->state->compare_exchange_strong(expected, kWritten);
+      }
+      if (!send) {
         request->done(absl::DeadlineExceededError(
             "redis: the deadline passed before the command was sent; it did not run"));
       } else {
@@ -304,18 +358,6 @@ class RedisClient::MultiplexedConnection {
     }
     batch.resize(kept);
     if (batch.empty()) return;
-
-    // Closed by the server while idle (restart, failover, idle timeout):
-    // open a new one instead of failing the callers.
-    if (context_ != nullptr && !IdleConnectionUsable(context_)) Close();
-    if (context_ == nullptr) {
-      absl::Status connected = Connect();
-      if (!connected.ok()) return FailFrom(batch, 0, connected);
-    }
-
-    for (const auto& request : batch) {
-      if (request->written != nullptr) request->written->store(true);
-    }
     absl::Status written;
     if (batch.size() == 1) {
       written = WriteAll(batch.front()->wire);
@@ -366,15 +408,7 @@ class RedisClient::MultiplexedConnection {
   std::string Where() const { return absl::StrFormat("redis %s:%d", options_.host, options_.port); }
 
   absl::Status Connect() {
-    redisContext* context = redisConnectWithTimeout(
-        options_.host.c_str(), options_.port, absl::ToTimeval(options_.connect_timeout));
-    if (context == nullptr) return absl::UnavailableError("redis: out of memory");
-    if (context->err != 0) {
-      std::string message = absl::StrFormat("cannot reach Redis at %s:%d: %s", options_.host,
-                                            options_.port, context->errstr);
-      redisFree(context);
-      return absl::UnavailableError(message);
-    }
+    ASSIGN_OR_RETURN(redisContext * context, ConnectTo(options_));
     // Our own poll()-driven I/O on hiredis's socket, parsed by its reader.
     int flags = ::fcntl(context->fd, F_GETFL);
     if (flags < 0 || ::fcntl(context->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
@@ -465,21 +499,14 @@ RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
 }
 
 RedisClient::~RedisClient() {
+  for (auto& connection : multiplexed_) connection->Stop();
   multiplexed_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
   for (redisContext* c : idle_) redisFree(c);
 }
 
 absl::StatusOr<redisContext*> RedisClient::Connect() {
-  redisContext* context = redisConnectWithTimeout(
-      options_.host.c_str(), options_.port, absl::ToTimeval(options_.connect_timeout));
-  if (context == nullptr) return absl::UnavailableError("redis: out of memory");
-  if (context->err != 0) {
-    std::string message = absl::StrFormat("cannot reach Redis at %s:%d: %s", options_.host,
-                                          options_.port, context->errstr);
-    redisFree(context);
-    return absl::UnavailableError(message);
-  }
+  ASSIGN_OR_RETURN(redisContext * context, ConnectTo(options_));
   redisSetTimeout(context, absl::ToTimeval(options_.command_timeout));
   return context;
 }
@@ -557,7 +584,7 @@ void RedisClient::PipelineAsync(const std::vector<std::vector<std::string>>& com
   request->deadline =
       std::min(absl::Now() + options_.command_timeout, RedisDeadlineScope::Current());
   request->done = std::move(done);
-  if (waiter_written != nullptr) request->written = *waiter_written;
+  if (waiter_state != nullptr) request->state = *waiter_state;
   const uint32_t pick = next_connection_.fetch_add(1, std::memory_order_relaxed);
   multiplexed_[pick % multiplexed_.size()]->Submit(std::move(request));
 }
@@ -631,7 +658,8 @@ void RedisClient::EvalAsync(const LuaScript& script, const std::vector<std::stri
   command.push_back(absl::StrCat(keys.size()));
   command.insert(command.end(), keys.begin(), keys.end());
   command.insert(command.end(), args.begin(), args.end());
-  PipelineAsync(*commands, [this, &script, commands, done = std::move(done)](
+  const absl::Time deadline = RedisDeadlineScope::Current();
+  PipelineAsync(*commands, [this, &script, commands, deadline, done = std::move(done)](
                                absl::StatusOr<std::vector<RedisValue>> replies) mutable {
     if (!replies.ok()) return done(replies.status());
     RedisValue reply = std::move(replies->front());
@@ -639,7 +667,10 @@ void RedisClient::EvalAsync(const LuaScript& script, const std::vector<std::stri
       return done(ScriptResult(script, std::move(reply)));
     }
     // Not cached (a Redis restart, SCRIPT FLUSH): load and run in one round
-    // trip on the same connection; SCRIPT LOAD returns the same SHA1.
+    // trip (on the next connection in turn); SCRIPT LOAD returns the same
+    // SHA1. The retry keeps the call's deadline: it runs on an I/O thread,
+    // which has no deadline scope of its own.
+    RedisDeadlineScope scope(deadline);
     PipelineAsync({{"SCRIPT", "LOAD", script.source()}, commands->front()},
                   [&script, done = std::move(done)](
                       absl::StatusOr<std::vector<RedisValue>> retried) {
