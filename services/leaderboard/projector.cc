@@ -700,19 +700,18 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
   // Many boards per pipelined round trip (a ledger of a season feeds
   // thousands of period boards; one round trip each was most of the time).
   std::vector<std::vector<std::string>> commands;
-  std::vector<std::string> pending_boards;
   size_t pending_args = 0;
   auto flush = [&]() -> absl::Status {
     if (commands.empty()) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->Pipeline(commands));
-    for (const RedisValue& reply : replies) {
-      if (reply.IsError()) {
-        return RedisErrorToStatus(absl::StrCat("rebuild ", pending_boards.front(), "..."),
-                                  reply.str);
+    for (size_t i = 0; i < replies.size(); ++i) {
+      if (replies[i].IsError()) {
+        // The command names the board key it wrote (a flush may split a board).
+        return RedisErrorToStatus(absl::StrCat("rebuild ", commands[i][0], " ", commands[i][1]),
+                                  replies[i].str);
       }
     }
     commands.clear();
-    pending_boards.clear();
     pending_args = 0;
     return absl::OkStatus();
   };
@@ -725,7 +724,6 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     if (members.empty()) return absl::OkStatus();  // deleted below as unsupported
     const std::string key = keys.Board(board);
     const std::string temp = key + ":rebuild";
-    pending_boards.push_back(board);
     RETURN_IF_ERROR(add({"DEL", temp}));
     std::vector<std::string> zadd = {"ZADD", temp};
     for (const auto& [member, score] : members) {
