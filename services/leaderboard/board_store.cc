@@ -21,6 +21,21 @@ const LuaScript& OutliersScript() {
   return script;
 }
 
+// Room for `adding` more entries in a cache of at most `limit`: first the
+// expired entries go, then, if that is not enough, all of them.
+template <typename Map>
+void MakeRoom(Map& cache, size_t adding, size_t limit, absl::Time now) {
+  if (cache.size() + adding <= limit) return;
+  for (auto it = cache.begin(); it != cache.end();) {
+    if (it->second.expires <= now) {
+      cache.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  if (cache.size() + adding > limit) cache.clear();
+}
+
 int64_t IntOr0(const RedisValue& v) {
   int64_t out = 0;
   if (!v.IsNil()) (void)absl::SimpleAtoi(v.str, &out);
@@ -80,7 +95,7 @@ absl::Status BoardStore::FillNicknames(std::vector<RankedMember>* members) {
   }
   if (caching) {
     absl::MutexLock lock(&mutex_);
-    if (nicknames_.size() + missing.size() > cache_.max_entries) nicknames_.clear();
+    MakeRoom(nicknames_, missing.size(), cache_.max_nicknames, now);
     for (size_t i : missing) {
       nicknames_[(*members)[i].account_id] = {(*members)[i].nickname, now + cache_.ttl};
     }
@@ -91,13 +106,13 @@ absl::Status BoardStore::FillNicknames(std::vector<RankedMember>* members) {
 absl::StatusOr<BoardPage> BoardStore::Page(const std::string& board, int64_t offset,
                                            int64_t count, const std::string& centre,
                                            bool nicknames) {
-  // Only pages from a position are shared between callers; a page centred
-  // on the caller is theirs.
-  const bool caching = cache_.ttl > absl::ZeroDuration() && centre.empty();
+  // Only the top of a board is what every client reads; a page centred on
+  // the caller is theirs, and deeper pages are read by few.
+  const bool caching = cache_.ttl > absl::ZeroDuration() && centre.empty() && offset == 0;
   std::string cache_key;
   absl::Time now;
   if (caching) {
-    cache_key = absl::StrCat(board, "\n", offset, "\n", count, "\n", nicknames);
+    cache_key = absl::StrCat(board, "\n", count, "\n", nicknames);
     now = absl::Now();
     absl::MutexLock lock(&mutex_);
     auto found = pages_.find(cache_key);
@@ -106,7 +121,7 @@ absl::StatusOr<BoardPage> BoardStore::Page(const std::string& board, int64_t off
   ASSIGN_OR_RETURN(BoardPage page, ReadPage(board, offset, count, centre, nicknames));
   if (caching) {
     absl::MutexLock lock(&mutex_);
-    if (pages_.size() >= cache_.max_entries) pages_.clear();
+    MakeRoom(pages_, 1, cache_.max_pages, now);
     pages_[cache_key] = {page, now + cache_.ttl};
   }
   return page;

@@ -79,8 +79,12 @@ struct RankWindow {
 // nickname can show for as long. Zero turns the cache off.
 struct BoardCacheOptions {
   absl::Duration ttl = absl::ZeroDuration();
-  // Entries per cache; a full cache is emptied (and refilled by the reads).
-  size_t max_entries = 100000;
+  // Bounds: a full cache first drops its expired entries, then empties (and
+  // refills from the reads). Only the first page of a board is cached (any
+  // size up to 100), so a client paging through a large board cannot fill
+  // memory; 2,000 pages of 100 members are a few tens of MB at most.
+  size_t max_pages = 2000;
+  size_t max_nicknames = 100000;
 };
 
 class BoardStore {
@@ -137,7 +141,7 @@ class BoardStore {
   BoardCacheOptions cache_;
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, Cached<std::string>> nicknames_ ABSL_GUARDED_BY(mutex_);
-  // (board, offset, count, nicknames) of a page from the top, not centred.
+  // (board, count, nicknames) of the first page of a board, not centred.
   absl::flat_hash_map<std::string, Cached<BoardPage>> pages_ ABSL_GUARDED_BY(mutex_);
 };
 

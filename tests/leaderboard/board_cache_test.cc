@@ -1,6 +1,7 @@
 // BoardStore's read cache (--board_cache_ttl) on a real redis-server: a
-// page from the top and a nickname are served from memory within the TTL
-// and read again after it; a page centred on a caller is never shared.
+// board's first page and a nickname are served from memory within the TTL
+// and read again after it; deeper pages and pages centred on a caller are
+// never shared.
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -52,7 +53,12 @@ TEST_F(BoardCacheTest, TopPagesAndNicknamesAreServedFromMemoryForTheTtl) {
     EXPECT_EQ(cached->members[0].account_id, "acct-a");
     EXPECT_EQ(cached->members[0].nickname, "Aoi");
   }
-  // ...but a page centred on a member is read afresh, nicknames from cache.
+  // ...but a deeper page is read afresh (only the top is shared)...
+  auto deeper = store.Page(kBoard, 1, 20);
+  ASSERT_TRUE(deeper.ok());
+  EXPECT_EQ(deeper->members[0].account_id, "acct-a");
+  EXPECT_EQ(deeper->members[0].rank, 2);
+  // ...and so is a page centred on a member, nicknames from cache.
   auto centred = store.Page(kBoard, 0, 20, "acct-b");
   ASSERT_TRUE(centred.ok());
   EXPECT_EQ(centred->members[0].account_id, "acct-c");
