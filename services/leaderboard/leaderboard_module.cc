@@ -25,7 +25,7 @@ ABSL_FLAG(absl::Duration, projector_linger, absl::Milliseconds(25),
           "fewer round trips and less CPU per action, at most this much added board lag "
           "(0 applies every entry as soon as it arrives)");
 ABSL_FLAG(absl::Duration, board_cache_ttl, absl::Milliseconds(250),
-          "How long a board page read from the top and a member's nickname are served from "
+          "How long a board's first page (the top) and a member's nickname are served from "
           "memory before Redis is read again (0 reads Redis on every call): a crowd reading "
           "the same page costs one read per interval, and a board shows changes at most this "
           "much later");
