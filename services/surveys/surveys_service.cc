@@ -155,6 +155,10 @@ absl::Status SurveysServiceImpl::DoSubmit(const grpc::ServerContext& context,
     return absl::FailedPreconditionError(absl::StrCat("the survey has no ", wave, " wave"));
   }
   ASSIGN_OR_RETURN(std::string answers, EncodeResponse(stored.survey, request.answers()));
+  // A token issued before DeleteMyAccount is still signed: the account hash
+  // says whether the citizen still exists (the erasure must stay erased).
+  ASSIGN_OR_RETURN(RedisValue role, redis_->Command({"HGET", keys_->Account(claims.subject), "role"}));
+  if (role.str != "citizen") return absl::NotFoundError("this account was deleted");
   ASSIGN_OR_RETURN(SubmitOutcome outcome,
                    store_->Submit(stored.survey.survey_id(), request.wave(), claims.subject,
                                   request.request_id(), Fingerprint({wave, answers}), answers,

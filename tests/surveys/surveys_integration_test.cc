@@ -449,5 +449,48 @@ TEST_F(SurveysTest, CreateIsIdempotentAndANewVersionReplacesTheOldOnce) {
               ::testing::UnorderedElementsAre(v1_survey.survey_id(), v2_survey.survey_id()));
 }
 
+TEST_F(SurveysTest, DeleteMyAccountErasesTheResponses) {
+  const std::string id = CreatePublished("survey-request-13").survey_id();
+  Citizen a = stack_->Register("Aoi", "nakahara");
+  Citizen b = stack_->Register("Ben", "nakahara");
+  ASSERT_TRUE(Submit(a.token, id, v1::SURVEY_WAVE_BEFORE, "resp-a-0001", "weekly", 2).ok());
+  ASSERT_TRUE(Submit(a.token, id, v1::SURVEY_WAVE_BEFORE, "resp-a-0002", "weekly", 3).ok());
+  ASSERT_TRUE(Submit(b.token, id, v1::SURVEY_WAVE_BEFORE, "resp-b-0001", "rarely", 5).ok());
+  MoveTo(t0_ + absl::Hours(3), {&a, &b});
+  ASSERT_TRUE(Submit(a.token, id, v1::SURVEY_WAVE_AFTER, "resp-a-0003", "rarely", 4).ok());
+  ASSERT_EQ(Results(id).paired_respondents(), 1);
+
+  v1::DeleteMyAccountRequest erase;
+  erase.set_request_id("delete-aoi-0001");
+  erase.set_confirm_account_id(a.account_id);
+  v1::DeleteMyAccountResponse erased;
+  grpc::Status status =
+      stack_->identity()->DeleteMyAccount(Stack::Context(a.token).get(), erase, &erased);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  v1::SurveyResults r = Results(id);
+  EXPECT_EQ(r.waves(0).responses(), 1);
+  EXPECT_DOUBLE_EQ(r.waves(0).questions(1).mean(), 5.0);
+  EXPECT_EQ(r.waves(1).responses(), 0);
+  EXPECT_EQ(r.paired_respondents(), 0);
+  // No survey key names the account any more.
+  auto keys = stack_->redis().Command({"KEYS", "*{sv:*"});
+  ASSERT_TRUE(keys.ok());
+  for (const RedisValue& key : keys->elements) {
+    EXPECT_THAT(key.str, ::testing::Not(HasSubstr(a.account_id)));
+    auto type = stack_->redis().Command({"TYPE", key.str});
+    if (type.ok() && type->str == "hash") {
+      auto fields = stack_->redis().Command({"HKEYS", key.str});
+      ASSERT_TRUE(fields.ok());
+      for (const RedisValue& f : fields->elements) {
+        EXPECT_THAT(f.str, ::testing::Not(HasSubstr(a.account_id))) << key.str;
+      }
+    }
+  }
+  // The still-signed token of the deleted account cannot answer again.
+  EXPECT_THAT(Submit(a.token, id, v1::SURVEY_WAVE_AFTER, "resp-a-0004", "rarely", 4),
+              StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("this account was deleted")));
+}
+
 }  // namespace
 }  // namespace ecoact::test

@@ -3,7 +3,7 @@
 -- and the write.
 -- KEYS[1] survey hash  KEYS[2] responses hash (account -> answers JSON)
 -- KEYS[3] revisions hash (account -> count)
--- KEYS[4] requests hash ("<account> <request id>" -> "<fp> <rev> <ms> <amended>")
+-- KEYS[4] the account's requests hash (request id -> "<fp> <rev> <ms> <amended>")
 -- ARGV[1] account  ARGV[2] request id  ARGV[3] fingerprint  ARGV[4] now (ms)
 -- ARGV[5] wave name  ARGV[6] answers JSON  ARGV[7] most revisions allowed
 -- Returns {'ok', rev, ms, amended} | {'replay', rev, ms, amended} | {'reused'}
@@ -11,7 +11,7 @@
 -- | {'closed', closes ms} | {'limit'}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
-local req = ARGV[1] .. ' ' .. ARGV[2]
+local req = ARGV[2]
 local seen = redis.call('HGET', KEYS[4], req)
 if seen then
   local fp, rev, ms, amended = string.match(seen, '^(%S+) (%d+) (%d+) (%d)$')
