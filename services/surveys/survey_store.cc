@@ -75,8 +75,11 @@ absl::Status SurveyStore::Create(const v1::Survey& survey, absl::string_view fin
       .status();
 }
 
-absl::StatusOr<std::optional<StoredSurvey>> SurveyStore::Get(absl::string_view id) {
-  ASSIGN_OR_RETURN(RedisValue reply, redis_->Command({"HMGET", Key(id, "def"), "json", "sby"}));
+namespace {
+
+// An HMGET json sby reply; null if the survey does not exist.
+absl::StatusOr<std::optional<StoredSurvey>> Decode(const RedisValue& reply) {
+  if (reply.IsError()) return RedisErrorToStatus("reading survey", reply.str);
   if (reply.elements.size() != 2 || reply.elements[0].IsNil()) {
     return std::optional<StoredSurvey>();
   }
@@ -85,6 +88,27 @@ absl::StatusOr<std::optional<StoredSurvey>> SurveyStore::Get(absl::string_view i
   if (!status.ok()) return absl::InternalError("stored survey is not valid JSON");
   stored.superseded_by = reply.elements[1].str;
   return std::optional<StoredSurvey>(std::move(stored));
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<StoredSurvey>> SurveyStore::Get(absl::string_view id) {
+  ASSIGN_OR_RETURN(RedisValue reply, redis_->Command({"HMGET", Key(id, "def"), "json", "sby"}));
+  return Decode(reply);
+}
+
+absl::StatusOr<std::vector<StoredSurvey>> SurveyStore::GetMany(
+    const std::vector<std::string>& ids) {
+  std::vector<StoredSurvey> out;
+  if (ids.empty()) return out;
+  std::vector<std::vector<std::string>> commands;
+  for (const std::string& id : ids) commands.push_back({"HMGET", Key(id, "def"), "json", "sby"});
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(commands));
+  for (const RedisValue& reply : replies) {
+    ASSIGN_OR_RETURN(std::optional<StoredSurvey> stored, Decode(reply));
+    if (stored) out.push_back(*std::move(stored));
+  }
+  return out;
 }
 
 absl::Status SurveyStore::ClaimSupersede(absl::string_view old_id, absl::string_view new_id) {

@@ -37,6 +37,8 @@ class SurveyStore {
   // (nothing written); ALREADY_EXISTS for other content under the same id.
   absl::Status Create(const v1::Survey& survey, absl::string_view fingerprint);
   absl::StatusOr<std::optional<StoredSurvey>> Get(absl::string_view id);
+  // The surveys of `ids` that exist, in one round trip.
+  absl::StatusOr<std::vector<StoredSurvey>> GetMany(const std::vector<std::string>& ids);
   // Marks `old_id` as superseded by `new_id`; FAILED_PRECONDITION if
   // another survey already supersedes it.
   absl::Status ClaimSupersede(absl::string_view old_id, absl::string_view new_id);

@@ -119,10 +119,11 @@ absl::Status SurveysServiceImpl::DoList(const grpc::ServerContext& context,
     return absl::PermissionDeniedError("include_all is for admins");
   }
   ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->ListIds());
+  ASSIGN_OR_RETURN(std::vector<StoredSurvey> surveys, store_->GetMany(ids));
   std::map<std::string, StoredSurvey> all;
-  for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(std::optional<StoredSurvey> stored, store_->Get(id));
-    if (stored) all[id] = *std::move(stored);
+  for (StoredSurvey& s : surveys) {
+    const std::string id = s.survey.survey_id();
+    all[id] = std::move(s);
   }
   auto published = [&](const std::string& id) {
     auto it = all.find(id);

@@ -492,5 +492,29 @@ TEST_F(SurveysTest, DeleteMyAccountErasesTheResponses) {
               StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("this account was deleted")));
 }
 
+TEST_F(SurveysTest, AmendmentLimitAndMissingWave) {
+  const std::string id = CreatePublished("survey-request-14").survey_id();
+  Citizen a = stack_->Register("Aoi", "nakahara");
+  // The first response and 20 amendments are stored; the 21st amendment is not.
+  for (int i = 0; i < 21; ++i) {
+    grpc::Status status = Submit(a.token, id, v1::SURVEY_WAVE_BEFORE,
+                                 absl::StrCat("amend-resp-", i), "weekly", 1 + i % 5);
+    ASSERT_TRUE(status.ok()) << i << ": " << status.error_message();
+  }
+  EXPECT_THAT(Submit(a.token, id, v1::SURVEY_WAVE_BEFORE, "amend-resp-21", "weekly", 5),
+              StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("20 times")));
+  EXPECT_DOUBLE_EQ(Results(id).waves(0).questions(1).mean(), 1.0);  // the 21st: 1 + 20 % 5
+
+  v1::CreateSurveyRequest one_wave = Design("survey-request-15");
+  one_wave.mutable_waves()->RemoveLast();  // BEFORE only
+  v1::Survey survey;
+  ASSERT_TRUE(Create(one_wave, &survey).ok());
+  Publish(survey.survey_id());
+  EXPECT_THAT(Submit(a.token, survey.survey_id(), v1::SURVEY_WAVE_AFTER, "after-resp-0001",
+                     "weekly", 3),
+              StatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("has no after wave")));
+  EXPECT_EQ(Results(survey.survey_id()).paired_size(), 0);
+}
+
 }  // namespace
 }  // namespace ecoact::test
