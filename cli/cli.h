@@ -6,7 +6,8 @@
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`);
 // teams_commands.cc the commands of teams and organisations (`ecoact team
 // ...`, `ecoact org ...`, `ecoact join`, `ecoact admin test-account`);
-// privacy_commands.cc `ecoact export` and `ecoact delete-account`.
+// privacy_commands.cc `ecoact export` and `ecoact delete-account`;
+// surveys_commands.cc `ecoact survey ...`.
 // and board commands and main(); board_commands.cc the group-board, ranks
 // and outlier views; events_commands.cc holds the commands of
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
@@ -28,6 +29,7 @@
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
 #include "ecoact/v1/rewards.grpc.pb.h"
+#include "ecoact/v1/surveys.grpc.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -144,6 +146,7 @@ class Client {
   v1::LeaderboardService::Stub& leaderboard() { return *leaderboard_; }
   v1::EventsService::Stub& events() { return *events_; }
   v1::RewardsService::Stub& rewards() { return *rewards_; }
+  v1::SurveysService::Stub& surveys() { return *surveys_; }
   const std::optional<Session>& session() const { return session_; }
 
   // Runs `rpc` with a fresh deadline and, for kToken, the session's bearer
@@ -179,6 +182,7 @@ class Client {
   std::unique_ptr<v1::LeaderboardService::Stub> leaderboard_;
   std::unique_ptr<v1::EventsService::Stub> events_;
   std::unique_ptr<v1::RewardsService::Stub> rewards_;
+  std::unique_ptr<v1::SurveysService::Stub> surveys_;
   std::optional<Session> session_;
   bool session_loaded_ = false;
 };
@@ -231,6 +235,15 @@ int CampaignList(Client& client, const Invocation& in);
 int CampaignProgress(Client& client, const Invocation& in);
 // "Streak: 3 days (best 5) ...", shared with `record`.
 void PrintStreak(const v1::Streak& streak);
+// --------------------------------------------- surveys_commands.cc: commands
+
+int SurveyCreate(Client& client, const Invocation& in);
+int SurveyPublish(Client& client, const Invocation& in);
+int SurveyList(Client& client, const Invocation& in);
+int SurveyShow(Client& client, const Invocation& in);
+int SurveyAnswer(Client& client, const Invocation& in);
+int SurveyResults(Client& client, const Invocation& in);
+
 // --------------------------------------------- privacy_commands.cc: commands
 
 int Export(Client& client, const Invocation& in);

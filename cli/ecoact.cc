@@ -105,6 +105,9 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"around_me", Kind::kFlag, ""},               {"day", Kind::kString, "YYYY-MM-DD"},
     {"ratio", Kind::kNumber, "X"},                {"floor", Kind::kInt, "GRAMS"},
     {"limit", Kind::kInt, "N"},
+    // Surveys.
+    {"wave", Kind::kChoice, "before|after"},      {"event", Kind::kString, "EVENT_ID"},
+    {"campaign", Kind::kString, "CAMPAIGN_ID"},
     // Personal data.
     {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
     // TLS to the server (global).
@@ -446,7 +449,8 @@ Client::Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel)
       actions_(v1::ActionsService::NewStub(channel_)),
       leaderboard_(v1::LeaderboardService::NewStub(channel_)),
       events_(v1::EventsService::NewStub(channel_)),
-      rewards_(v1::RewardsService::NewStub(channel_)) {}
+      rewards_(v1::RewardsService::NewStub(channel_)),
+      surveys_(v1::SurveysService::NewStub(channel_)) {}
 
 bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
                   absl::string_view retry_option) {
@@ -1141,6 +1145,25 @@ const std::vector<Command>& Commands() {
     {"campaign list", "", {{"state", false}}, "list campaigns, newest first", CampaignList},
     {"campaign progress", "ID", {},
      "show a campaign's collective progress and, as a citizen, your own", CampaignProgress},
+
+    {"survey create", "FILE.json", {{"request_id", false}},
+     "create a draft survey, as an admin, from a CreateSurveyRequest in proto3\n"
+     "      JSON (title, campaignId or eventId, questions, waves; see\n"
+     "      protos/ecoact/v1/surveys.proto); a retry reuses --request_id", SurveyCreate,
+     "surveys:"},
+    {"survey publish", "SURVEY_ID", {}, "publish a draft survey (admin); it never changes again",
+     SurveyPublish},
+    {"survey list", "", {{"event", false}, {"campaign", false}, {"all", false}},
+     "list published surveys, newest first; --all (admin): drafts and replaced\n"
+     "      versions too", SurveyList},
+    {"survey show", "SURVEY_ID", {}, "show a survey's waves, questions and options", SurveyShow},
+    {"survey answer", "SURVEY_ID QUESTION=ANSWER [QUESTION=ANSWER...]", {{"wave", true}, {"request_id", false}},
+     "answer a survey wave, as a citizen: an option id (OPT,OPT for multiple\n"
+     "      choice), a 1-5 scale, a number or text per question; answering again\n"
+     "      before the wave closes replaces your answers", SurveyAnswer},
+    {"survey results", "SURVEY_ID", {},
+     "show a survey's results (admin): counts, means, response rates, and the\n"
+     "      paired before/after change", SurveyResults},
   };
   // clang-format on
   return *commands;

@@ -193,6 +193,20 @@ absl::StatusOr<absl::Time> EventStore::CheckIn(absl::string_view id, absl::strin
       "); log their bags with participant_id ", account));
 }
 
+absl::StatusOr<std::vector<std::string>> EventStore::CheckedIn(absl::string_view id) {
+  std::vector<std::string> accounts;
+  std::string cursor = "0";
+  do {  // HSCAN: a big drive is read in pieces
+    ASSIGN_OR_RETURN(RedisValue reply,
+                     redis_->Command({"HSCAN", Key(id, "checkins"), cursor, "COUNT", "1000"}));
+    if (reply.elements.size() != 2) return absl::InternalError("unexpected HSCAN reply");
+    cursor = reply.elements[0].str;
+    const auto& kv = reply.elements[1].elements;
+    for (size_t i = 0; i + 1 < kv.size(); i += 2) accounts.push_back(kv[i].str);
+  } while (cursor != "0");
+  return accounts;
+}
+
 absl::StatusOr<EntryRecord> EventStore::RecordEntry(absl::string_view id,
                                                     const PreparedEntry& entry, bool allow_closed,
                                                     absl::string_view staff, absl::Time now) {

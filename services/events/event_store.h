@@ -64,6 +64,8 @@ class EventStore {
   // ALREADY_EXISTS (message says when) if already checked in.
   absl::StatusOr<absl::Time> CheckIn(absl::string_view id, absl::string_view account,
                                      absl::Time now);
+  // The accounts checked in at the event (for survey response rates).
+  absl::StatusOr<std::vector<std::string>> CheckedIn(absl::string_view id);
   absl::StatusOr<EntryRecord> RecordEntry(absl::string_view id, const PreparedEntry& entry,
                                           bool allow_closed, absl::string_view staff,
                                           absl::Time now);

@@ -39,6 +39,15 @@ std::string EventCheckIns(const KeySpace& keys, absl::string_view event_id) {
   return absl::StrCat(keys.prefix(), ":{e:", event_id, "}:checkins");
 }
 
+// The surveys service's keys (services/surveys/survey_store.cc): the index
+// of every survey and one survey's keys.
+std::string SurveysIndex(const KeySpace& keys) {
+  return absl::StrCat(keys.prefix(), ":{surveys}:all");
+}
+std::string SurveyKey(const KeySpace& keys, absl::string_view survey_id, absl::string_view what) {
+  return absl::StrCat(keys.prefix(), ":{sv:", survey_id, "}:", what);
+}
+
 }  // namespace
 
 RedisPrivacyStore::RedisPrivacyStore(RedisClient* redis, KeySpace keys)
@@ -125,6 +134,29 @@ absl::Status RedisPrivacyStore::RemoveCheckIns(absl::string_view account_id) {
   return flush();
 }
 
+absl::Status RedisPrivacyStore::RemoveSurveyResponses(absl::string_view account_id) {
+  // Like check-ins: every survey (a city runs dozens), a few commands each,
+  // pipelined. The answers go, not only the link: free text may name people.
+  ASSIGN_OR_RETURN(RedisValue surveys, redis_->Command({"ZRANGE", SurveysIndex(keys_), "0", "-1"}));
+  const std::string id(account_id);
+  std::vector<std::vector<std::string>> commands;
+  auto flush = [&]() -> absl::Status {
+    if (commands.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(commands));
+    commands.clear();
+    return CheckReplies("survey response removal", replies);
+  };
+  for (const RedisValue& survey : surveys.elements) {
+    for (const char* wave : {"before", "after"}) {
+      commands.push_back({"HDEL", SurveyKey(keys_, survey.str, absl::StrCat("resp:", wave)), id});
+      commands.push_back({"HDEL", SurveyKey(keys_, survey.str, absl::StrCat("rev:", wave)), id});
+      commands.push_back({"DEL", SurveyKey(keys_, survey.str, absl::StrCat("reqs:", wave, ":", id))});
+    }
+    if (commands.size() >= 1000) RETURN_IF_ERROR(flush());
+  }
+  return flush();
+}
+
 absl::StatusOr<DeleteOutcome> RedisPrivacyStore::Delete(absl::string_view account_id,
                                                         absl::string_view request_id,
                                                         absl::Time now) {
@@ -138,6 +170,7 @@ absl::StatusOr<DeleteOutcome> RedisPrivacyStore::Delete(absl::string_view accoun
   if (profile.elements.size() == 3 && profile.elements[0].str == "citizen") {
     RETURN_IF_ERROR(LeaveMemberSets(id, profile.elements[1].str, profile.elements[2].str));
     RETURN_IF_ERROR(RemoveCheckIns(id));
+    RETURN_IF_ERROR(RemoveSurveyResponses(id));
   }
   ASSIGN_OR_RETURN(RedisValue reply,
                    redis_->Eval(DeleteScript(),

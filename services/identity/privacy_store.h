@@ -62,6 +62,7 @@ class RedisPrivacyStore : public PrivacyStore {
   absl::Status LeaveMemberSets(absl::string_view account_id, absl::string_view team,
                                absl::string_view organisation);
   absl::Status RemoveCheckIns(absl::string_view account_id);
+  absl::Status RemoveSurveyResponses(absl::string_view account_id);
 
   RedisClient* redis_;
   KeySpace keys_;

@@ -333,6 +333,18 @@ std::vector<Case> Table() {
        "not an ecoact check-in code"},
       {"RewardsService/GetCampaignProgress", Caller::kCitizen, "campaign_id: \"Denim Nov\"",
        kInvalid, "campaign_id must be 2 to 32 characters"},
+      {"SurveysService/CreateSurvey", Caller::kAdmin,
+       "request_id: \"bad-input-0030\" title: \"Habits\" campaign_id: \"denim-nov\" "
+       "questions { question_id: \"q1\" type: QUESTION_TYPE_SCALE text: \"How often?\" "
+       "options { option_id: \"a\" label: \"A\" } } "
+       "waves { wave: SURVEY_WAVE_BEFORE opens_at { seconds: $NOW } "
+       "closes_at { seconds: $TOMORROW } }",
+       kInvalid, "questions[0].options: only choice questions have options"},
+      {"SurveysService/GetSurvey", Caller::kCitizen, "survey_id: \"" + std::string(65, 's') + "\"",
+       kNotFound, "survey ids are at most 64 characters"},
+      {"SurveysService/SubmitResponse", Caller::kCitizen,
+       "request_id: \"bad-input-0031\" survey_id: \"sv-unknown\"", kInvalid,
+       "wave must be BEFORE or AFTER"},
       {"LeaderboardService/GetLeaderboard", Caller::kCitizen,
        "board { scope: SCOPE_WARD scope_id: \"" + long_id +
            "\" period: PERIOD_ALL_TIME metric: METRIC_POINTS }",

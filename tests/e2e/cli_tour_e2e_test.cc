@@ -182,5 +182,62 @@ TEST_F(CliTourTest, TeamRaceBadgesAndACampaign) {
   EXPECT_EQ(code, 1);
 }
 
+// A survey for a campaign through the CLI: designed from a JSON file,
+// published, answered in both waves by two citizens (one amends), and the
+// results with the paired before/after change. Both waves are open at once
+// here, since the real server runs on the real clock.
+TEST_F(CliTourTest, SurveyDesignAnswersAndResults) {
+  Ecoact("admin", absl::StrCat("login --account=admin --secret=", kAdminPassword));
+  const auto at = [](absl::Duration d) {
+    return absl::FormatTime(absl::RFC3339_sec, absl::Now() + d, absl::UTCTimeZone());
+  };
+  Ecoact("admin", absl::StrCat("campaign create denim --title=Denim --starts=", at(absl::ZeroDuration()),
+                               " --ends=", at(absl::Hours(72))));
+  const std::string path = absl::StrCat(dir_, "/survey.json");
+  std::ofstream(path) << absl::StrCat(R"({"title": "服の習慣", "campaignId": "denim",
+    "questions": [
+      {"questionId": "often", "type": "QUESTION_TYPE_SINGLE_CHOICE", "required": true,
+       "text": "How often do you buy clothes?",
+       "options": [{"optionId": "weekly", "label": "Weekly"},
+                   {"optionId": "rarely", "label": "Rarely"}]},
+      {"questionId": "care", "type": "QUESTION_TYPE_SCALE", "required": true,
+       "text": "I try to reuse clothes"},
+      {"questionId": "kg", "type": "QUESTION_TYPE_NUMBER", "text": "Kg thrown away per year",
+       "minNumber": 0, "maxNumber": 500}],
+    "waves": [
+      {"wave": "SURVEY_WAVE_BEFORE", "opensAt": ")", at(-absl::Hours(1)), R"(", "closesAt": ")",
+                                      at(absl::Hours(1)), R"("},
+      {"wave": "SURVEY_WAVE_AFTER", "opensAt": ")", at(-absl::Minutes(30)), R"(", "closesAt": ")",
+                                      at(absl::Hours(2)), R"("}]})");
+  const std::string created = Ecoact("admin", absl::StrCat("survey create ", path));
+  EXPECT_THAT(created, HasSubstr("draft"));
+  const std::string id = Field(created, "survey");
+  ASSERT_THAT(id, ::testing::StartsWith("sv-"));
+  EXPECT_THAT(Ecoact("admin", "survey publish " + id), HasSubstr("published"));
+
+  Ecoact("mika", "register --nickname=Mika --ward=nakahara");
+  Ecoact("ken", "register --nickname=Ken --ward=kawasaki");
+  EXPECT_THAT(Ecoact("mika", "survey list"), HasSubstr(id));
+  EXPECT_THAT(Ecoact("mika", "survey answer " + id + " often=weekly care=2 kg=12 --wave=before"),
+              HasSubstr("revision 1"));
+  Ecoact("ken", "survey answer " + id + " often=weekly care=1 --wave=before");
+  // Mika changes her mind before the wave closes.
+  EXPECT_THAT(Ecoact("mika", "survey answer " + id + " often=rarely care=3 kg=8 --wave=before"),
+              HasSubstr("replacing the earlier ones (revision 2)"));
+  Ecoact("mika", "survey answer " + id + " often=rarely care=5 --wave=after");
+  Ecoact("ken", "survey answer " + id + " often=rarely care=4 --wave=after");
+  int code = 0;
+  EXPECT_THAT(Ecoact("ken", "survey answer " + id + " often=rarely care=9 --wave=after", &code),
+              HasSubstr("question 'care': scale answer must be 1 to 5, got 9"));
+  EXPECT_EQ(code, 1);
+
+  const std::string results = Ecoact("admin", "survey results " + id);
+  EXPECT_THAT(results, HasSubstr("before wave: 2 responses"));
+  EXPECT_THAT(results, HasSubstr("mean 2.00, 1-5: 1 0 1 0 0"));
+  EXPECT_THAT(results, HasSubstr("Before/after, 2 citizens answered both waves"));
+  // (5 - 3 + 4 - 1) / 2
+  EXPECT_THAT(results, ::testing::ContainsRegex("care +2 +\\+2\\.50"));
+}
+
 }  // namespace
 }  // namespace ecoact::test

@@ -105,6 +105,12 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis,
   stack->rewards_service_ = std::make_unique<rewards::RewardsServiceImpl>(
       stack->reward_store_.get(), stack->calendar_.get(), stack->auth_.get(), rewards_options);
 
+  stack->survey_store_ = std::make_unique<surveys::SurveyStore>(stack->redis_.get(),
+                                                                stack->keys_->prefix());
+  stack->surveys_service_ = std::make_unique<surveys::SurveysServiceImpl>(
+      stack->survey_store_.get(), stack->event_store_.get(), stack->redis_.get(),
+      stack->keys_.get(), stack->auth_.get(), surveys::SurveysOptions{});
+
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   server_options.health_interval = absl::Milliseconds(100);
@@ -124,6 +130,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis,
   stack->server_->AddService(stack->leaderboard_service_.get(), "ecoact.v1.LeaderboardService");
   stack->server_->AddService(stack->events_service_.get(), "ecoact.v1.EventsService");
   stack->server_->AddService(stack->rewards_service_.get(), "ecoact.v1.RewardsService");
+  stack->server_->AddService(stack->surveys_service_.get(), "ecoact.v1.SurveysService");
   absl::Status started = stack->server_->Start();
   if (!started.ok()) return started;
   stack->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", stack->server_->port()),

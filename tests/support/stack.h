@@ -15,6 +15,7 @@
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
 #include "ecoact/v1/rewards.grpc.pb.h"
+#include "ecoact/v1/surveys.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "services/actions/actions_service.h"
 #include "services/actions/campaigns.h"
@@ -26,6 +27,7 @@
 #include "services/leaderboard/leaderboard_service.h"
 #include "services/leaderboard/projector.h"
 #include "services/rewards/rewards_service.h"
+#include "services/surveys/surveys_service.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/server_process.h"
 
@@ -76,6 +78,7 @@ class Stack {
   std::unique_ptr<v1::LeaderboardService::Stub> boards() { return v1::LeaderboardService::NewStub(channel_); }
   std::unique_ptr<v1::EventsService::Stub> events() { return v1::EventsService::NewStub(channel_); }
   std::unique_ptr<v1::RewardsService::Stub> rewards() { return v1::RewardsService::NewStub(channel_); }
+  std::unique_ptr<v1::SurveysService::Stub> surveys() { return v1::SurveysService::NewStub(channel_); }
 
   // Creates a staff account through the API and returns its token.
   std::string StaffToken(const std::string& login);
@@ -136,6 +139,8 @@ class Stack {
   std::unique_ptr<events::EventsServiceImpl> events_service_;
   std::unique_ptr<rewards::RewardStore> reward_store_;
   std::unique_ptr<rewards::RewardsServiceImpl> rewards_service_;
+  std::unique_ptr<surveys::SurveyStore> survey_store_;
+  std::unique_ptr<surveys::SurveysServiceImpl> surveys_service_;
   std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<EcoactServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
