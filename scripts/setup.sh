@@ -20,6 +20,14 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev lld-14   # the sanitizer build and libFuzzer (docs/testing.md)
 )
 
+# Tools needed only as commands: the package is installed when the command is
+# missing, so a machine that has it from elsewhere (a newer Node.js or
+# kubectl) keeps its own and no package conflicts with it.
+COMMAND_PACKAGES=(
+  kubectl:kubernetes-client   # renders deploy/k8s with `kubectl kustomize` (tests/deploy)
+  node:nodejs npm:npm          # deploy/k8s/check.mjs and its npm packages
+)
+
 installed() {
   # `dpkg -s` also succeeds for removed packages whose configuration remains,
   # so read the status itself.
@@ -30,8 +38,11 @@ missing=()
 for package in "${PACKAGES[@]}"; do
   installed "${package}" || missing+=("${package}")
 done
+for entry in "${COMMAND_PACKAGES[@]}"; do
+  command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "setup: all ${#PACKAGES[@]} packages are installed"
+  echo "setup: all ${#PACKAGES[@]} packages and ${#COMMAND_PACKAGES[@]} commands are installed"
   exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -66,6 +77,12 @@ trap cleanup EXIT
 for package in "${PACKAGES[@]}"; do
   if ! installed "${package}"; then
     echo "setup: ${package} is still not installed" >&2
+    exit 1
+  fi
+done
+for entry in "${COMMAND_PACKAGES[@]}"; do
+  if ! command -v "${entry%%:*}" >/dev/null 2>&1; then
+    echo "setup: ${entry%%:*} is still missing after installing ${entry#*:}" >&2
     exit 1
   fi
 done

@@ -52,6 +52,10 @@ absl::Status EcoactServer::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
   }
   for (BackgroundWorker* worker : workers_) worker->Start();
+  // "liveness" answers SERVING for as long as the process serves RPCs, even
+  // while Redis is away: a Kubernetes liveness probe must not restart a pod
+  // that only waits for Redis (the readiness probe uses the overall status).
+  server_->GetHealthCheckService()->SetServingStatus(std::string(kLivenessHealthName), true);
   health_thread_ = std::thread([this] { HealthLoop(); });
   LogInfo("server started", {{"listen", options_.listen},
                              {"port", int64_t{port_}},
@@ -66,7 +70,8 @@ void EcoactServer::HealthLoop() {
     absl::Status ping = redis_->Ping();
     bool serving = ping.ok();
     auto* health = server_->GetHealthCheckService();
-    health->SetServingStatus(serving);
+    // By name: the all-names setter would also turn "liveness" NOT_SERVING.
+    health->SetServingStatus("", serving);
     for (const auto& entry : services_) health->SetServingStatus(entry.second, serving);
     if (first || serving != last_serving) {
       if (serving) {

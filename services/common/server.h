@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -21,6 +22,11 @@
 #include "services/common/tls.h"
 
 namespace ecoact {
+
+// The gRPC health service name that reports SERVING while the process serves
+// calls, whatever Redis does: for liveness probes. The overall status ("")
+// and each service's name follow Redis and are for readiness.
+inline constexpr std::string_view kLivenessHealthName = "liveness";
 
 // A loop that runs beside the server (e.g. the leaderboard projector).
 class BackgroundWorker {

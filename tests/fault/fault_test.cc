@@ -84,10 +84,11 @@ class FaultTest : public ::testing::Test {
   }
 
   // The health of the actions service as the server reports it.
-  grpc::health::v1::HealthCheckResponse::ServingStatus Health() {
+  grpc::health::v1::HealthCheckResponse::ServingStatus Health(
+      const std::string& service = "ecoact.v1.ActionsService") {
     auto health = grpc::health::v1::Health::NewStub(FastReconnectChannel(Target()));
     grpc::health::v1::HealthCheckRequest request;
-    request.set_service("ecoact.v1.ActionsService");
+    request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     grpc::Status status = health->Check(CallContext("", absl::Seconds(2)).get(), request, &response);
     if (!status.ok()) return grpc::health::v1::HealthCheckResponse::UNKNOWN;
@@ -213,6 +214,10 @@ TEST_F(FaultTest, RedisUnreachableFailsFastTurnsHealthNotServingAndRecovers) {
   auto not_serving =
       WaitForHealth(grpc::health::v1::HealthCheckResponse::NOT_SERVING, kProgressTimeout);
   ASSERT_TRUE(not_serving.has_value()) << "health still SERVING without Redis";
+  // The liveness name stays SERVING: a liveness probe must not restart a
+  // server that only waits for Redis.
+  EXPECT_EQ(Health("liveness"),  // the name the Kubernetes probes ask (deploy/k8s)
+            grpc::health::v1::HealthCheckResponse::SERVING);
   Report(test, absl::StrCat("health NOT_SERVING ", absl::FormatDuration(absl::Now() - outage),
                             " after the kill"));
   absl::SleepFor(absl::Seconds(1));  // the load keeps retrying meanwhile

@@ -1,0 +1,76 @@
+// Tests of deploy/k8s/check.mjs: the committed overlays pass it, and it
+// rejects manifests that break a schema or a rule of the project's.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { checkObjects, parseManifests } from "../../deploy/k8s/check.mjs";
+
+const k8s = join(dirname(fileURLToPath(import.meta.url)), "../../deploy/k8s");
+
+function render(overlay) {
+  return parseManifests(execFileSync("kubectl", ["kustomize", join(k8s, "overlays", overlay)], { encoding: "utf8" }));
+}
+
+for (const overlay of readdirSync(join(k8s, "overlays"))) {
+  test(`overlay ${overlay} renders and passes every check`, async () => {
+    const objects = render(overlay);
+    assert.deepEqual(await checkObjects(objects), []);
+    const deployments = objects.filter((object) => object.kind === "Deployment");
+    const autoscalers = objects.filter((object) => object.kind === "HorizontalPodAutoscaler");
+    assert.ok(deployments.length >= 7, `${deployments.length} deployments`);
+    assert.equal(autoscalers.length, deployments.length, "one autoscaler per stateless service");
+    for (const deployment of deployments) {
+      assert.match(deployment.spec.template.spec.containers[0].image, /^registry\.example\/ecoact:/);
+      assert.equal(deployment.metadata.namespace, overlay === "pilot" ? "ecoact-pilot" : "ecoact");
+    }
+  });
+}
+
+test("the overlays differ in size: the large one scales further", () => {
+  const max = (overlay) =>
+    Math.max(...render(overlay).filter((o) => o.kind === "HorizontalPodAutoscaler").map((o) => o.spec.maxReplicas));
+  assert.ok(max("large") > max("pilot"), `large ${max("large")} vs pilot ${max("pilot")}`);
+});
+
+function validDeployment() {
+  return render("pilot").find((object) => object.kind === "Deployment" && object.metadata.name === "actions");
+}
+
+test("a field of the wrong type fails the Kubernetes schema", async () => {
+  const deployment = validDeployment();
+  deployment.spec.replicas = "two";
+  const problems = await checkObjects([deployment]);
+  assert.ok(problems.some((p) => /schema: .*replicas must be integer/.test(p)), problems.join("\n"));
+});
+
+test("a container without probes, limits or hardening is named with each rule", async () => {
+  const deployment = validDeployment();
+  const container = deployment.spec.template.spec.containers[0];
+  delete container.livenessProbe;
+  delete container.resources.limits;
+  container.securityContext.readOnlyRootFilesystem = false;
+  deployment.spec.template.spec.securityContext.runAsNonRoot = false;
+  const problems = (await checkObjects([deployment])).join("\n");
+  assert.match(problems, /needs a gRPC livenessProbe/);
+  assert.match(problems, /needs resources\.limits\.cpu/);
+  assert.match(problems, /readOnlyRootFilesystem must be true/);
+  assert.match(problems, /runAsNonRoot must be true/);
+});
+
+test("dangling references and committed secrets are refused", async () => {
+  const objects = render("pilot");
+  const hpa = objects.find((object) => object.kind === "HorizontalPodAutoscaler");
+  hpa.spec.scaleTargetRef.name = "no-such-deployment";
+  objects.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "leak" }, stringData: { k: "v" } });
+  const problems = (await checkObjects(objects)).join("\n");
+  assert.match(problems, /scaleTargetRef Deployment\/no-such-deployment is not a rendered Deployment/);
+  assert.match(problems, /Secret\/leak: secrets are never committed/);
+});
+
+test("an unknown kind is refused rather than skipped", async () => {
+  const problems = await checkObjects([{ apiVersion: "apps/v1", kind: "Deplyoment", metadata: { name: "typo" } }]);
+  assert.deepEqual(problems, ["Deplyoment/typo: unknown apiVersion/kind apps/v1 Deplyoment"]);
+});
