@@ -15,7 +15,18 @@ import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+
+// The npm packages come from `npm ci` (scripts/build.sh runs it): say so
+// rather than fail with a bare "module not found".
+async function required(name) {
+  try {
+    return await import(name);
+  } catch (error) {
+    if (error.code !== "ERR_MODULE_NOT_FOUND") throw error;
+    throw new Error(`npm package ${name} is missing: run scripts/build.sh, or npm ci in deploy/k8s`);
+  }
+}
+const { parseAllDocuments } = await required("yaml");
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -23,11 +34,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 async function modelFor(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   const path = group === "" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`;
+  await required("kubernetes-models");
   try {
     const module = await import(path);
     return module[kind];
   } catch {
-    return undefined;
+    return undefined;  // no such API group or version
   }
 }
 
