@@ -159,12 +159,18 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
                                                           const ChannelTlsOptions& tls) {
+  return OpenChannel(target, tls, grpc::ChannelArguments());
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
+                                                          const ChannelTlsOptions& tls,
+                                                          grpc::ChannelArguments args) {
   if (!tls.enabled()) {
     if (!tls.cert_file.empty() || !tls.key_file.empty() || !tls.server_name.empty()) {
       return absl::InvalidArgumentError(
           "--tls_cert_file, --tls_key_file and --tls_server_name need --tls_ca_file");
     }
-    return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions ssl;
   auto roots = ReadPemFile("--tls_ca_file", tls.ca_file);
@@ -186,7 +192,6 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& ta
     ssl.pem_cert_chain = *std::move(chain);
     ssl.pem_private_key = *std::move(key);
   }
-  grpc::ChannelArguments args;
   if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
 }

@@ -60,5 +60,9 @@ struct ChannelTlsOptions {
 // hold what it should.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
                                                           const ChannelTlsOptions& tls);
+// The same with channel arguments (keepalive, a service config: routes.h).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
+                                                          const ChannelTlsOptions& tls,
+                                                          grpc::ChannelArguments args);
 
 }  // namespace ecoact
