@@ -2,11 +2,14 @@
 // `kubectl kustomize`, validates each object against the Kubernetes API's own
 // OpenAPI schemas (npm kubernetes-models, Kubernetes 1.27), then checks what
 // the project requires of its deployments (docs/deploy.md):
-//   - every container: gRPC readiness and liveness probes, resource requests
+//   - every container: gRPC readiness and liveness probes (the HTTP gateway:
+//     HTTP probes of /livez), resource requests
 //     and limits, no privilege escalation, read-only root, all capabilities
 //     dropped; every pod: non-root, RuntimeDefault seccomp;
 //   - every HorizontalPodAutoscaler, Service, Ingress and PodDisruptionBudget
 //     points at something that exists in the same rendering;
+//   - the gateway's ECOACT_ROUTES names rendered Services and routes every
+//     ecoact.v1 service of the Ingress;
 //   - no Secret is committed.
 //
 //   node deploy/k8s/check.mjs [OVERLAY_DIR...]     (default: every overlay)
@@ -59,12 +62,22 @@ function checkContainer(where, container, problems) {
   const need = (condition, rule) => {
     if (!condition) problems.push(`${where} container ${container.name}: ${rule}`);
   };
-  need(container.readinessProbe?.grpc?.port, "needs a gRPC readinessProbe");
-  need(container.livenessProbe?.grpc?.port, "needs a gRPC livenessProbe");
-  need(
-    container.livenessProbe?.grpc?.service === "liveness",
-    "livenessProbe must ask the 'liveness' health name (the overall status follows Redis)",
-  );
+  // The HTTP gateway (a port named http) is probed over HTTP, the gRPC
+  // services through the gRPC health protocol.
+  if ((container.ports ?? []).some((port) => port.name === "http")) {
+    need(container.readinessProbe?.httpGet?.path === "/livez", "readinessProbe must GET /livez");
+    need(
+      container.livenessProbe?.httpGet?.path === "/livez",
+      "livenessProbe must GET /livez (/healthz follows every upstream service)",
+    );
+  } else {
+    need(container.readinessProbe?.grpc?.port, "needs a gRPC readinessProbe");
+    need(container.livenessProbe?.grpc?.port, "needs a gRPC livenessProbe");
+    need(
+      container.livenessProbe?.grpc?.service === "liveness",
+      "livenessProbe must ask the 'liveness' health name (the overall status follows Redis)",
+    );
+  }
   for (const kind of ["requests", "limits"]) {
     for (const resource of ["cpu", "memory"]) {
       need(container.resources?.[kind]?.[resource], `needs resources.${kind}.${resource}`);
@@ -134,6 +147,30 @@ export async function checkObjects(objects) {
       for (const path of rule.http?.paths ?? []) {
         const backend = path.backend?.service?.name;
         if (!serviceNames.has(backend)) problems.push(`${nameOf(ingress)}: path ${path.path} goes to missing Service ${backend}`);
+      }
+    }
+  }
+  // The gateway's ECOACT_ROUTES: each SERVICE=HOST:PORT names a rendered
+  // Service and one of its ports, and every ecoact.v1 service the Ingress
+  // routes is routed there too.
+  const servicePorts = new Map(byKind("Service").map((s) => [s.metadata.name, (s.spec?.ports ?? []).map((p) => p.port)]));
+  const grpcPaths = byKind("Ingress").flatMap((ingress) =>
+    (ingress.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.path)));
+  for (const deployment of deployments) {
+    for (const container of deployment.spec?.template?.spec?.containers ?? []) {
+      const routes = (container.env ?? []).find((variable) => variable.name === "ECOACT_ROUTES")?.value;
+      if (routes === undefined) continue;
+      const routed = new Set();
+      for (const entry of routes.split(",").map((text) => text.trim()).filter((text) => text !== "")) {
+        const [service, target = ""] = entry.split("=");
+        const [host, port] = target.split(":");
+        routed.add(`/${service}`);
+        if (!servicePorts.get(host)?.includes(Number(port))) {
+          problems.push(`${nameOf(deployment)}: ECOACT_ROUTES sends ${service} to ${target}, which is no rendered Service port`);
+        }
+      }
+      for (const path of grpcPaths.filter((p) => p.startsWith("/ecoact."))) {
+        if (!routed.has(path)) problems.push(`${nameOf(deployment)}: ECOACT_ROUTES does not route ${path.slice(1)}`);
       }
     }
   }

@@ -74,3 +74,23 @@ test("an unknown kind is refused rather than skipped", async () => {
   const problems = await checkObjects([{ apiVersion: "apps/v1", kind: "Deplyoment", metadata: { name: "typo" } }]);
   assert.deepEqual(problems, ["Deplyoment/typo: unknown apiVersion/kind apps/v1 Deplyoment"]);
 });
+
+test("the gateway's routes must name rendered Services and cover every service", async () => {
+  const objects = render("pilot");
+  const gateway = objects.find((object) => object.kind === "Deployment" && object.metadata.name === "gateway");
+  const routes = gateway.spec.template.spec.containers[0].env.find((variable) => variable.name === "ECOACT_ROUTES");
+  assert.match(routes.value, /ecoact\.v1\.ActionsService=actions:7700/);
+  routes.value = routes.value
+    .replace("ecoact.v1.ActionsService=actions:7700", "ecoact.v1.ActionsService=action:7700")
+    .replace(/,?ecoact\.v1\.SurveysService=surveys:7700/, "");
+  const problems = (await checkObjects(objects)).join("\n");
+  assert.match(problems, /sends ecoact\.v1\.ActionsService to action:7700, which is no rendered Service port/);
+  assert.match(problems, /does not route ecoact\.v1\.SurveysService/);
+});
+
+test("the HTTP gateway is probed at /livez, not /healthz", async () => {
+  const deployment = render("pilot").find((object) => object.kind === "Deployment" && object.metadata.name === "gateway");
+  deployment.spec.template.spec.containers[0].readinessProbe.httpGet.path = "/healthz";
+  const problems = (await checkObjects([deployment])).join("\n");
+  assert.match(problems, /readinessProbe must GET \/livez/);
+});
