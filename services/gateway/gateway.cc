@@ -48,12 +48,21 @@ void SetError(httplib::Response& response, int http_status, grpc::StatusCode cod
   response.set_content(ErrorJson(code, message), kJson);
 }
 
-Gateway::Gateway(GatewayOptions options, std::shared_ptr<grpc::Channel> upstream)
+Gateway::Gateway(GatewayOptions options, std::shared_ptr<const RoutedChannels> upstreams)
     : options_(std::move(options)),
-      upstream_(std::move(upstream)),
-      stub_(upstream_),
+      upstreams_(std::move(upstreams)),
       server_(std::make_unique<httplib::Server>()) {
+  auto add = [this](const std::shared_ptr<grpc::Channel>& channel) {
+    auto& stub = stubs_[channel.get()];
+    if (stub == nullptr) stub = std::make_unique<grpc::GenericStub>(channel);
+  };
+  add(upstreams_->Default());
+  for (const auto& [service, target] : upstreams_->routes().services) add(upstreams_->For(service));
   Routes();
+}
+
+grpc::GenericStub& Gateway::StubFor(const google::protobuf::MethodDescriptor& method) {
+  return *stubs_.at(upstreams_->For(method.service()->full_name()).get());
 }
 
 Gateway::~Gateway() { Stop(); }
@@ -99,6 +108,13 @@ void Gateway::Routes() {
                  });
   server.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
     HandleHealth(response);
+  });
+  // The gateway process itself serves HTTP, whatever its upstreams do: what
+  // Kubernetes' probes ask, so that one service's outage does not take every
+  // gateway pod out of its Service (/healthz reports that outage).
+  server.Get("/livez", [](const httplib::Request&, httplib::Response& response) {
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(R"({"status":"SERVING"})", kJson);
   });
   server.Get(R"(/vendor/(.*))", [this](const httplib::Request& request,
                                        httplib::Response& response) {
@@ -240,7 +256,7 @@ void Gateway::HandleUnary(const google::protobuf::MethodDescriptor& method,
                           const std::string& request_bytes, const std::string& authorization,
                           httplib::Response& response, grpc::StatusCode* outcome) {
   std::string response_bytes;
-  grpc::Status status = CallUnary(stub_, method, request_bytes,
+  grpc::Status status = CallUnary(StubFor(method), method, request_bytes,
                                   {authorization, options_.call_timeout}, &response_bytes);
   *outcome = status.error_code();
   if (!status.ok()) {
@@ -263,7 +279,7 @@ void Gateway::HandleStream(const google::protobuf::MethodDescriptor& method,
                            const std::string& text_type, httplib::Response& response,
                            grpc::StatusCode* outcome) {
   const bool raw_text = !text_type.empty();
-  auto stream = std::make_shared<ServerStream>(stub_, method, request_bytes,
+  auto stream = std::make_shared<ServerStream>(StubFor(method), method, request_bytes,
                                                CallSettings{authorization, options_.stream_timeout});
   // The first message decides the HTTP status: an error before it (no
   // token, bad request) is an ordinary error response.
@@ -332,23 +348,32 @@ void Gateway::HandleStream(const google::protobuf::MethodDescriptor& method,
 
 void Gateway::HandleHealth(httplib::Response& response) {
   response.set_header("Cache-Control", "no-store");
-  auto health = grpc::health::v1::Health::NewStub(upstream_);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-  grpc::health::v1::HealthCheckRequest request;
-  grpc::health::v1::HealthCheckResponse reply;
-  grpc::Status status = health->Check(&context, request, &reply);
-  if (status.ok() && reply.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-    response.status = 200;
-    response.set_content(R"({"status":"SERVING"})", kJson);
+  // Every server behind the gateway: the one target of the all-in-one
+  // server, or each service's own in a split deployment.
+  std::map<std::string, std::string> targets;  // target -> a service it serves
+  for (const std::string& service : ApiServices()) {
+    targets.emplace(upstreams_->routes().TargetFor(service), service);
+  }
+  for (const auto& [target, service] : targets) {
+    auto health = grpc::health::v1::Health::NewStub(upstreams_->For(service));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse reply;
+    grpc::Status status = health->Check(&context, request, &reply);
+    if (status.ok() && reply.status() == grpc::health::v1::HealthCheckResponse::SERVING) continue;
+    std::string why =
+        status.ok() ? absl::StrCat("the server of ", service, " (", target,
+                                   ") reports NOT_SERVING (is Redis up?)")
+                    : absl::StrCat("the server of ", service, " (", target, ") does not answer: ",
+                                   StatusCodeName(status.error_code()), " ",
+                                   status.error_message());
+    response.status = 503;
+    response.set_content(ErrorJson(grpc::StatusCode::UNAVAILABLE, why), kJson);
     return;
   }
-  std::string why = status.ok() ? "the server reports NOT_SERVING (is Redis up?)"
-                                : absl::StrCat("the server does not answer: ",
-                                               StatusCodeName(status.error_code()), " ",
-                                               status.error_message());
-  response.status = 503;
-  response.set_content(ErrorJson(grpc::StatusCode::UNAVAILABLE, why), kJson);
+  response.status = 200;
+  response.set_content(R"({"status":"SERVING"})", kJson);
 }
 
 void Gateway::HandleStatic(const std::string& root, const std::string& path,

@@ -1,11 +1,13 @@
 // The HTTP/JSON gateway: POST /api/<package.Service>/<Method> calls that RPC
-// on the upstream gRPC server with the request body as proto3 JSON; GET
-// /healthz reports the upstream's health; everything else under / is a
+// on the upstream gRPC server (the one of its service: --routes) with the
+// request body as proto3 JSON; GET /healthz reports the upstreams' health,
+// GET /livez the gateway's own; everything else under / is a
 // static file of the web console (and /vendor/ of a second directory).
 // README.md "HTTP/JSON gateway" documents the mapping for client developers.
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,6 +16,7 @@
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/routes.h"
 
 namespace httplib {
 class Server;
@@ -38,8 +41,9 @@ struct GatewayOptions {
 
 class Gateway {
  public:
-  // `upstream`: the channel to the gRPC server.
-  Gateway(GatewayOptions options, std::shared_ptr<grpc::Channel> upstream);
+  // `upstreams`: the channel of each service (routes.h); one target for all
+  // of them in front of the all-in-one server.
+  Gateway(GatewayOptions options, std::shared_ptr<const RoutedChannels> upstreams);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -69,8 +73,12 @@ class Gateway {
   void AddCorsHeaders(const httplib::Request& request, httplib::Response& response) const;
 
   GatewayOptions options_;
-  std::shared_ptr<grpc::Channel> upstream_;
-  grpc::GenericStub stub_;
+  // The stub of the channel that serves `method` (its service's route).
+  grpc::GenericStub& StubFor(const google::protobuf::MethodDescriptor& method);
+
+  std::shared_ptr<const RoutedChannels> upstreams_;
+  // One generic stub per channel, made up front (read-only afterwards).
+  std::map<const grpc::Channel*, std::unique_ptr<grpc::GenericStub>> stubs_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
 };

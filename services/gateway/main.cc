@@ -13,6 +13,7 @@
 #include "services/common/log.h"
 #include "services/common/tls.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/rpc_proxy.h"
 
 #ifndef ECOACT_DEFAULT_WEB_ROOT
 #define ECOACT_DEFAULT_WEB_ROOT ""
@@ -22,7 +23,12 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "HOST:PORT the HTTP gateway listens on (env ECOACT_HTTP_LISTEN). Loopback by "
           "default: put a TLS-terminating proxy in front before exposing it");
 ABSL_FLAG(std::string, upstream, "127.0.0.1:7700",
-          "HOST:PORT of the ecoact gRPC server (env ECOACT_UPSTREAM)");
+          "HOST:PORT of the ecoact gRPC server: every service not in --routes (env "
+          "ECOACT_UPSTREAM)");
+ABSL_FLAG(std::string, routes, "",
+          "Services served elsewhere than --upstream (split deployment), as "
+          "SERVICE=HOST:PORT,... e.g. ecoact.v1.ActionsService=127.0.0.1:7702 or "
+          "ecoact.v1.ActionsService=actions:7700 (env ECOACT_ROUTES)");
 ABSL_FLAG(std::string, upstream_tls_ca_file, "",
           "PEM CA certificates that signed the upstream's certificate; set: TLS to the "
           "upstream (env ECOACT_UPSTREAM_TLS_CA_FILE)");
@@ -99,12 +105,16 @@ int main(int argc, char** argv) {
                     "(POST /api/<package.Service>/<Method>) and the web console");
   ecoact::gateway::GatewayOptions options = OptionsFromFlags();
   const std::string upstream = absl::GetFlag(FLAGS_upstream);
+  auto routes = ecoact::ParseRoutes("--routes (ECOACT_ROUTES)", absl::GetFlag(FLAGS_routes),
+                                    "--upstream (ECOACT_UPSTREAM)", upstream,
+                                    ecoact::gateway::ApiServices());
+  if (!routes.ok()) ecoact::ExitWithConfigError(routes.status());
   ecoact::ChannelTlsOptions tls{absl::GetFlag(FLAGS_upstream_tls_ca_file),
                                 absl::GetFlag(FLAGS_upstream_tls_cert_file),
                                 absl::GetFlag(FLAGS_upstream_tls_key_file),
                                 absl::GetFlag(FLAGS_upstream_tls_server_name)};
-  auto channel = ecoact::OpenChannel(upstream, tls);
-  if (!channel.ok()) ecoact::ExitWithConfigError(channel.status());
+  auto upstreams = ecoact::RoutedChannels::Open(*routes, tls);
+  if (!upstreams.ok()) ecoact::ExitWithConfigError(upstreams.status());
 
   // SIGTERM / SIGINT stop the gateway from a thread of its own, since
   // httplib's stop() is not async-signal-safe.
@@ -115,7 +125,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  ecoact::gateway::Gateway gateway(options, *channel);
+  ecoact::gateway::Gateway gateway(options, *std::move(upstreams));
   if (absl::Status bound = gateway.Bind(); !bound.ok()) {
     ecoact::LogError("gateway: cannot start", {{"reason", std::string(bound.message())}});
     return 1;
@@ -129,6 +139,7 @@ int main(int argc, char** argv) {
   ecoact::LogInfo("gateway: listening",
                   {{"http", absl::StrCat(options.http_host, ":", gateway.port())},
                    {"upstream", upstream},
+                   {"routes", absl::GetFlag(FLAGS_routes)},
                    {"upstream_tls", tls.enabled()},
                    {"web_root", options.web_root},
                    {"vendor_root", options.vendor_root}});

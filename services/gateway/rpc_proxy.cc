@@ -1,6 +1,10 @@
 #include "services/gateway/rpc_proxy.h"
 
+#include <vector>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor_database.h"
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -50,6 +54,22 @@ std::string MessageToJson(const Message& message) {
   // Printing a valid message cannot fail; an empty object is the fallback.
   if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) return "{}";
   return json;
+}
+
+std::set<std::string> ApiServices() {
+  std::vector<std::string> files;
+  DescriptorPool::internal_generated_database()->FindAllFileNames(&files);
+  std::set<std::string> services;
+  for (const std::string& name : files) {
+    if (!absl::StartsWith(name, "ecoact/")) continue;
+    const google::protobuf::FileDescriptor* file =
+        DescriptorPool::generated_pool()->FindFileByName(name);
+    if (file == nullptr) continue;
+    for (int i = 0; i < file->service_count(); ++i) {
+      services.insert(file->service(i)->full_name());
+    }
+  }
+  return services;
 }
 
 absl::StatusOr<const MethodDescriptor*> FindMethod(absl::string_view service,

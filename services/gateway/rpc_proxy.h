@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,6 +25,11 @@ namespace ecoact::gateway {
 // and fields at their default value printed too (0, "", false, []), so a
 // client never has to guess whether a field is missing or zero.
 std::string MessageToJson(const google::protobuf::Message& message);
+
+// The full names of the services of the generated pool that the gateway
+// serves: every service of a file under ecoact/ (ecoact_protos linked whole,
+// see CMakeLists.txt).
+std::set<std::string> ApiServices();
 
 // The method `service`/`method` of the generated pool; NOT_FOUND naming what
 // is unknown.
