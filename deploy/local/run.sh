@@ -6,6 +6,13 @@
 #
 #   deploy/local/run.sh            run in the foreground; Ctrl-C stops everything
 #   deploy/local/run.sh --detach   return once all is up; deploy/local/stop.sh stops it
+#   deploy/local/run.sh --split    the split deployment (also ECOACT_SPLIT=1): each
+#       service's own binary (identity_server, actions_server, ...) as its own
+#       process on its own loopback port, ECOACT_PORT+1 .. ECOACT_PORT+7
+#       (7701 identity, 7702 actions, 7703 catalog, 7704 leaderboard, 7705
+#       events, 7706 rewards, 7707 surveys), the gateway routed to them
+#       (--routes); the CLI needs ECOACT_ROUTES, which .data/routes holds.
+#       Only the leaderboard process runs the projector.
 #
 # Environment:
 #   ECOACT_PORT (7700), ECOACT_REDIS_PORT (6390)   loopback ports
@@ -53,23 +60,40 @@ die() {
 }
 
 detach=false
-case "${1:-}" in
-  "") ;;
-  --detach) detach=true ;;
-  -h | --help)
-    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-  *)
-    echo "usage: deploy/local/run.sh [--detach]" >&2
-    exit 2
-    ;;
+split=false
+case "${ECOACT_SPLIT:-0}" in
+  0 | "") ;;
+  1) split=true ;;
+  *) die "ECOACT_SPLIT must be 0 or 1, got '${ECOACT_SPLIT}'" ;;
 esac
-[[ $# -le 1 ]] || {
-  echo "usage: deploy/local/run.sh [--detach]" >&2
-  exit 2
-}
-for p in "${port}" "${redis_port}" "${http_port}"; do
+for arg in "$@"; do
+  case "${arg}" in
+    --detach) detach=true ;;
+    --split) split=true ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "usage: deploy/local/run.sh [--detach] [--split]" >&2
+      exit 2
+      ;;
+  esac
+done
+# The split deployment: NAME:SERVICE:PORT of each service's own process.
+split_services=()
+if [[ "${split}" == true ]]; then
+  offset=1
+  for entry in identity:IdentityService actions:ActionsService catalog:CatalogService \
+    leaderboard:LeaderboardService events:EventsService rewards:RewardsService \
+    surveys:SurveysService; do
+    split_services+=("${entry%%:*}:ecoact.v1.${entry#*:}:$((port + offset))")
+    offset=$((offset + 1))
+  done
+fi
+service_ports=()
+for entry in "${split_services[@]}"; do service_ports+=("${entry##*:}"); done
+for p in "${port}" "${redis_port}" "${http_port}" "${service_ports[@]}"; do
   if ! [[ "${p}" =~ ^[0-9]{1,5}$ ]] || ((p == 0 || p > 65535)); then
     die "bad port '${p}' in ECOACT_PORT, ECOACT_REDIS_PORT or ECOACT_HTTP_PORT"
   fi
@@ -77,6 +101,11 @@ done
 [[ "${port}" != "${redis_port}" ]] || die "ECOACT_PORT and ECOACT_REDIS_PORT are both ${port}"
 [[ "${http_port}" != "${port}" && "${http_port}" != "${redis_port}" ]] ||
   die "ECOACT_HTTP_PORT ${http_port} is also ECOACT_PORT or ECOACT_REDIS_PORT"
+for p in "${service_ports[@]}"; do
+  [[ "${p}" != "${redis_port}" && "${p}" != "${http_port}" ]] ||
+    die "the split services' ports $((port + 1))-$((port + 7)) include ECOACT_REDIS_PORT or" \
+      "ECOACT_HTTP_PORT; pick other ports"
+done
 case "${redis_fsync}" in
   everysec | always) ;;
   *) die "ECOACT_REDIS_FSYNC must be everysec or always, got '${redis_fsync}'" ;;
@@ -89,7 +118,10 @@ chmod 700 "${data}"
 
 # A pid file can outlive its process (a reboot) and pids are reused: only a
 # live process that is still the program we started counts.
-for entry in gateway:ecoact_gateway server:ecoact_server redis:redis-server; do
+for entry in gateway:ecoact_gateway server:ecoact_server redis:redis-server \
+  identity:identity_server actions:actions_server catalog:catalog_server \
+  leaderboard:leaderboard_server events:events_server rewards:rewards_server \
+  surveys:surveys_server; do
   name="${entry%%:*}" program="${entry#*:}"
   pid="$(cat "${data}/${name}.pid" 2>/dev/null || true)"
   if [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null &&
@@ -101,7 +133,7 @@ done
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for p in "${redis_port}" "${port}" "${http_port}"; do
+for p in "${redis_port}" "${port}" "${http_port}" "${service_ports[@]}"; do
   if listening "${p}"; then
     owner="$(ss -Hltnp "sport = :${p}" 2>/dev/null | grep -o 'users:.*' | head -n1 || true)"
     die "something already listens on 127.0.0.1:${p}${owner:+ (${owner})}; stop it, or pick" \
@@ -117,6 +149,11 @@ fi
 bash scripts/build.sh
 [[ -x "${server_bin}" ]] || die "${server_bin} was not built; see the output of scripts/build.sh above"
 [[ -x "${gateway_bin}" ]] || die "${gateway_bin} was not built; see the output of scripts/build.sh above"
+for entry in "${split_services[@]}"; do
+  name="${entry%%:*}"
+  bin="${build_dir}/services/${name}/${name}_server"
+  [[ -x "${bin}" ]] || die "${bin} was not built; see the output of scripts/build.sh above"
+done
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   die "redis-server or redis-cli not found; scripts/setup.sh installs them (package redis-server)"
 fi
@@ -203,19 +240,47 @@ echo "${redis_pid}" >"${data}/redis.pid"
 echo "${redis_port}" >"${data}/redis.port"
 wait_until redis "${redis_pid}" 10 redis_ready
 
-printf '\n--- %s: run.sh starting the server on port %s\n' "$(date -Is)" "${port}" >>"${data}/server.log"
-setsid "${server_bin}" --listen="127.0.0.1:${port}" --redis="127.0.0.1:${redis_port}" \
-  >>"${data}/server.log" 2>&1 </dev/null &
-server_pid=$!
-echo "${server_pid}" >"${data}/server.pid"
-wait_until server "${server_pid}" 30 listening "${port}"
+routes=""
+pids=("${redis_pid}")
+if [[ "${split}" == false ]]; then
+  printf '\n--- %s: run.sh starting the server on port %s\n' "$(date -Is)" "${port}" >>"${data}/server.log"
+  setsid "${server_bin}" --listen="127.0.0.1:${port}" --redis="127.0.0.1:${redis_port}" \
+    >>"${data}/server.log" 2>&1 </dev/null &
+  server_pid=$!
+  echo "${server_pid}" >"${data}/server.pid"
+  pids+=("${server_pid}")
+  wait_until server "${server_pid}" 30 listening "${port}"
+  servers="server 127.0.0.1:${port} (pid ${server_pid})"
+else
+  # Every service at once, then the waits.
+  servers="one process per service:"
+  for entry in "${split_services[@]}"; do
+    IFS=: read -r name service service_port <<<"${entry}"
+    printf '\n--- %s: run.sh starting %s on port %s\n' "$(date -Is)" "${name}_server" \
+      "${service_port}" >>"${data}/${name}.log"
+    setsid "${build_dir}/services/${name}/${name}_server" --listen="127.0.0.1:${service_port}" \
+      --redis="127.0.0.1:${redis_port}" >>"${data}/${name}.log" 2>&1 </dev/null &
+    echo "$!" >"${data}/${name}.pid"
+    pids+=("$!")
+    routes+="${routes:+,}${service}=127.0.0.1:${service_port}"
+    servers+=" ${name} ${service_port} (pid $!),"
+  done
+  for entry in "${split_services[@]}"; do
+    IFS=: read -r name service service_port <<<"${entry}"
+    wait_until "${name}" "$(<"${data}/${name}.pid")" 30 listening "${service_port}"
+  done
+  servers="${servers%,}"
+  echo "${routes}" >"${data}/routes"
+fi
 
 printf '\n--- %s: run.sh starting the gateway on port %s\n' "$(date -Is)" "${http_port}" \
   >>"${data}/gateway.log"
 setsid "${gateway_bin}" --http_listen="127.0.0.1:${http_port}" --upstream="127.0.0.1:${port}" \
-  --web_root="${ECOACT_WEB_ROOT:-${repo}/services/gateway/web}" >>"${data}/gateway.log" 2>&1 </dev/null &
+  --routes="${routes}" --web_root="${ECOACT_WEB_ROOT:-${repo}/services/gateway/web}" \
+  >>"${data}/gateway.log" 2>&1 </dev/null &
 gateway_pid=$!
 echo "${gateway_pid}" >"${data}/gateway.pid"
+pids+=("${gateway_pid}")
 wait_until gateway "${gateway_pid}" 10 listening "${http_port}"
 
 cli="${build_dir}/cli/ecoact"
@@ -223,11 +288,18 @@ cli="${build_dir}/cli/ecoact"
 # With TLS the CLI needs the CA that signed the server's certificate.
 [[ -z "${ECOACT_TLS_CERT_FILE:-}" ]] || cli+=" --tls_ca_file=CA.pem"
 [[ -z "${ECOACT_TLS_CLIENT_CA_FILE:-}" ]] || cli+=" --tls_cert_file=CLIENT.pem --tls_key_file=CLIENT.key"
+if [[ "${split}" == true ]]; then
+  cat <<EOF
+
+The split deployment: the CLI finds each service through ECOACT_ROUTES (or --routes):
+  export ECOACT_ROUTES="\$(cat .data/routes)"
+EOF
+fi
 cat <<EOF
 
-ecoact is running: server 127.0.0.1:${port} (pid ${server_pid}), Redis 127.0.0.1:${redis_port} (pid ${redis_pid}, appendfsync ${redis_fsync}).
+ecoact is running: ${servers}, Redis 127.0.0.1:${redis_port} (pid ${redis_pid}, appendfsync ${redis_fsync}).
 Web console and HTTP/JSON API: http://127.0.0.1:${http_port}/ (gateway pid ${gateway_pid}).
-Data and logs: .data/ (redis/ holds the append-only file; server.log, gateway.log, redis.log).
+Data and logs: .data/ (redis/ holds the append-only file; server.log or one log per service, gateway.log, redis.log).
 
 Try it, from ${repo}:
   ${cli} wards
@@ -250,13 +322,16 @@ if [[ "${detach}" == true ]]; then
   exit 0
 fi
 echo "Press Ctrl-C to stop."
-# Returns when either process exits (unexpectedly) or a signal runs the trap.
+# Returns when any process exits (unexpectedly) or a signal runs the trap.
 set +e
-wait -n "${gateway_pid}" "${server_pid}" "${redis_pid}"
+wait -n "${pids[@]}"
 status=$?
 set -e
 name=redis
-if ! kill -0 "${gateway_pid}" 2>/dev/null; then name=gateway; fi
-if ! kill -0 "${server_pid}" 2>/dev/null; then name=server; fi
+for entry in gateway server "${split_services[@]}"; do
+  entry="${entry%%:*}"
+  pid="$(cat "${data}/${entry}.pid" 2>/dev/null || true)"
+  if [[ -n "${pid}" ]] && ! kill -0 "${pid}" 2>/dev/null; then name="${entry}"; fi
+done
 die "${name} exited (status ${status}); last lines of .data/${name}.log:
 $(tail -n 20 "${data}/${name}.log")"

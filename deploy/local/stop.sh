@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops what deploy/local/run.sh started, in order: the HTTP gateway, then the
-# server (SIGTERM: it stops accepting calls and lets in-flight ones finish),
-# then Redis
+# server or, after `run.sh --split`, every service's process (SIGTERM: each
+# stops accepting calls and lets in-flight ones finish), then Redis
 # (`redis-cli shutdown`, which flushes and fsyncs the append-only file).
 # Only the processes named in .data/*.pid are touched. Nothing running: no-op.
 set -euo pipefail
@@ -18,7 +18,7 @@ live_pid() {
   [[ -s "${file}" ]] || return 1
   pid="$(<"${file}")"
   if [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null &&
-    [[ "$(cat "/proc/${pid}/comm" 2>/dev/null || echo "${program}")" == "${program}"* ]]; then
+    [[ "$(cat "/proc/${pid}/comm" 2>/dev/null || echo "${program}")" == "${program:0:15}"* ]]; then
     echo "${pid}"
     return 0
   fi
@@ -53,6 +53,22 @@ if pid="$(live_pid server ecoact_server)"; then
   rm -f "${data}/server.pid"
   stopped=true
 fi
+
+# The split deployment's services: SIGTERM to all, then wait for each.
+split_pids=()
+for name in identity actions catalog leaderboard events rewards surveys; do
+  if pid="$(live_pid "${name}" "${name}_server")"; then
+    log "stopping ${name}_server (pid ${pid})"
+    kill -TERM "${pid}" 2>/dev/null || true
+    split_pids+=("${name}:${pid}")
+  fi
+done
+for entry in "${split_pids[@]}"; do
+  await_exit "${entry%%:*}" "${entry#*:}" 20
+  rm -f "${data}/${entry%%:*}.pid"
+  stopped=true
+done
+rm -f "${data}/routes"
 
 if pid="$(live_pid redis redis-server)"; then
   redis_port="$(cat "${data}/redis.port" 2>/dev/null || echo "${ECOACT_REDIS_PORT:-6390}")"
