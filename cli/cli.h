@@ -33,6 +33,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/routes.h"
 #include "services/common/tls.h"
 
 namespace ecoact::cli {
@@ -136,8 +137,9 @@ enum class Auth { kNone, kToken };
 
 class Client {
  public:
-  // `channel` leads to options.server (OpenChannel, with options.tls).
-  Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel);
+  // `channels` lead to options.server and the --routes (routes.h), with
+  // options.tls.
+  Client(GlobalOptions options, std::shared_ptr<const RoutedChannels> channels);
 
   const GlobalOptions& options() const { return options_; }
   v1::IdentityService::Stub& identity() { return *identity_; }
@@ -175,7 +177,7 @@ class Client {
   void PrintRpcError(const grpc::Status& status, Auth auth, absl::string_view retry_option) const;
 
   GlobalOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<const RoutedChannels> channels_;
   std::unique_ptr<v1::IdentityService::Stub> identity_;
   std::unique_ptr<v1::CatalogService::Stub> catalog_;
   std::unique_ptr<v1::ActionsService::Stub> actions_;

@@ -31,6 +31,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <random>
 #include <sstream>
 #include <string>
@@ -113,11 +114,14 @@ constexpr OptionSpec kOptionSpecs[] = {
     // TLS to the server (global).
     {"tls_ca_file", Kind::kString, "FILE"},       {"tls_cert_file", Kind::kString, "FILE"},
     {"tls_key_file", Kind::kString, "FILE"},      {"tls_server_name", Kind::kString, "NAME"},
+    // Split deployment (global).
+    {"routes", Kind::kString, "SERVICE=HOST:PORT,..."},
 };
 // clang-format on
 constexpr const char* kGlobalOptions[] = {"server",        "session",       "timeout",
                                           "json",          "help",          "tls_ca_file",
-                                          "tls_cert_file", "tls_key_file",  "tls_server_name"};
+                                          "tls_cert_file", "tls_key_file",  "tls_server_name",
+                                          "routes"};
 
 const OptionSpec* FindOption(absl::string_view name) {
   for (const OptionSpec& spec : kOptionSpecs) {
@@ -441,16 +445,31 @@ std::string RetryOption(absl::string_view option, absl::string_view value) {
 
 // ------------------------------------------------------------------- client
 
-Client::Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel)
+namespace {
+
+// The services the CLI calls: the names --routes may route.
+std::set<std::string> CalledServices() {
+  return {v1::IdentityService::service_full_name(),    v1::CatalogService::service_full_name(),
+          v1::ActionsService::service_full_name(),     v1::LeaderboardService::service_full_name(),
+          v1::EventsService::service_full_name(),      v1::RewardsService::service_full_name(),
+          v1::SurveysService::service_full_name()};
+}
+
+}  // namespace
+
+Client::Client(GlobalOptions options, std::shared_ptr<const RoutedChannels> channels)
     : options_(std::move(options)),
-      channel_(std::move(channel)),
-      identity_(v1::IdentityService::NewStub(channel_)),
-      catalog_(v1::CatalogService::NewStub(channel_)),
-      actions_(v1::ActionsService::NewStub(channel_)),
-      leaderboard_(v1::LeaderboardService::NewStub(channel_)),
-      events_(v1::EventsService::NewStub(channel_)),
-      rewards_(v1::RewardsService::NewStub(channel_)),
-      surveys_(v1::SurveysService::NewStub(channel_)) {}
+      channels_(std::move(channels)),
+      identity_(v1::IdentityService::NewStub(
+          channels_->For(v1::IdentityService::service_full_name()))),
+      catalog_(v1::CatalogService::NewStub(channels_->For(v1::CatalogService::service_full_name()))),
+      actions_(v1::ActionsService::NewStub(channels_->For(v1::ActionsService::service_full_name()))),
+      leaderboard_(v1::LeaderboardService::NewStub(
+          channels_->For(v1::LeaderboardService::service_full_name()))),
+      events_(v1::EventsService::NewStub(channels_->For(v1::EventsService::service_full_name()))),
+      rewards_(v1::RewardsService::NewStub(channels_->For(v1::RewardsService::service_full_name()))),
+      surveys_(
+          v1::SurveysService::NewStub(channels_->For(v1::SurveysService::service_full_name()))) {}
 
 bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
                   absl::string_view retry_option) {
@@ -1219,6 +1238,9 @@ std::string Usage() {
       "\n"
       "global options (anywhere on the line; --name VALUE works too):\n"
       "  --server=HOST:PORT  server to call (default 127.0.0.1:7700, env ECOACT_SERVER)\n"
+      "  --routes=SERVICE=HOST:PORT,...  services served elsewhere than --server (a split\n"
+      "                      deployment), e.g. ecoact.v1.ActionsService=127.0.0.1:7702\n"
+      "                      (env ECOACT_ROUTES)\n"
       "  --session=FILE      keeps account id, citizen secret and token, mode 0600\n"
       "                      (default $HOME/.config/ecoact/session.json,\n"
       "                      env ECOACT_SESSION; one file per account)\n"
@@ -1366,7 +1388,8 @@ int Main(int argc, char** argv) {
   if (int checked = CheckCommandLine(in); checked != kExitOk) return checked;
 
   // Environment defaults for options not on the command line.
-  for (const char* name : {"server", "session", "timeout", "tls_ca_file", "tls_server_name"}) {
+  for (const char* name :
+       {"server", "routes", "session", "timeout", "tls_ca_file", "tls_server_name"}) {
     std::string variable = absl::StrCat("ECOACT_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(variable.c_str());
     if (value == nullptr || *value == '\0' || in.Has(name)) continue;
@@ -1383,12 +1406,20 @@ int Main(int argc, char** argv) {
   global.json = in.Flag("json");
   global.tls = {in.Str("tls_ca_file"), in.Str("tls_cert_file"), in.Str("tls_key_file"),
                 in.Str("tls_server_name")};
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(global.server, global.tls);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "ecoact: %s\n", std::string(channel.status().message()).c_str());
+  absl::StatusOr<Routes> routes =
+      ParseRoutes("--routes (ECOACT_ROUTES)", in.Str("routes"), "--server (ECOACT_SERVER)",
+                  global.server, CalledServices());
+  if (!routes.ok()) {
+    std::fprintf(stderr, "ecoact: %s\n", std::string(routes.status().message()).c_str());
     return kExitUsage;
   }
-  Client client(std::move(global), *std::move(channel));
+  absl::StatusOr<std::unique_ptr<RoutedChannels>> channels =
+      RoutedChannels::Open(*std::move(routes), global.tls);
+  if (!channels.ok()) {
+    std::fprintf(stderr, "ecoact: %s\n", std::string(channels.status().message()).c_str());
+    return kExitUsage;
+  }
+  Client client(std::move(global), *std::move(channels));
   return in.command->run(client, in);
 }
 

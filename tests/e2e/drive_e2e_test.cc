@@ -44,14 +44,14 @@ class DriveTest : public ::testing::Test {
     options.admin_password = kAdminPassword;
     options.key_prefix = "drive";
     options.extra_args = {"--ledger_shards=8"};
+    if (SplitRequested()) options.split_binaries = SplitBinaries(ECOACT_SERVICES_DIR);
     auto server = EcoactServerProcess::Start(*redis_, options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    channel_ = server_->channel();
-    identity_ = v1::IdentityService::NewStub(channel_);
-    events_ = v1::EventsService::NewStub(channel_);
-    actions_ = v1::ActionsService::NewStub(channel_);
-    boards_ = v1::LeaderboardService::NewStub(channel_);
+    identity_ = server_->Stub<v1::IdentityService>();
+    events_ = server_->Stub<v1::EventsService>();
+    actions_ = server_->Stub<v1::ActionsService>();
+    boards_ = server_->Stub<v1::LeaderboardService>();
   }
 
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "") {
@@ -77,7 +77,6 @@ class DriveTest : public ::testing::Test {
 
   std::unique_ptr<RedisServerProcess> redis_;
   std::unique_ptr<EcoactServerProcess> server_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::IdentityService::Stub> identity_;
   std::unique_ptr<v1::EventsService::Stub> events_;
   std::unique_ptr<v1::ActionsService::Stub> actions_;

@@ -33,6 +33,7 @@ class TourTest : public ::testing::Test {
     redis_ = *std::move(redis);
     server_options_.binary = ECOACT_SERVER_BINARY;
     server_options_.admin_password = kAdminPassword;
+    if (SplitRequested()) server_options_.split_binaries = SplitBinaries(ECOACT_SERVICES_DIR);
     StartServer();
   }
 
@@ -56,7 +57,7 @@ class TourTest : public ::testing::Test {
     request.set_ward(ward);
     v1::RegisterResponse response;
     grpc::Status status =
-        v1::IdentityService::NewStub(channel_)->Register(Context().get(), request, &response);
+        server_->Stub<v1::IdentityService>()->Register(Context().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -72,7 +73,7 @@ class TourTest : public ::testing::Test {
     // Like the app: retry UNAVAILABLE (e.g. a connection to a crashed server)
     // with the same request id.
     for (int attempt = 0; attempt < 5; ++attempt) {
-      status = v1::ActionsService::NewStub(channel_)->RecordAction(Context(token).get(), request,
+      status = server_->Stub<v1::ActionsService>()->RecordAction(Context(token).get(), request,
                                                                    &response);
       if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
       absl::SleepFor(absl::Milliseconds(100));
@@ -91,7 +92,7 @@ class TourTest : public ::testing::Test {
     v1::GetLeaderboardResponse response;
     for (int i = 0; i < 100; ++i) {
       response.Clear();
-      grpc::Status status = v1::LeaderboardService::NewStub(channel_)->GetLeaderboard(
+      grpc::Status status = server_->Stub<v1::LeaderboardService>()->GetLeaderboard(
           Context(token).get(), request, &response);
       EXPECT_TRUE(status.ok()) << status.error_message();
       if (response.entries_size() == count && response.entries(0).score() == top) break;
@@ -119,7 +120,7 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
   v1::RegisterResponse ken = Register("Ken", "tama");
   ASSERT_FALSE(mika.token().empty());
   v1::ListActionTypesResponse types;
-  ASSERT_TRUE(v1::CatalogService::NewStub(channel_)
+  ASSERT_TRUE(server_->Stub<v1::CatalogService>()
                   ->ListActionTypes(Context(mika.token()).get(), {}, &types)
                   .ok());
   EXPECT_GE(types.action_types_size(), 10);
@@ -131,7 +132,7 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
   const int64_t mika_grams = clothes.entry().co2e_grams();
 
   v1::GetMyImpactResponse impact;
-  ASSERT_TRUE(v1::ActionsService::NewStub(channel_)
+  ASSERT_TRUE(server_->Stub<v1::ActionsService>()
                   ->GetMyImpact(Context(mika.token()).get(), {}, &impact)
                   .ok());
   EXPECT_EQ(impact.totals(0).co2e_grams(), mika_grams);
@@ -148,15 +149,16 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
   rank_request.mutable_board()->set_metric(v1::METRIC_CO2E_GRAMS);
   rank_request.set_neighbours(2);
   v1::GetMyRankResponse rank;
-  ASSERT_TRUE(v1::LeaderboardService::NewStub(channel_)
+  ASSERT_TRUE(server_->Stub<v1::LeaderboardService>()
                   ->GetMyRank(Context(ken.token()).get(), rank_request, &rank)
                   .ok());
   EXPECT_EQ(rank.me().rank(), 2);
   ASSERT_EQ(rank.above_size(), 1);
   EXPECT_EQ(rank.above(0).nickname(), "Mika");
 
-  // Crash: SIGKILL the server, start it again on the same Redis.
-  server_->process().Kill();
+  // Crash: SIGKILL the server (every process of a split deployment), start
+  // it again on the same Redis.
+  for (ProcessHandle* process : server_->processes()) process->Kill();
   StartServer();
   // A retry of an acknowledged request after the crash changes nothing.
   v1::RecordActionResponse retried = Record(mika.token(), "clothing_reuse", 3, "e2e-mika-clothes-1");
@@ -164,7 +166,7 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
   EXPECT_EQ(retried.entry().entry_id(), clothes.entry().entry_id());
   Record(mika.token(), "clothing_reuse", 1, "e2e-mika-clothes-2");
   v1::GetMyImpactResponse impact_after;
-  ASSERT_TRUE(v1::ActionsService::NewStub(channel_)
+  ASSERT_TRUE(server_->Stub<v1::ActionsService>()
                   ->GetMyImpact(Context(mika.token()).get(), {}, &impact_after)
                   .ok());
   EXPECT_EQ(impact_after.totals(0).actions(), 2);
@@ -177,33 +179,36 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
   sign_in.set_account_id("admin");
   sign_in.set_secret(kAdminPassword);
   v1::SignInResponse admin;
-  ASSERT_TRUE(v1::IdentityService::NewStub(channel_)->SignIn(Context().get(), sign_in, &admin).ok());
+  ASSERT_TRUE(server_->Stub<v1::IdentityService>()->SignIn(Context().get(), sign_in, &admin).ok());
   v1::CreateStaffRequest staff;
   staff.set_request_id("e2e-create-staff");
   staff.set_login("staff.aiko");
   staff.set_password("a-long-staff-password");
   v1::Profile staff_profile;
-  ASSERT_TRUE(v1::IdentityService::NewStub(channel_)
+  ASSERT_TRUE(server_->Stub<v1::IdentityService>()
                   ->CreateStaff(Context(admin.token()).get(), staff, &staff_profile)
                   .ok());
   sign_in.set_account_id("staff.aiko");
   sign_in.set_secret("a-long-staff-password");
   v1::SignInResponse staff_session;
   ASSERT_TRUE(
-      v1::IdentityService::NewStub(channel_)->SignIn(Context().get(), sign_in, &staff_session).ok());
+      server_->Stub<v1::IdentityService>()->SignIn(Context().get(), sign_in, &staff_session).ok());
   v1::RecordActionRequest request;
   request.set_request_id("e2e-staff-record");
   request.set_action_type("clothing_reuse");
   request.set_quantity(1);
   v1::RecordActionResponse denied;
-  EXPECT_THAT(v1::ActionsService::NewStub(channel_)->RecordAction(
+  EXPECT_THAT(server_->Stub<v1::ActionsService>()->RecordAction(
                   Context(staff_session.token()).get(), request, &denied),
               StatusIs(grpc::StatusCode::PERMISSION_DENIED));
 
-  // SIGTERM: graceful shutdown, exit code 0.
-  auto exit = server_->process().Terminate(absl::Seconds(15));
-  ASSERT_TRUE(exit.ok()) << exit.status();
-  EXPECT_TRUE(exit->Success()) << exit->ToString();
+  // SIGTERM: graceful shutdown, exit code 0 (each process of a split
+  // deployment).
+  for (ProcessHandle* process : server_->processes()) {
+    auto exit = process->Terminate(absl::Seconds(15));
+    ASSERT_TRUE(exit.ok()) << exit.status();
+    EXPECT_TRUE(exit->Success()) << exit->ToString();
+  }
 }
 
 }  // namespace
