@@ -205,7 +205,10 @@ TEST_F(TourTest, CitizenTourThenCrashAndRestartKeepsEverythingExact) {
   // SIGTERM: graceful shutdown, exit code 0 (each process of a split
   // deployment).
   for (ProcessHandle* process : server_->processes()) {
-    auto exit = process->Terminate(absl::Seconds(15));
+    ASSERT_TRUE(process->Signal(SIGTERM).ok());
+  }
+  for (ProcessHandle* process : server_->processes()) {
+    auto exit = process->Wait(absl::Seconds(15));
     ASSERT_TRUE(exit.ok()) << exit.status();
     EXPECT_TRUE(exit->Success()) << exit->ToString();
   }
