@@ -590,9 +590,15 @@ void Client::PrintRpcError(const grpc::Status& status, Auth auth,
   std::fprintf(stderr, "error: %s: %s\n", absl::StatusCodeToString(code).c_str(),
                status.error_message().c_str());
   if (code == absl::StatusCode::kUnavailable) {
-    std::fprintf(stderr,
-                 "hint: is the ecoact server running at %s? (deploy/local/run.sh starts one)\n",
-                 options_.server.c_str());
+    if (channels_->routes().services.empty()) {
+      std::fprintf(stderr,
+                   "hint: is the ecoact server running at %s? (deploy/local/run.sh starts one)\n",
+                   options_.server.c_str());
+    } else {
+      std::fprintf(stderr,
+                   "hint: is the server of this command's service running? --routes sends each "
+                   "service to its own (--server: the others)\n");
+    }
     if (options_.tls.enabled()) {
       std::fprintf(stderr,
                    "hint: with TLS, --tls_ca_file must hold the CA that signed the server's "
