@@ -67,6 +67,13 @@ void Gateway::Routes() {
   server.set_read_timeout(io);
   server.set_write_timeout(io);
   server.set_keep_alive_timeout(5);
+  // httplib writes a reply's headers and body separately: with Nagle's
+  // algorithm on, the body then waits for the client's delayed ACK (about
+  // 40 ms per call, measured: 29 ms mean vs 0.3 ms with no delay).
+  server.set_tcp_nodelay(true);
+  // httplib closes a keep-alive connection after 5 requests by default; a
+  // page that polls the API would reconnect all the time.
+  server.set_keep_alive_max_count(1000);
   server.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
 
   server.Post(R"(/api/.*)", [this](const httplib::Request& request, httplib::Response& response) {
@@ -125,6 +132,12 @@ void Gateway::Routes() {
         } else if (response.status == 404) {
           SetError(response, 404, grpc::StatusCode::NOT_FOUND,
                    absl::StrCat("nothing at ", request.path));
+        } else if (response.status == 400 && request.method == "POST" &&
+                   !request.has_header("Content-Length") &&
+                   !request.has_header("Transfer-Encoding")) {
+          // curl -X POST without -d: HTTP/1.1 needs to know the body's length.
+          SetError(response, 400, grpc::StatusCode::INVALID_ARGUMENT,
+                   "a POST needs a body or Content-Length: 0; send {} for an empty request");
         } else {
           SetError(response, response.status, grpc::StatusCode::INVALID_ARGUMENT,
                    absl::StrCat("bad HTTP request (", response.status, ")"));

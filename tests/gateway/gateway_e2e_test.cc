@@ -2,7 +2,11 @@
 // (tests/support/stack.h), called over HTTP with cpp-httplib's client: every
 // ecoact.v1 RPC reachable as JSON, a citizen's whole flow, and each error a
 // browser or curl can meet.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -313,6 +317,32 @@ TEST_F(GatewayE2eTest, OversizedBodyIs413) {
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 413);
   EXPECT_THAT(result->body, HasSubstr("1048576"));
+}
+
+TEST_F(GatewayE2eTest, PostWithoutALengthIs400SayingWhatToSend) {
+  // What `curl -X POST URL` sends: no Content-Length, no body (httplib's
+  // client would add a length, so this goes over a plain socket).
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(gateway_->port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string request =
+      "POST /api/ecoact.v1.IdentityService/ListWards HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Connection: close\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) reply.append(buffer, n);
+  close(fd);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400"));
+  EXPECT_THAT(reply, HasSubstr("send {} for an empty request"));
+  // An empty body with its length is an empty request.
+  auto empty = gateway_->Client().Post("/api/ecoact.v1.IdentityService/ListWards", "", kJsonType);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 200) << empty->body;
 }
 
 TEST_F(GatewayE2eTest, OtherMethodsOnTheApiAre405) {
