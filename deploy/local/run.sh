@@ -236,7 +236,7 @@ Try it, from ${repo}:
   ${cli} record clothing_reuse 2.5
   ${cli} board --period=week
   ${cli} help
-  curl -s -X POST http://127.0.0.1:${http_port}/api/ecoact.v1.IdentityService/ListWards
+  curl -s http://127.0.0.1:${http_port}/api/ecoact.v1.IdentityService/ListWards -d '{}'
 
 The first admin is '${ECOACT_ADMIN_LOGIN}', password in ${admin_password_source}. Keep the admin
 session apart from your citizen one:

@@ -56,8 +56,8 @@ ecoact::gateway::GatewayOptions OptionsFromFlags() {
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
       port < 0 || port > 65535) {
-    ecoact::ExitWithConfigError(absl::InvalidArgumentError(absl::StrCat(
-        "--http_listen (ECOACT_HTTP_LISTEN) must be HOST:PORT, got '", listen, "'")));
+    ecoact::ExitWithConfigError(absl::InvalidArgumentError(
+        absl::StrCat("--http_listen (ECOACT_HTTP_LISTEN) must be HOST:PORT, got '", listen, "'")));
   }
   options.http_host = listen.substr(0, colon);
   if (options.http_host.size() > 2 && options.http_host.front() == '[') {
@@ -99,10 +99,9 @@ int main(int argc, char** argv) {
                     "(POST /api/<package.Service>/<Method>) and the web console");
   ecoact::gateway::GatewayOptions options = OptionsFromFlags();
   const std::string upstream = absl::GetFlag(FLAGS_upstream);
-  ecoact::ChannelTlsOptions tls{absl::GetFlag(FLAGS_upstream_tls_ca_file),
-                                absl::GetFlag(FLAGS_upstream_tls_cert_file),
-                                absl::GetFlag(FLAGS_upstream_tls_key_file),
-                                absl::GetFlag(FLAGS_upstream_tls_server_name)};
+  ecoact::ChannelTlsOptions tls{
+      absl::GetFlag(FLAGS_upstream_tls_ca_file), absl::GetFlag(FLAGS_upstream_tls_cert_file),
+      absl::GetFlag(FLAGS_upstream_tls_key_file), absl::GetFlag(FLAGS_upstream_tls_server_name)};
   auto channel = ecoact::OpenChannel(upstream, tls);
   if (!channel.ok()) ecoact::ExitWithConfigError(channel.status());
 
