@@ -7,6 +7,9 @@
 # The redis-server package is installed for its binary only: integration
 # tests start their own redis-server on a free port, so the system service is
 # not started here.
+#
+# Then the web pages' npm packages (services/gateway/web, `npm ci`) whenever
+# its package-lock.json is newer than what is installed.
 set -euo pipefail
 
 PACKAGES=(
@@ -18,7 +21,24 @@ PACKAGES=(
   procps openssl
   nghttp2-client jq   # bench/h2load.sh (h2load, nghttp); the bench scripts read and merge JSON
   clang-14 libclang-rt-14-dev lld-14   # the sanitizer build and libFuzzer (docs/testing.md)
+  chromium   # the browser tests (tests/browser), headless
 )
+# Node.js and npm install the web pages' packages (services/gateway/web) and
+# run the browser tests: Debian's (Node 18) unless a node is already there.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
+# The web pages' npm packages (Chart.js; playwright-core for the tests),
+# exactly as package-lock.json pins them, whenever the lock file changed.
+web_packages() {
+  local web
+  web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/services/gateway/web"
+  local stamp="${web}/node_modules/.package-lock.json"
+  if [[ -f "${stamp}" && ! "${web}/package-lock.json" -nt "${stamp}" ]]; then return; fi
+  echo "setup: npm ci in ${web}"
+  (cd "${web}" && npm ci --no-audit --no-fund)
+}
 
 installed() {
   # `dpkg -s` also succeeds for removed packages whose configuration remains,
@@ -32,6 +52,7 @@ for package in "${PACKAGES[@]}"; do
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup: all ${#PACKAGES[@]} packages are installed"
+  web_packages
   exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -69,4 +90,5 @@ for package in "${PACKAGES[@]}"; do
     exit 1
   fi
 done
+web_packages
 echo "setup: done"
