@@ -173,6 +173,41 @@ describe('staff console', () => {
     await screen.close();
   });
 
+  it('shows the drive on the public dashboard and the public venue screen', async () => {
+    const eventCo2 = int((await live()).co2eGrams);
+    // The reports projector follows the ledger within milliseconds; wait
+    // until the city report has taken in every weigh-in of the drive.
+    let report;
+    for (let i = 0; i < 100; i++) {
+      report = await stack.call('ReportsService', 'GetImpactReport', { scope: 'SCOPE_CITY' });
+      if (int(report.total?.co2eGrams) === eventCo2) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(int(report.total?.co2eGrams), eventCo2, 'the city report holds the drive, and only the drive');
+
+    const dashboard = await browser.context.newPage();  // its own sessionStorage: signed out
+    await dashboard.goto(`${stack.baseUrl}/dashboard.html`);
+    await dashboard.locator('#total-co2', { hasText: co2Ja(eventCo2) }).waitFor();
+    await dashboard.locator('#ward-table tr', { hasText: '中原区' }).filter({ hasText: co2Ja(eventCo2) }).waitFor();
+    await dashboard.locator('#category-table tr', { hasText: '衣類' }).waitFor();
+    assert.ok(await dashboard.locator('#equivalents [data-equivalent]').count() > 0, 'everyday equivalents are shown');
+    assert.ok(await dashboard.locator('#equivalents .sources li').count() > 0, 'each with its sources');
+    await dashboard.screenshot({ path: path.join(stack.artifacts, `${String(++shot).padStart(2, '0')}-dashboard.png`), fullPage: true });
+
+    await dashboard.getByRole('button', { name: 'English' }).click();
+    await dashboard.getByRole('heading', { name: 'By ward' }).waitFor();
+    assert.equal(await dashboard.getAttribute('html', 'lang'), 'en');
+    await dashboard.locator('#total-co2', { hasText: `${new Intl.NumberFormat('en', { maximumFractionDigits: 1 }).format(eventCo2 / 1000)} kg` }).waitFor();
+    await dashboard.screenshot({ path: path.join(stack.artifacts, `${String(++shot).padStart(2, '0')}-dashboard-en.png`), fullPage: true });
+    await dashboard.getByRole('button', { name: '日本語' }).click();
+
+    await dashboard.goto(`${stack.baseUrl}/live.html?event=${eventId}`);
+    await dashboard.locator('#live-co2', { hasText: co2Ja(eventCo2) }).waitFor();
+    assert.equal(await dashboard.locator('#board-card').isHidden(), true, 'no names on the public screen');
+    await dashboard.screenshot({ path: path.join(stack.artifacts, `${String(++shot).padStart(2, '0')}-venue-screen-public.png`), fullPage: true });
+    await dashboard.close();
+  });
+
   it('switches to English and keeps the choice', async () => {
     await page.getByRole('button', { name: 'English' }).click();
     assert.equal(await page.getAttribute('html', 'lang'), 'en');

@@ -509,6 +509,10 @@ function main() {
     await signOut();
     state.session = null;
     sessionStorage.removeItem(EVENT_KEY);
+    // The device keeps only what still has to be sent: no participant's
+    // nickname stays behind for the next person at this tablet.
+    state.entries = state.entries.filter((e) => e.state === 'queued');
+    saveEntries();
     show('signin');
     $('login').focus();
   });
