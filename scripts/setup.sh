@@ -21,7 +21,7 @@ PACKAGES=(
   procps openssl
   nghttp2-client jq   # bench/h2load.sh (h2load, nghttp); the bench scripts read and merge JSON
   clang-14 libclang-rt-14-dev lld-14   # the sanitizer build and libFuzzer (docs/testing.md)
-  chromium   # the browser tests (tests/browser), headless
+  chromium fonts-ipafont-gothic   # the browser tests (tests/browser): headless, Japanese glyphs in screenshots
 )
 # Node.js and npm install the web pages' packages (services/gateway/web) and
 # run the browser tests: Debian's (Node 18) unless a node is already there.

@@ -57,7 +57,9 @@ async function post(service, method, body, token) {
     try {
       data = JSON.parse(text);
     } catch {
-      data = { message: text };
+      // Not the gateway's JSON (a proxy's error page, say): no page markup
+      // in front of the user, just the status.
+      data = { message: `HTTP ${response.status} ${response.statusText}` };
     }
   }
   if (!response.ok) {
