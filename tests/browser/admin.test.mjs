@@ -124,6 +124,8 @@ describe('admin pages', () => {
     // Chart.js drew into the canvases.
     assert.equal(await page.evaluate(() => [...document.querySelectorAll('#survey-results canvas')]
       .every((c) => window.Chart.getChart(c) !== undefined)), true);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the window`);
     await screenshot('survey-results');
   });
 

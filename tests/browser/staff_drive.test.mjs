@@ -222,6 +222,15 @@ describe('staff console', () => {
     assert.equal(await page.getAttribute('html', 'lang'), 'ja');
   });
 
+  it('fits a phone screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.locator('#weight').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+    await screenshot('phone');
+  });
+
   it('raised no script errors', () => {
     assert.deepEqual(browser.errors, []);
   });

@@ -31,6 +31,8 @@ export async function launch({ locale = 'ja-JP', viewport = { width: 1280, heigh
     locale,
     viewport,
     timezoneId: 'Asia/Tokyo',
+    // Charts draw at once (no animation), so screenshots show the figures.
+    reducedMotion: 'reduce',
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -4,7 +4,7 @@
 import { ApiError, call, int, loadSession, newRequestId, signIn, signOut } from './api.js';
 import { bars } from './charts.js';
 import {
-  actionName, formatCo2, formatDateTime, formatNumber, initI18n, onLangChange, t,
+  actionName, categoryName, formatCo2, formatDateTime, formatNumber, initI18n, onLangChange, t,
 } from './i18n.js';
 import { renderExports } from './exports.js';
 
@@ -126,7 +126,7 @@ function renderCatalog() {
     const details = el('details', { class: 'card', 'data-action-type': type.id },
       el('summary', {}, el('strong', {}, actionName(type)), ` — ${factorLine(type, factor)}`),
       el('p', {}, t('catalog.meta', {
-        category: type.category, points: formatNumber(int(type.pointsPerUnit)),
+        category: categoryName(type.category), points: formatNumber(int(type.pointsPerUnit)),
         cap: int(type.dailyCapMilli) ? formatNumber(int(type.dailyCapMilli) / 1000) : t('catalog.noCap'),
       })),
       versions);
@@ -304,7 +304,7 @@ function renderResults() {
   root.replaceChildren(...cards);
   for (const canvas of root.querySelectorAll('canvas[data-values]')) {
     bars(canvas, JSON.parse(canvas.dataset.labels), JSON.parse(canvas.dataset.values),
-      { format: (v) => formatNumber(v) });
+      { format: (v) => formatNumber(v), integer: true });
   }
 }
 

@@ -26,14 +26,15 @@ export function draw(canvas, config) {
 }
 
 // Bars, one series. `format` turns a value into the tooltip's text.
-export function bars(canvas, labels, values, { label = '', format = String, horizontal = false } = {}) {
+// `integer`: counts, so no ticks between whole numbers.
+export function bars(canvas, labels, values, { label = '', format = String, horizontal = false, integer = false } = {}) {
   return draw(canvas, {
     type: 'bar',
     data: { labels, datasets: [{ label, data: values, backgroundColor: labels.map((_, i) => PALETTE[i % PALETTE.length]) }] },
     options: {
       indexAxis: horizontal ? 'y' : 'x',
       plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => format(c.raw) } } },
-      scales: { [horizontal ? 'x' : 'y']: { beginAtZero: true, ticks: { callback: (v) => format(v) } } },
+      scales: { [horizontal ? 'x' : 'y']: { beginAtZero: true, ticks: { callback: (v) => format(v), ...(integer ? { precision: 0 } : {}) } } },
     },
   });
 }

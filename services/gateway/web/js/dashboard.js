@@ -6,7 +6,7 @@
 import { ApiError, call, int } from './api.js';
 import { bars, doughnut, line } from './charts.js';
 import {
-  formatCo2, formatDateTime, formatKg, formatNumber, initI18n, lang, onLangChange, t,
+  categoryName, formatCo2, formatDateTime, formatKg, formatNumber, initI18n, lang, onLangChange, t,
 } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -21,12 +21,6 @@ function el(tag, props = {}, ...children) {
   }
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
-}
-
-function categoryName(id) {
-  const key = `category.${id}`;
-  const text = t(key);
-  return text === key ? id : text;
 }
 
 function monthLabel(month) {

@@ -121,6 +121,14 @@ export function formatTime(iso) {
   return new Intl.DateTimeFormat(locale(), { timeStyle: 'medium' }).format(d);
 }
 
+// A catalogue category's display name ("clothing" -> 衣類); the id itself
+// for a category the catalogues do not name.
+export function categoryName(id) {
+  const key = `category.${id}`;
+  const text = t(key);
+  return text === key ? id : text;
+}
+
 // An action type's name in the page's language, from the catalogue entry.
 export function actionName(type) {
   if (!type) return '';

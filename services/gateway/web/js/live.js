@@ -7,7 +7,9 @@
 
 import { ApiError, call, int, loadSession } from './api.js';
 import { bars } from './charts.js';
-import { actionName, formatCo2, formatKg, formatNumber, formatTime, initI18n, onLangChange, t } from './i18n.js';
+import {
+  actionName, categoryName, formatCo2, formatKg, formatNumber, formatTime, initI18n, onLangChange, t,
+} from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
@@ -39,11 +41,6 @@ function fromLive(live) {
     rows: rows.map((r) => ({ label: actionName(types.get(r.actionType) || { id: r.actionType }), co2: int(r.co2eGrams) })),
     board: live.board || [],
   };
-}
-
-function categoryName(id) {
-  const text = t(`category.${id}`);
-  return text === `category.${id}` ? id : text;
 }
 
 function render(live) {
