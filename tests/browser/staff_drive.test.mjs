@@ -155,6 +155,23 @@ describe('staff console', () => {
     await page.locator('#live-co2', { hasText: co2Ja(int(totals.co2eGrams)) }).waitFor();
   });
 
+  it('renews a refused access token with the refresh token, once', async () => {
+    const before = await page.evaluate(() => JSON.parse(sessionStorage.getItem('ecoact.session')));
+    await page.evaluate(() => {
+      const session = JSON.parse(sessionStorage.getItem('ecoact.session'));
+      session.token = 'not.a-valid.token';
+      sessionStorage.setItem('ecoact.session', JSON.stringify(session));
+    });
+    await page.getByLabel('匿名の持ち込み').check();
+    await page.locator('#weight').fill('0.8');
+    await page.locator('#weight').press('Enter');
+    await page.locator('#entries li[data-state="recorded"]').nth(3).waitFor();
+    const after = await page.evaluate(() => JSON.parse(sessionStorage.getItem('ecoact.session')));
+    assert.notEqual(after.token, 'not.a-valid.token');
+    assert.notEqual(after.refreshToken, before.refreshToken, 'the refresh token is single use: replaced');
+    assert.equal((await live()).byActionType.reduce((n, r) => n + int(r.entries), 0), 4);
+  });
+
   it('opens the venue screen, which refreshes by itself', async () => {
     const [screen] = await Promise.all([
       browser.context.waitForEvent('page'),
