@@ -16,6 +16,7 @@ PACKAGES=(
   build-essential g++ cmake ninja-build ccache pkg-config git ca-certificates tzdata
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev libssl-dev nlohmann-json3-dev
+  libcpp-httplib-dev   # the HTTP/JSON gateway (services/gateway) and its tests' HTTP client
   redis-server
   googletest libgtest-dev libgmock-dev
   procps openssl

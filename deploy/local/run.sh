@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs ecoact on this machine: installs what is missing (scripts/setup.sh),
 # builds (scripts/build.sh), then starts Redis on loopback with the append-only
-# file on and the all-in-one server in front of it. Works on a fresh Debian 12.
+# file on, the all-in-one server in front of it, and the HTTP/JSON gateway
+# with the web console in front of that. Works on a fresh Debian 12.
 #
-#   deploy/local/run.sh            run in the foreground; Ctrl-C stops both
-#   deploy/local/run.sh --detach   return once both are up; deploy/local/stop.sh stops them
+#   deploy/local/run.sh            run in the foreground; Ctrl-C stops everything
+#   deploy/local/run.sh --detach   return once all is up; deploy/local/stop.sh stops it
 #
 # Environment:
 #   ECOACT_PORT (7700), ECOACT_REDIS_PORT (6390)   loopback ports
+#   ECOACT_HTTP_PORT (8080)   the gateway's loopback port: http://127.0.0.1:8080/
 #   ECOACT_REDIS_FSYNC (everysec)   Redis's appendfsync: `always` fsyncs the
 #       append-only file before every reply, so no acknowledged action is lost
 #       even to a power cut (docs/operations.md, "Durability")
@@ -22,7 +24,13 @@
 #       once, or, for a .data that already holds accounts, the signing key
 #       the server defaulted to before
 #   any other ECOACT_<FLAG> (ECOACT_TIME_ZONE, ...) reaches the server as is;
-#   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md).
+#   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md);
+#   the gateway then needs ECOACT_UPSTREAM_TLS_CA_FILE (and for mutual TLS
+#   ECOACT_UPSTREAM_TLS_CERT_FILE, ECOACT_UPSTREAM_TLS_KEY_FILE). Other
+#   gateway flags the same way (ECOACT_VENDOR_ROOT, ECOACT_CALL_TIMEOUT, ...);
+#   ECOACT_WEB_ROOT (services/gateway/web) is the directory served at /.
+#   ECOACT_VENDOR_ROOT (services/gateway/web/node_modules, filled by npm ci in
+#       scripts/setup.sh) is served at /vendor/: Chart.js for the dashboard.
 #   BUILD_DIR (build)   as in scripts/build.sh
 #
 # Everything the run keeps is under .data/: redis/ (the AOF), *.pid, *.log.
@@ -34,9 +42,11 @@ cd "${repo}"
 data="${repo}/.data"
 port="${ECOACT_PORT:-7700}"
 redis_port="${ECOACT_REDIS_PORT:-6390}"
+http_port="${ECOACT_HTTP_PORT:-8080}"
 redis_fsync="${ECOACT_REDIS_FSYNC:-everysec}"
 build_dir="${BUILD_DIR:-build}"
 server_bin="${build_dir}/services/allinone/ecoact_server"
+gateway_bin="${build_dir}/services/gateway/ecoact_gateway"
 
 log() { printf 'run.sh: %s\n' "$*" >&2; }
 die() {
@@ -61,12 +71,14 @@ esac
   echo "usage: deploy/local/run.sh [--detach]" >&2
   exit 2
 }
-for p in "${port}" "${redis_port}"; do
+for p in "${port}" "${redis_port}" "${http_port}"; do
   if ! [[ "${p}" =~ ^[0-9]{1,5}$ ]] || ((p == 0 || p > 65535)); then
-    die "bad port '${p}' in ECOACT_PORT or ECOACT_REDIS_PORT"
+    die "bad port '${p}' in ECOACT_PORT, ECOACT_REDIS_PORT or ECOACT_HTTP_PORT"
   fi
 done
 [[ "${port}" != "${redis_port}" ]] || die "ECOACT_PORT and ECOACT_REDIS_PORT are both ${port}"
+[[ "${http_port}" != "${port}" && "${http_port}" != "${redis_port}" ]] ||
+  die "ECOACT_HTTP_PORT ${http_port} is also ECOACT_PORT or ECOACT_REDIS_PORT"
 case "${redis_fsync}" in
   everysec | always) ;;
   *) die "ECOACT_REDIS_FSYNC must be everysec or always, got '${redis_fsync}'" ;;
@@ -79,7 +91,7 @@ chmod 700 "${data}"
 
 # A pid file can outlive its process (a reboot) and pids are reused: only a
 # live process that is still the program we started counts.
-for entry in server:ecoact_server redis:redis-server; do
+for entry in gateway:ecoact_gateway server:ecoact_server redis:redis-server; do
   name="${entry%%:*}" program="${entry#*:}"
   pid="$(cat "${data}/${name}.pid" 2>/dev/null || true)"
   if [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null &&
@@ -91,11 +103,11 @@ done
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for p in "${redis_port}" "${port}"; do
+for p in "${redis_port}" "${port}" "${http_port}"; do
   if listening "${p}"; then
     owner="$(ss -Hltnp "sport = :${p}" 2>/dev/null | grep -o 'users:.*' | head -n1 || true)"
     die "something already listens on 127.0.0.1:${p}${owner:+ (${owner})}; stop it, or pick" \
-      "another port with ECOACT_PORT / ECOACT_REDIS_PORT"
+      "another port with ECOACT_PORT / ECOACT_REDIS_PORT / ECOACT_HTTP_PORT"
   fi
 done
 
@@ -106,6 +118,7 @@ if [[ -f scripts/setup.sh ]]; then
 fi
 bash scripts/build.sh
 [[ -x "${server_bin}" ]] || die "${server_bin} was not built; see the output of scripts/build.sh above"
+[[ -x "${gateway_bin}" ]] || die "${gateway_bin} was not built; see the output of scripts/build.sh above"
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   die "redis-server or redis-cli not found; scripts/setup.sh installs them (package redis-server)"
 fi
@@ -199,6 +212,16 @@ server_pid=$!
 echo "${server_pid}" >"${data}/server.pid"
 wait_until server "${server_pid}" 30 listening "${port}"
 
+printf '\n--- %s: run.sh starting the gateway on port %s\n' "$(date -Is)" "${http_port}" \
+  >>"${data}/gateway.log"
+setsid "${gateway_bin}" --http_listen="127.0.0.1:${http_port}" --upstream="127.0.0.1:${port}" \
+  --web_root="${ECOACT_WEB_ROOT:-${repo}/services/gateway/web}" \
+  --vendor_root="${ECOACT_VENDOR_ROOT:-${repo}/services/gateway/web/node_modules}" \
+  >>"${data}/gateway.log" 2>&1 </dev/null &
+gateway_pid=$!
+echo "${gateway_pid}" >"${data}/gateway.pid"
+wait_until gateway "${gateway_pid}" 10 listening "${http_port}"
+
 cli="${build_dir}/cli/ecoact"
 [[ "${port}" == 7700 ]] || cli+=" --server=127.0.0.1:${port}"
 # With TLS the CLI needs the CA that signed the server's certificate.
@@ -207,7 +230,8 @@ cli="${build_dir}/cli/ecoact"
 cat <<EOF
 
 ecoact is running: server 127.0.0.1:${port} (pid ${server_pid}), Redis 127.0.0.1:${redis_port} (pid ${redis_pid}, appendfsync ${redis_fsync}).
-Data and logs: .data/ (redis/ holds the append-only file; server.log, redis.log).
+Web console and HTTP/JSON API: http://127.0.0.1:${http_port}/ (gateway pid ${gateway_pid}).
+Data and logs: .data/ (redis/ holds the append-only file; server.log, gateway.log, redis.log).
 
 Try it, from ${repo}:
   ${cli} wards
@@ -216,6 +240,7 @@ Try it, from ${repo}:
   ${cli} record clothing_reuse 2.5
   ${cli} board --period=week
   ${cli} help
+  curl -s -X POST http://127.0.0.1:${http_port}/api/ecoact.v1.IdentityService/ListWards
 
 The first admin is '${ECOACT_ADMIN_LOGIN}', password in ${admin_password_source}. Keep the admin
 session apart from your citizen one:
@@ -231,9 +256,11 @@ fi
 echo "Press Ctrl-C to stop."
 # Returns when either process exits (unexpectedly) or a signal runs the trap.
 set +e
-wait -n "${server_pid}" "${redis_pid}"
+wait -n "${gateway_pid}" "${server_pid}" "${redis_pid}"
 status=$?
 set -e
-if kill -0 "${server_pid}" 2>/dev/null; then name=redis; else name=server; fi
+name=redis
+if ! kill -0 "${gateway_pid}" 2>/dev/null; then name=gateway; fi
+if ! kill -0 "${server_pid}" 2>/dev/null; then name=server; fi
 die "${name} exited (status ${status}); last lines of .data/${name}.log:
 $(tail -n 20 "${data}/${name}.log")"

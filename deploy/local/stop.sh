@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stops what deploy/local/run.sh started, in order: the server first (SIGTERM:
-# it stops accepting calls and lets in-flight ones finish), then Redis
+# Stops what deploy/local/run.sh started, in order: the HTTP gateway, then the
+# server (SIGTERM: it stops accepting calls and lets in-flight ones finish),
+# then Redis
 # (`redis-cli shutdown`, which flushes and fsyncs the append-only file).
 # Only the processes named in .data/*.pid are touched. Nothing running: no-op.
 set -euo pipefail
@@ -37,6 +38,14 @@ await_exit() {
 }
 
 stopped=false
+if pid="$(live_pid gateway ecoact_gateway)"; then
+  log "stopping the gateway (pid ${pid})"
+  kill -TERM "${pid}" 2>/dev/null || true
+  await_exit gateway "${pid}" 15
+  rm -f "${data}/gateway.pid"
+  stopped=true
+fi
+
 if pid="$(live_pid server ecoact_server)"; then
   log "stopping the server (pid ${pid})"
   kill -TERM "${pid}" 2>/dev/null || true

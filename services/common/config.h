@@ -11,16 +11,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/common/flags.h"
 #include "services/common/periods.h"
 #include "services/common/rate_limit.h"
 #include "services/common/redis.h"
 #include "services/common/tls.h"
 
 namespace ecoact {
-
-// Applies environment defaults, then parses argv. Exits with a message naming
-// the variable or flag on a bad value. `usage` is the first line of --help.
-void InitFlags(int argc, char** argv, absl::string_view usage);
 
 // What every server needs.
 struct CommonConfig {
@@ -49,8 +46,5 @@ struct CommonConfig {
 
 // Reads and validates the common flags; INVALID_ARGUMENT names the flag.
 absl::StatusOr<CommonConfig> CommonConfigFromFlags();
-
-// Prints `status` with the program's name to stderr and exits with code 2.
-[[noreturn]] void ExitWithConfigError(const absl::Status& status);
 
 }  // namespace ecoact

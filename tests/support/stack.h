@@ -72,6 +72,9 @@ class Stack {
   void set_now(absl::Time t) { now_ms_.store(absl::ToUnixMillis(t)); }
 
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  // The loopback port the services listen on, for processes that call them
+  // (the gateway's e2e test).
+  int port() const { return server_->port(); }
   std::unique_ptr<v1::IdentityService::Stub> identity() { return v1::IdentityService::NewStub(channel_); }
   std::unique_ptr<v1::CatalogService::Stub> catalog_stub() { return v1::CatalogService::NewStub(channel_); }
   std::unique_ptr<v1::ActionsService::Stub> actions() { return v1::ActionsService::NewStub(channel_); }
