@@ -7,7 +7,8 @@
 // teams_commands.cc the commands of teams and organisations (`ecoact team
 // ...`, `ecoact org ...`, `ecoact join`, `ecoact admin test-account`);
 // privacy_commands.cc `ecoact export` and `ecoact delete-account`;
-// surveys_commands.cc `ecoact survey ...`.
+// surveys_commands.cc `ecoact survey ...`; reports_commands.cc `ecoact
+// report` and `ecoact report export`.
 // and board commands and main(); board_commands.cc the group-board, ranks
 // and outlier views; events_commands.cc holds the commands of
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
@@ -28,6 +29,7 @@
 #include "ecoact/v1/events.grpc.pb.h"
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "ecoact/v1/reports.grpc.pb.h"
 #include "ecoact/v1/rewards.grpc.pb.h"
 #include "ecoact/v1/surveys.grpc.pb.h"
 #include "google/protobuf/message.h"
@@ -147,6 +149,7 @@ class Client {
   v1::EventsService::Stub& events() { return *events_; }
   v1::RewardsService::Stub& rewards() { return *rewards_; }
   v1::SurveysService::Stub& surveys() { return *surveys_; }
+  v1::ReportsService::Stub& reports() { return *reports_; }
   const std::optional<Session>& session() const { return session_; }
 
   // Runs `rpc` with a fresh deadline and, for kToken, the session's bearer
@@ -183,6 +186,7 @@ class Client {
   std::unique_ptr<v1::EventsService::Stub> events_;
   std::unique_ptr<v1::RewardsService::Stub> rewards_;
   std::unique_ptr<v1::SurveysService::Stub> surveys_;
+  std::unique_ptr<v1::ReportsService::Stub> reports_;
   std::optional<Session> session_;
   bool session_loaded_ = false;
 };
@@ -259,5 +263,10 @@ int TeamList(Client& client, const Invocation& in);
 int TeamLeave(Client& client, const Invocation& in);
 int Join(Client& client, const Invocation& in);
 int AdminTestAccount(Client& client, const Invocation& in);
+
+// --------------------------------------------- reports_commands.cc: commands
+
+int Report(Client& client, const Invocation& in);
+int ReportExport(Client& client, const Invocation& in);
 
 }  // namespace ecoact::cli

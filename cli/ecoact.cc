@@ -108,6 +108,9 @@ constexpr OptionSpec kOptionSpecs[] = {
     // Surveys.
     {"wave", Kind::kChoice, "before|after"},      {"event", Kind::kString, "EVENT_ID"},
     {"campaign", Kind::kString, "CAMPAIGN_ID"},
+    // Impact reports.
+    {"from", Kind::kString, "YYYY-MM"},           {"to", Kind::kString, "YYYY-MM"},
+    {"top", Kind::kInt, "N"},
     // Personal data.
     {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
     // TLS to the server (global).
@@ -450,7 +453,8 @@ Client::Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel)
       leaderboard_(v1::LeaderboardService::NewStub(channel_)),
       events_(v1::EventsService::NewStub(channel_)),
       rewards_(v1::RewardsService::NewStub(channel_)),
-      surveys_(v1::SurveysService::NewStub(channel_)) {}
+      surveys_(v1::SurveysService::NewStub(channel_)),
+      reports_(v1::ReportsService::NewStub(channel_)) {}
 
 bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
                   absl::string_view retry_option) {
@@ -1164,6 +1168,16 @@ const std::vector<Command>& Commands() {
     {"survey results", "SURVEY_ID", {},
      "show a survey's results (admin): counts, means, response rates, and the\n"
      "      paired before/after change", SurveyResults},
+
+    {"report export", "", {{"out", true}, {"from", true}, {"to", true}, {"scope", false},
+                           {"id", false}},
+     "stream the impact CSV (admin) to --out=FILE.csv: one row per scope x month x\n"
+     "      category in [--from, --to] (months, at most 120); every scope unless\n"
+     "      --scope (and --id) names one", ReportExport, "impact reports:"},
+    {"report", "", {{"scope", false}, {"id", false}, {"from", false}, {"to", false}, {"top", false}},
+     "show the CO2 saved (no sign-in needed) by category and month, with factor\n"
+     "      sources and everyday equivalents; default: the city, the last 12 months;\n"
+     "      the city's report also ranks wards and the --top (10) teams and orgs", Report},
   };
   // clang-format on
   return *commands;

@@ -3,6 +3,7 @@
 // campaign progress.
 //   build/services/leaderboard/ecoact_rebuild --redis=127.0.0.1:6390
 //   build/services/leaderboard/ecoact_rebuild --redis=127.0.0.1:6390 --rewards
+//   build/services/leaderboard/ecoact_rebuild --redis=127.0.0.1:6390 --reports
 // Boards are safe to rebuild while the services run; rewards are not (they
 // overwrite all-time totals with figures read earlier), so they must be
 // asked for, with the actions and events services stopped.
@@ -13,6 +14,7 @@
 #include "services/actions/campaigns.h"
 #include "services/common/config.h"
 #include "services/leaderboard/leaderboard_module.h"
+#include "services/reports/report_projector.h"
 #include "services/rewards/badge_flags.h"
 #include "services/rewards/rewards_rebuild.h"
 
@@ -20,6 +22,11 @@ ABSL_FLAG(bool, rewards, false,
           "Also rebuild badges, streaks and campaign progress (all-time totals and the "
           "campaign fields of the shard aggregates). NOT safe while actions are recorded: stop "
           "the actions and events services first (boards alone are safe to rebuild live)");
+
+ABSL_FLAG(bool, reports, false,
+          "Also rebuild the impact report figures (services/reports) from the ledger. Safe "
+          "while the services run: a running reports projector pauses and then goes on "
+          "after the last entry the rebuild counted");
 
 int main(int argc, char** argv) {
   ecoact::InitFlags(argc, argv,
@@ -52,6 +59,20 @@ int main(int argc, char** argv) {
               seconds > 0 ? static_cast<double>(report->entries) / seconds : 0.0,
               static_cast<long long>(report->hidden_accounts),
               static_cast<long long>(report->stale_boards_removed));
+  if (absl::GetFlag(FLAGS_reports)) {
+    const absl::Time reports_started = absl::Now();
+    auto reports = ecoact::reports::RebuildReports(&redis, keys, *calendar);
+    if (!reports.ok()) {
+      std::fprintf(stderr, "reports rebuild failed: %s\n",
+                   std::string(reports.status().message()).c_str());
+      return 1;
+    }
+    std::printf("rebuilt impact reports from %lld ledger entries in %.3f s (%lld old report "
+                "keys removed)\n",
+                static_cast<long long>(reports->entries),
+                absl::ToDoubleSeconds(absl::Now() - reports_started),
+                static_cast<long long>(reports->keys_removed));
+  }
   if (!absl::GetFlag(FLAGS_rewards)) {
     std::printf("badges, streaks and campaign progress not rebuilt: pass --rewards, after "
                 "stopping the actions and events services (a rewards rebuild overwrites what "

@@ -1,0 +1,376 @@
+#include "services/reports/report_projector.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "leaderboard_lua.h"
+#include "reports_lua.h"
+#include "services/common/log.h"
+#include "services/common/status_macros.h"
+#include "services/reports/report_model.h"
+
+namespace ecoact::reports {
+namespace {
+
+const LuaScript& ApplyScript() {
+  static const LuaScript script("reports_apply_batch", embedded::kApplyBatchLua);
+  return script;
+}
+
+// The same lease script as the leaderboard projector's, on a key of its own.
+const LuaScript& LeaseScript() {
+  static const LuaScript script("lease", leaderboard::embedded::kLeaseLua);
+  return script;
+}
+
+std::string AppliedKey(const KeySpace& keys, int shard) {
+  return absl::StrCat(keys.ShardPrefix(shard), "rpt-applied");
+}
+std::string OwnerKey(const KeySpace& keys, int shard) {
+  return absl::StrCat(keys.ShardPrefix(shard), "rpt-owner");
+}
+
+// -1 if a < b, 0 if equal, 1 if a > b, for stream ids "ms-seq".
+int CompareIds(absl::string_view a, absl::string_view b) {
+  auto split = [](absl::string_view id) {
+    const size_t dash = id.find('-');
+    uint64_t ms = 0, seq = 0;
+    (void)absl::SimpleAtoi(id.substr(0, dash), &ms);
+    if (dash != absl::string_view::npos) (void)absl::SimpleAtoi(id.substr(dash + 1), &seq);
+    return std::make_pair(ms, seq);
+  };
+  const auto x = split(a), y = split(b);
+  return x < y ? -1 : (x == y ? 0 : 1);
+}
+
+RedisClient::ScriptCall BuildCall(const KeySpace& keys, const CityCalendar& calendar, int shard,
+                                  const std::vector<StoredEntry>& entries,
+                                  const std::string& group, const std::string& writer) {
+  ReportDelta delta;
+  for (const StoredEntry& stored : entries) {
+    // A malformed entry (skipped by the reader) has no type: acknowledged only.
+    if (stored.entry.action_type().empty()) continue;
+    AddEntry(stored, calendar, &delta);
+  }
+  RedisClient::ScriptCall call;
+  call.keys = {keys.Ledger(shard), AppliedKey(keys, shard), OwnerKey(keys, shard)};
+  call.args = {group, writer, entries.front().entry.entry_id(), entries.back().entry.entry_id(),
+               absl::StrCat(group.empty() ? 0 : entries.size())};
+  if (!group.empty()) {
+    for (const StoredEntry& stored : entries) call.args.push_back(stored.entry.entry_id());
+  }
+  DeltaToScriptArgs(delta, keys.ShardPrefix(shard), 4, &call.keys, &call.args);
+  return call;
+}
+
+}  // namespace
+
+std::string ReportsLeaseKey(const KeySpace& keys) {
+  return absl::StrCat(keys.prefix(), ":{reports}:lease");
+}
+
+absl::Status ApplyReportEntries(RedisClient* redis, const KeySpace& keys,
+                                const CityCalendar& calendar,
+                                const std::map<int, std::vector<StoredEntry>>& entries,
+                                const std::string& group, const std::string& writer) {
+  std::map<int, std::vector<StoredEntry>> pending;
+  for (const auto& [shard, list] : entries) {
+    if (!list.empty()) pending[shard] = list;
+  }
+  // Second pass only for shards where some entries were counted before.
+  for (int pass = 0; pass < 2 && !pending.empty(); ++pass) {
+    std::vector<int> shards;
+    std::vector<RedisClient::ScriptCall> calls;
+    for (const auto& [shard, list] : pending) {
+      shards.push_back(shard);
+      calls.push_back(BuildCall(keys, calendar, shard, list, group, writer));
+    }
+    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->EvalMany(ApplyScript(), calls));
+    std::map<int, std::vector<StoredEntry>> again;
+    for (size_t i = 0; i < replies.size(); ++i) {
+      const RedisValue& reply = replies[i];
+      if (reply.IsError()) return RedisErrorToStatus("reports apply", reply.str);
+      if (reply.elements.size() != 2) return absl::InternalError("reports apply: short reply");
+      const int64_t outcome = reply.elements[0].integer;
+      const std::string& marker = reply.elements[1].str;
+      if (outcome == -2) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "reports: shard ", shards[i], " is written by '", marker, "', not '", writer, "'"));
+      }
+      if (outcome != -1) continue;
+      // Keep only the entries after the last one counted (stream order).
+      std::vector<StoredEntry> rest;
+      for (const StoredEntry& stored : pending[shards[i]]) {
+        if (CompareIds(stored.entry.entry_id(), marker) > 0) rest.push_back(stored);
+      }
+      if (rest.empty()) continue;  // cannot happen: outcome would be 0
+      // The already-counted ones still need their XACK: one XACK per shard.
+      if (!group.empty()) {
+        std::vector<std::string> ack = {"XACK", keys.Ledger(shards[i]), group};
+        for (const StoredEntry& stored : pending[shards[i]]) {
+          if (CompareIds(stored.entry.entry_id(), marker) <= 0) {
+            ack.push_back(stored.entry.entry_id());
+          }
+        }
+        RETURN_IF_ERROR(redis->Command(ack).status());
+      }
+      again[shards[i]] = std::move(rest);
+    }
+    pending = std::move(again);
+  }
+  if (!pending.empty()) return absl::InternalError("reports apply: entries counted concurrently");
+  return absl::OkStatus();
+}
+
+ReportProjector::ReportProjector(RedisClient* redis, const KeySpace* keys,
+                                 const CityCalendar* calendar, ReportProjectorOptions options)
+    : redis_(redis), keys_(keys), calendar_(calendar), options_(std::move(options)) {}
+
+ReportProjector::~ReportProjector() { Stop(); }
+
+absl::Status ReportProjector::EnsureGroups() {
+  std::vector<std::vector<std::string>> commands;
+  for (int shard = 0; shard < keys_->shards(); ++shard) {
+    commands.push_back({"XGROUP", "CREATE", keys_->Ledger(shard), options_.group, "0", "MKSTREAM"});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(commands));
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError() && !absl::StartsWith(reply.str, "BUSYGROUP")) {
+      return absl::InternalError(absl::StrCat("XGROUP CREATE: ", reply.str));
+    }
+  }
+  groups_ready_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ReportProjector::HoldLease() {
+  const absl::Time now = absl::Now();
+  if (holds_lease_ && now - lease_renewed_ < options_.lease_ttl / 3) return true;
+  ASSIGN_OR_RETURN(RedisValue held,
+                   redis_->Eval(LeaseScript(), {ReportsLeaseKey(*keys_)},
+                                {options_.consumer,
+                                 absl::StrCat(absl::ToInt64Milliseconds(options_.lease_ttl)), "0"}));
+  const bool was_holding = holds_lease_;
+  holds_lease_ = held.integer == 1;
+  if (!holds_lease_) return false;
+  lease_renewed_ = now;
+  if (!was_holding) {
+    absl::Status taken = TakeOver();
+    if (!taken.ok()) {
+      holds_lease_ = false;
+      return taken;
+    }
+  }
+  return true;
+}
+
+// On taking the lease: become the shards' writer (fencing off any earlier
+// holder), and claim the entries other consumers read but never counted.
+absl::Status ReportProjector::TakeOver() {
+  if (!groups_ready_) RETURN_IF_ERROR(EnsureGroups());
+  std::vector<std::vector<std::string>> owners;
+  for (int shard = 0; shard < keys_->shards(); ++shard) {
+    owners.push_back({"SET", OwnerKey(*keys_, shard), options_.consumer});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> set, redis_->Pipeline(owners));
+  for (const RedisValue& reply : set) {
+    if (reply.IsError()) return RedisErrorToStatus("reports owner", reply.str);
+  }
+  RETURN_IF_ERROR(ClaimOrphans(absl::ZeroDuration()));
+  recovering_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ReportProjector::ClaimOrphans(absl::Duration min_idle) {
+  int64_t claimed = 0;
+  for (int shard = 0; shard < keys_->shards(); ++shard) {
+    std::string cursor = "0-0";
+    do {
+      ASSIGN_OR_RETURN(RedisValue reply,
+                       redis_->Command({"XAUTOCLAIM", keys_->Ledger(shard), options_.group,
+                                        options_.consumer,
+                                        absl::StrCat(absl::ToInt64Milliseconds(min_idle)), cursor,
+                                        "COUNT", "1000", "JUSTID"}));
+      if (reply.elements.size() < 2) return absl::InternalError("XAUTOCLAIM: short reply");
+      cursor = reply.elements[0].str;
+      claimed += static_cast<int64_t>(reply.elements[1].elements.size());
+    } while (cursor != "0-0");
+  }
+  last_orphan_check_ = absl::Now();
+  if (claimed > 0) {
+    LogInfo("reports projector: took over unacknowledged entries", {{"entries", claimed}});
+    recovering_ = true;  // read them (own pending entries) next
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ReportProjector::RunOnce() { return Cycle(true); }
+absl::StatusOr<int> ReportProjector::RunOnceAfterFence() { return Cycle(false); }
+
+absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
+  if (!groups_ready_) RETURN_IF_ERROR(EnsureGroups());
+  ASSIGN_OR_RETURN(bool held, HoldLease());
+  if (!held) return 0;
+  std::vector<std::string> command = {"XREADGROUP", "GROUP", options_.group, options_.consumer,
+                                      "COUNT", absl::StrCat(options_.batch)};
+  if (!recovering_) {
+    command.push_back("BLOCK");
+    command.push_back(absl::StrCat(absl::ToInt64Milliseconds(options_.block)));
+  }
+  command.push_back("STREAMS");
+  for (int shard = 0; shard < keys_->shards(); ++shard) command.push_back(keys_->Ledger(shard));
+  for (int shard = 0; shard < keys_->shards(); ++shard) command.push_back(recovering_ ? "0" : ">");
+  auto reply = redis_->Command(command);
+  if (!reply.ok()) {
+    if (absl::StrContains(reply.status().message(), "NOGROUP")) groups_ready_ = false;
+    return reply.status();
+  }
+  std::map<std::string, int> shard_of_stream;
+  for (int shard = 0; shard < keys_->shards(); ++shard) shard_of_stream[keys_->Ledger(shard)] = shard;
+  std::map<int, std::vector<StoredEntry>> entries;
+  int read = 0;
+  for (const RedisValue& stream : reply->elements) {
+    if (stream.elements.size() != 2) continue;
+    const int shard = shard_of_stream[stream.elements[0].str];
+    for (const RedisValue& raw : stream.elements[1].elements) {
+      ++read;
+      auto entry = DecodeStreamEntry(raw);
+      if (!entry.ok()) {
+        // A malformed entry would block the stream forever: acknowledge it
+        // uncounted.
+        LogError("reports projector: skipping malformed ledger entry",
+                 {{"reason", std::string(entry.status().message())}});
+        StoredEntry skipped;
+        skipped.entry.set_entry_id(raw.elements.empty() ? "" : raw.elements[0].str);
+        entries[shard].push_back(std::move(skipped));
+        continue;
+      }
+      entries[shard].push_back(*std::move(entry));
+    }
+  }
+  if (recovering_ && read == 0) {
+    recovering_ = false;  // own pending entries drained: go on with new ones
+    return Cycle(retry_after_fence);
+  }
+  if (read == 0) {
+    // Idle: now and then take over entries another consumer read and never
+    // counted (it lost the lease, or was fenced off, after reading them).
+    if (absl::Now() - last_orphan_check_ >= options_.lease_ttl) {
+      RETURN_IF_ERROR(ClaimOrphans(options_.lease_ttl));
+    }
+    return 0;
+  }
+  absl::Status applied =
+      ApplyReportEntries(redis_, *keys_, *calendar_, entries, options_.group, options_.consumer);
+  if (absl::IsFailedPrecondition(applied)) {
+    // Fenced off (a rebuild, or another projector took over): the entries
+    // stay pending. Try the lease again at once: if the rebuild is over the
+    // projector takes the shards back and counts them; if another projector
+    // holds it, it claims them once they are idle for a lease's time.
+    holds_lease_ = false;
+    LogInfo("reports projector: fenced off, another writer owns the report keys");
+    if (retry_after_fence) return RunOnceAfterFence();
+    return 0;
+  }
+  RETURN_IF_ERROR(applied);
+  return read;
+}
+
+void ReportProjector::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ReportProjector::Stop() {
+  if (!thread_.joinable()) return;
+  stop_.Notify();
+  thread_.join();
+  if (holds_lease_) {
+    (void)redis_->Eval(LeaseScript(), {ReportsLeaseKey(*keys_)}, {options_.consumer, "0", "0"});
+    holds_lease_ = false;
+  }
+}
+
+void ReportProjector::Loop() {
+  absl::Duration backoff = absl::Milliseconds(100);
+  bool failing = false;
+  while (!stop_.HasBeenNotified()) {
+    auto applied = RunOnce();
+    if (applied.ok()) {
+      if (failing) LogInfo("reports projector: resumed");
+      failing = false;
+      backoff = absl::Milliseconds(100);
+      if (!holds_lease_) stop_.WaitForNotificationWithTimeout(options_.block);
+      continue;
+    }
+    if (!failing) {
+      LogWarning("reports projector: cannot read the ledger, retrying",
+                 {{"reason", std::string(applied.status().message())}});
+    }
+    failing = true;
+    stop_.WaitForNotificationWithTimeout(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(2));
+  }
+}
+
+absl::StatusOr<ReportsRebuild> RebuildReports(RedisClient* redis, const KeySpace& keys,
+                                              const CityCalendar& calendar) {
+  ReportsRebuild report;
+  const std::string writer = "rebuild";
+  const std::string lease = ReportsLeaseKey(keys);
+  RETURN_IF_ERROR(redis->Eval(LeaseScript(), {lease}, {writer, "3600000", "1"}).status());
+  struct Release {
+    RedisClient* redis;
+    std::string key;
+    ~Release() { (void)redis->Eval(LeaseScript(), {key}, {"rebuild", "0", "0"}); }
+  } release{redis, lease};
+  // Own every shard first: from here on a projector's batch is refused, so
+  // nothing is added to the keys being wiped.
+  std::vector<std::vector<std::string>> owners;
+  for (int shard = 0; shard < keys.shards(); ++shard) {
+    owners.push_back({"SET", OwnerKey(keys, shard), writer});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> set, redis->Pipeline(owners));
+  for (const RedisValue& reply : set) {
+    if (reply.IsError()) return RedisErrorToStatus("reports owner", reply.str);
+  }
+  for (int shard = 0; shard < keys.shards(); ++shard) {
+    const std::string owner = OwnerKey(keys, shard);
+    std::string cursor = "0";
+    do {
+      ASSIGN_OR_RETURN(RedisValue page,
+                       redis->Command({"SCAN", cursor, "MATCH",
+                                       absl::StrCat(keys.ShardPrefix(shard), "rpt*"), "COUNT",
+                                       "1000"}));
+      if (page.elements.size() != 2) return absl::InternalError("SCAN: short reply");
+      cursor = page.elements[0].str;
+      std::vector<std::string> del = {"DEL"};
+      for (const RedisValue& key : page.elements[1].elements) {
+        if (key.str != owner) del.push_back(key.str);
+      }
+      if (del.size() > 1) {
+        ASSIGN_OR_RETURN(RedisValue removed, redis->Command(del));
+        report.keys_removed += removed.integer;
+      }
+    } while (cursor != "0");
+  }
+  constexpr size_t kChunk = 5000;
+  for (int shard = 0; shard < keys.shards(); ++shard) {
+    std::map<int, std::vector<StoredEntry>> chunk;
+    std::vector<StoredEntry>& list = chunk[shard];
+    RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard),
+                                       [&](const StoredEntry& stored) -> absl::Status {
+                                         list.push_back(stored);
+                                         ++report.entries;
+                                         if (list.size() < kChunk) return absl::OkStatus();
+                                         RETURN_IF_ERROR(ApplyReportEntries(
+                                             redis, keys, calendar, chunk, "", writer));
+                                         list.clear();
+                                         return absl::OkStatus();
+                                       }));
+    RETURN_IF_ERROR(ApplyReportEntries(redis, keys, calendar, chunk, "", writer));
+  }
+  return report;
+}
+
+}  // namespace ecoact::reports
