@@ -27,7 +27,7 @@
 #   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md);
 #   the gateway then needs ECOACT_UPSTREAM_TLS_CA_FILE (and for mutual TLS
 #   ECOACT_UPSTREAM_TLS_CERT_FILE, ECOACT_UPSTREAM_TLS_KEY_FILE). Other
-#   gateway flags the same way (ECOACT_VENDOR_ROOT, ECOACT_CALL_TIMEOUT, ...);
+#   gateway flags the same way (ECOACT_CALL_TIMEOUT, ...);
 #   ECOACT_WEB_ROOT (services/gateway/web) is the directory served at /.
 #   ECOACT_VENDOR_ROOT (services/gateway/web/node_modules, filled by npm ci in
 #       scripts/setup.sh) is served at /vendor/: Chart.js for the dashboard.
