@@ -30,6 +30,11 @@ function monthLabel(month) {
 }
 
 function fillTable(tbody, rows) {
+  if (rows.length === 0) {
+    const columns = tbody.parentElement.tHead.rows[0].cells.length;
+    tbody.replaceChildren(el('tr', {}, el('td', { colspan: String(columns), class: 'muted' }, t('dash.none'))));
+    return;
+  }
   tbody.replaceChildren(...rows.map((cells) => el('tr', {},
     ...cells.map(([text, cls]) => el('td', cls ? { class: cls } : {}, text)))));
 }

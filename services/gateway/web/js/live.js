@@ -3,7 +3,8 @@
 // staff session (sessionStorage is copied into a tab opened with
 // rel="opener") and shows EventsService.GetEventLive: totals per action type
 // and the event's board. Without a session it shows the public
-// ReportsService.GetImpactReport of the event: totals per category, no names.
+// ReportsService.GetImpactReport of the event: totals per category, no names,
+// and only the participants' weigh-ins (reports leave anonymous drop-offs out).
 
 import { ApiError, call, int, loadSession } from './api.js';
 import { bars } from './charts.js';

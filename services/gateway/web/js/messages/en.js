@@ -165,6 +165,7 @@ export default {
   'dash.org': 'Organisation',
   'dash.factors': 'Emission factors used, with their sources',
   'dash.unknownFactor': 'This factor version is no longer in the catalogue.',
+  'dash.none': 'None yet',
   'dash.updated': 'figures as of {time}',
   'category.clothing': 'Clothing',
   'category.recycling': 'Recycling',

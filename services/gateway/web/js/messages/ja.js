@@ -165,6 +165,7 @@ export default {
   'dash.org': '団体',
   'dash.factors': '算定に使った排出係数と出典',
   'dash.unknownFactor': 'この版の係数は現在のカタログにありません。',
+  'dash.none': 'まだありません',
   'dash.updated': '{time} 時点の集計',
   'category.clothing': '衣類',
   'category.recycling': '資源リサイクル',
