@@ -93,10 +93,13 @@ describe('admin pages', () => {
     await page.getByRole('tab', { name: 'キャンペーン' }).click();
     await page.getByLabel(/^ID/).fill('denim-test');
     await page.getByLabel('名称').fill('デニム回収月間');
-    const ends = new Date(Date.now() + 30 * 86400_000);
-    const local = new Date(ends.getTime() - ends.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-    const start = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-    await page.locator('#c-starts').fill(start);
+    // The form starts now and runs 30 days unless changed; set the end
+    // explicitly, in the browser's time zone (Asia/Tokyo).
+    const local = await page.evaluate(() => {
+      const end = new Date(Date.now() + 30 * 86400_000);
+      return new Date(end.getTime() - end.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+    });
+    assert.notEqual(await page.locator('#c-starts').inputValue(), '', 'the start is filled in');
     await page.locator('#c-ends').fill(local);
     await page.locator('#c-multiplier').fill('2');
     await page.getByRole('button', { name: '作成', exact: true }).click();
@@ -108,6 +111,8 @@ describe('admin pages', () => {
     const listed = await stack.call('RewardsService', 'ListCampaigns', {}, adminToken);
     const created = listed.campaigns.find((c) => c.id === 'denim-test');
     assert.equal(created.multiplierPermille, 2000);
+    const days = (Date.parse(created.endsAt) - Date.parse(created.startsAt)) / 86400_000;
+    assert.ok(days > 29.9 && days < 30.1, `the campaign runs ${days} days`);
     await screenshot('campaigns');
   });
 

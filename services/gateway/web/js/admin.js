@@ -154,7 +154,14 @@ function renderCatalog() {
 
 // ---- campaigns ----------------------------------------------------------------
 
+// A datetime-local value in the reader's time zone.
+function localInput(date) {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
 async function loadCampaigns() {
+  if (!$('c-starts').value) $('c-starts').value = localInput(new Date());
+  if (!$('c-ends').value) $('c-ends').value = localInput(new Date(Date.now() + 30 * 86400_000));
   const select = $('c-types');
   if (select.options.length === 0) {
     for (const type of state.actionTypes) select.append(el('option', { value: type.id }, actionName(type)));
