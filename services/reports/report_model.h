@@ -13,6 +13,7 @@
 //   <p>:{s<N>}:rpt-idx:<month>          set   every <scope> with an entry that month
 //   <p>:{s<N>}:rpt-applied              string  id of the last ledger entry counted
 //   <p>:{s<N>}:rpt-owner                string  who may write (projector consumer or rebuild)
+//   <p>:{s<N>}:rpt-holes                set     ids below rpt-applied not counted yet
 // <scope> is "city", "ward:<id>", "team:<id>", "org:<id>", "event:<id>" or
 // "camp:<id>".
 #pragma once

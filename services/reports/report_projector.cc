@@ -1,6 +1,7 @@
 #include "services/reports/report_projector.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -44,23 +45,37 @@ int CompareIds(absl::string_view a, absl::string_view b) {
   return x < y ? -1 : (x == y ? 0 : 1);
 }
 
+std::string HolesKey(const KeySpace& keys, int shard) {
+  return absl::StrCat(keys.ShardPrefix(shard), "rpt-holes");
+}
+
+// The script call that acknowledges `entries` (in `group`, unless empty) and
+// counts those of them whose index is in `counted` (all when null).
 RedisClient::ScriptCall BuildCall(const KeySpace& keys, const CityCalendar& calendar, int shard,
                                   const std::vector<StoredEntry>& entries,
-                                  const std::string& group, const std::string& writer) {
+                                  const std::vector<bool>* counted, const std::string& group,
+                                  const std::string& writer) {
   ReportDelta delta;
-  for (const StoredEntry& stored : entries) {
-    // A malformed entry (skipped by the reader) has no type: acknowledged only.
+  std::vector<std::string> counted_ids;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (counted != nullptr && !(*counted)[i]) continue;
+    const StoredEntry& stored = entries[i];
+    counted_ids.push_back(stored.entry.entry_id());
+    // A malformed entry (skipped by the reader) has no type: nothing to add.
     if (stored.entry.action_type().empty()) continue;
     AddEntry(stored, calendar, &delta);
   }
   RedisClient::ScriptCall call;
-  call.keys = {keys.Ledger(shard), AppliedKey(keys, shard), OwnerKey(keys, shard)};
-  call.args = {group, writer, entries.front().entry.entry_id(), entries.back().entry.entry_id(),
+  call.keys = {keys.Ledger(shard), AppliedKey(keys, shard), OwnerKey(keys, shard),
+               HolesKey(keys, shard)};
+  call.args = {group, writer, entries.back().entry.entry_id(),
                absl::StrCat(group.empty() ? 0 : entries.size())};
   if (!group.empty()) {
     for (const StoredEntry& stored : entries) call.args.push_back(stored.entry.entry_id());
   }
-  DeltaToScriptArgs(delta, keys.ShardPrefix(shard), 4, &call.keys, &call.args);
+  call.args.push_back(absl::StrCat(counted_ids.size()));
+  call.args.insert(call.args.end(), counted_ids.begin(), counted_ids.end());
+  DeltaToScriptArgs(delta, keys.ShardPrefix(shard), 5, &call.keys, &call.args);
   return call;
 }
 
@@ -74,52 +89,47 @@ absl::Status ApplyReportEntries(RedisClient* redis, const KeySpace& keys,
                                 const CityCalendar& calendar,
                                 const std::map<int, std::vector<StoredEntry>>& entries,
                                 const std::string& group, const std::string& writer) {
-  std::map<int, std::vector<StoredEntry>> pending;
+  // First every entry is counted (the usual case: all are new); a shard
+  // whose script says otherwise is sent again with the entries it names.
+  std::map<int, std::vector<bool>> selection;
   for (const auto& [shard, list] : entries) {
-    if (!list.empty()) pending[shard] = list;
+    if (!list.empty()) selection[shard] = std::vector<bool>(list.size(), true);
   }
-  // Second pass only for shards where some entries were counted before.
-  for (int pass = 0; pass < 2 && !pending.empty(); ++pass) {
+  for (int pass = 0; pass < 2 && !selection.empty(); ++pass) {
     std::vector<int> shards;
     std::vector<RedisClient::ScriptCall> calls;
-    for (const auto& [shard, list] : pending) {
+    for (const auto& [shard, counted] : selection) {
       shards.push_back(shard);
-      calls.push_back(BuildCall(keys, calendar, shard, list, group, writer));
+      calls.push_back(
+          BuildCall(keys, calendar, shard, entries.at(shard), &counted, group, writer));
     }
     ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis->EvalMany(ApplyScript(), calls));
-    std::map<int, std::vector<StoredEntry>> again;
+    std::map<int, std::vector<bool>> again;
     for (size_t i = 0; i < replies.size(); ++i) {
       const RedisValue& reply = replies[i];
       if (reply.IsError()) return RedisErrorToStatus("reports apply", reply.str);
-      if (reply.elements.size() != 2) return absl::InternalError("reports apply: short reply");
+      if (reply.elements.empty()) return absl::InternalError("reports apply: empty reply");
       const int64_t outcome = reply.elements[0].integer;
-      const std::string& marker = reply.elements[1].str;
+      if (outcome == 1) continue;
+      const std::string marker = reply.elements.size() > 1 ? reply.elements[1].str : "";
       if (outcome == -2) {
         return absl::FailedPreconditionError(absl::StrCat(
             "reports: shard ", shards[i], " is written by '", marker, "', not '", writer, "'"));
       }
-      if (outcome != -1) continue;
-      // Keep only the entries after the last one counted (stream order).
-      std::vector<StoredEntry> rest;
-      for (const StoredEntry& stored : pending[shards[i]]) {
-        if (CompareIds(stored.entry.entry_id(), marker) > 0) rest.push_back(stored);
+      // -1: count the entries after the last one counted, and the holes.
+      std::set<std::string> holes;
+      for (size_t h = 2; h < reply.elements.size(); ++h) holes.insert(reply.elements[h].str);
+      const std::vector<StoredEntry>& list = entries.at(shards[i]);
+      std::vector<bool> counted(list.size());
+      for (size_t e = 0; e < list.size(); ++e) {
+        const std::string& id = list[e].entry.entry_id();
+        counted[e] = marker.empty() || CompareIds(id, marker) > 0 || holes.count(id) > 0;
       }
-      if (rest.empty()) continue;  // cannot happen: outcome would be 0
-      // The already-counted ones still need their XACK: one XACK per shard.
-      if (!group.empty()) {
-        std::vector<std::string> ack = {"XACK", keys.Ledger(shards[i]), group};
-        for (const StoredEntry& stored : pending[shards[i]]) {
-          if (CompareIds(stored.entry.entry_id(), marker) <= 0) {
-            ack.push_back(stored.entry.entry_id());
-          }
-        }
-        RETURN_IF_ERROR(redis->Command(ack).status());
-      }
-      again[shards[i]] = std::move(rest);
+      again[shards[i]] = std::move(counted);
     }
-    pending = std::move(again);
+    selection = std::move(again);
   }
-  if (!pending.empty()) return absl::InternalError("reports apply: entries counted concurrently");
+  if (!selection.empty()) return absl::InternalError("reports apply: entries counted concurrently");
   return absl::OkStatus();
 }
 

@@ -279,10 +279,14 @@ TEST_F(ReportsTest, ReplayedAndTakenOverEntriesCountOnce) {
   EXPECT_EQ(stack_->DrainReports(), 6);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Report(v1::SCOPE_CITY), once));
   // A projector that lost its lease (here: another took it) is fenced off
-  // by the shards' owner key: its batch is refused and stays pending.
+  // by the shards' owner key: its batch is refused and stays pending. The
+  // new holder counts later entries first; the refused one is a hole, which
+  // the holder claims once it has been idle for a lease's time and counts
+  // then, once.
   reports::ReportProjectorOptions options;
   options.consumer = "usurper";
   options.block = absl::Milliseconds(20);
+  options.lease_ttl = absl::Seconds(2);
   reports::ReportProjector usurper(&stack_->redis(), &stack_->keys(), &stack_->calendar(), options);
   ASSERT_TRUE(stack_->redis().Command({"DEL", reports::ReportsLeaseKey(stack_->keys())}).ok());
   ASSERT_TRUE(usurper.RunOnce().ok());  // takes the lease and the shards
@@ -293,6 +297,19 @@ TEST_F(ReportsTest, ReplayedAndTakenOverEntriesCountOnce) {
   ASSERT_TRUE(fenced.ok()) << fenced.status();
   EXPECT_EQ(*fenced, 0);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Report(v1::SCOPE_CITY), once));
+  // The same citizen, so the same shard: the later entry moves the shard's
+  // last-counted id past the refused one.
+  ASSERT_TRUE(stack_->Record(ben_.token, "plastic_bag_refused", 1).ok());
+  auto later = usurper.RunOnce();
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(*later, 1);
+  auto sums = LedgerSums();
+  EXPECT_EQ(Report(v1::SCOPE_CITY).total().actions(), sums["city"][""].actions - 1)
+      << "the refused entry is not counted yet";
+  absl::SleepFor(options.lease_ttl + absl::Milliseconds(100));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(usurper.RunOnce().ok());
+  ExpectMatches(Report(v1::SCOPE_CITY).total(), sums["city"][""]);
+  ExpectMatches(Report(v1::SCOPE_WARD, "nakahara").total(), sums["ward:nakahara"][""]);
 }
 
 TEST_F(ReportsTest, RebuildGivesTheSameReports) {

@@ -1,48 +1,80 @@
--- Applies one batch of ledger entries of one shard to its report keys, and
--- acknowledges them, atomically: an entry is counted exactly when it is
--- acknowledged, so a crash never leaves one counted but pending.
+-- Counts one batch of ledger entries of one shard into its report keys, and
+-- acknowledges them, atomically: the projector counts an entry exactly when
+-- it acknowledges it, so a crash never leaves one counted but pending.
 -- KEYS[1] the shard's ledger stream  KEYS[2] rpt-applied  KEYS[3] rpt-owner
--- KEYS[4..] the report keys the ops name
--- ARGV[1] consumer group ('' = acknowledge nothing: the rebuild)
--- ARGV[2] writer (must equal rpt-owner: fences a projector that lost its
+-- KEYS[4] rpt-holes  KEYS[5..] the report keys the ops name
+-- ARGV[1] consumer group ('' = the rebuild: acknowledge nothing, no holes)
+-- ARGV[2] writer (must equal rpt-owner: fences off a projector that lost its
 --         lease, or one running during a rebuild)
--- ARGV[3] first entry id of the batch  ARGV[4] last entry id
--- ARGV[5] n, then n entry ids to acknowledge
--- then quadruples: op ('h' HINCRBY key a b | 'p' PFADD key a | 's' SADD key a),
--- key index (into KEYS), a, b
--- Returns {1, last} applied; {0, applied} every entry was counted before
--- (only acknowledged); {-1, applied} some were (the caller drops those and
--- retries); {-2, owner} this writer is fenced off.
+-- ARGV[3] last entry id of the batch
+-- ARGV[4] a, then a ids to acknowledge (the whole batch)
+-- then c, then the c ids whose figures the ops carry
+-- then quadruples: op ('h' HINCRBY key x y | 'p' PFADD key x | 's' SADD key x),
+-- key index (into KEYS), x, y
+--
+-- An entry must be counted if its id is above rpt-applied (entries are
+-- counted in stream order), or if it is a hole: an entry below it that was
+-- pending with another consumer when a later one was counted (a projector
+-- fenced off after reading it). Every other entry was counted already and
+-- is only acknowledged. Returns {1} when the counted ids are exactly those;
+-- {-1, applied, holes in the batch...} when not (nothing written: the caller
+-- counts the right ones and calls again); {-2, owner} when fenced off.
 local function parse(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   return tonumber(ms), tonumber(seq)
 end
-local function cmp(a, b)
+local function above(a, b)  -- stream id a > b
+  if not b then return true end
   local am, as = parse(a)
   local bm, bs = parse(b)
-  if am ~= bm then return am < bm and -1 or 1 end
-  if as ~= bs then return as < bs and -1 or 1 end
-  return 0
+  if am ~= bm then return am > bm end
+  return as > bs
 end
 local owner = redis.call('GET', KEYS[3])
 if owner ~= ARGV[2] then return {-2, owner or ''} end
-local n = tonumber(ARGV[5])
-local function ack()
-  if ARGV[1] == '' then return end
-  local i = 6
-  while i <= 5 + n do
-    local j = math.min(i + 499, 5 + n)
-    redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, i, j))
-    i = j + 1
-  end
-end
 local applied = redis.call('GET', KEYS[2])
-if applied and cmp(applied, ARGV[4]) >= 0 then
-  ack()
-  return {0, applied}
+local a = tonumber(ARGV[4])
+local c = tonumber(ARGV[5 + a])
+local counted = {}
+for i = 6 + a, 5 + a + c do counted[ARGV[i]] = true end
+-- Which ids must be counted, and are they the ones carried?
+local ok, holes = true, {}
+local ids = {}
+if ARGV[1] == '' then
+  for id in pairs(counted) do ids[#ids + 1] = id end
+else
+  for i = 5, 4 + a do ids[#ids + 1] = ARGV[i] end
 end
-if applied and cmp(applied, ARGV[3]) >= 0 then return {-1, applied} end
-local i = 6 + n
+local wanted = 0
+for _, id in ipairs(ids) do
+  local must = above(id, applied)
+  if not must and redis.call('SISMEMBER', KEYS[4], id) == 1 then
+    must = true
+    holes[#holes + 1] = id
+  end
+  if must then wanted = wanted + 1 end
+  if must ~= (counted[id] == true) then ok = false end
+end
+if not ok or wanted ~= c then
+  local reply = {-1, applied or ''}
+  for _, id in ipairs(holes) do reply[#reply + 1] = id end
+  return reply
+end
+-- Entries between the last counted one and this batch's last that another
+-- consumer still holds pending were never counted: remember them as holes.
+local newest = applied
+if above(ARGV[3], applied) then
+  if ARGV[1] ~= '' then
+    local from = applied and ('(' .. applied) or '-'
+    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], from, ARGV[3], 100000)
+    for _, p in ipairs(pending) do
+      if p[2] ~= ARGV[2] then redis.call('SADD', KEYS[4], p[1]) end
+    end
+  end
+  newest = ARGV[3]
+end
+for _, id in ipairs(holes) do redis.call('SREM', KEYS[4], id) end
+local i = 6 + a + c
 while i <= #ARGV do
   local op, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
   if op == 'h' then
@@ -54,6 +86,13 @@ while i <= #ARGV do
   end
   i = i + 4
 end
-redis.call('SET', KEYS[2], ARGV[4])
-ack()
-return {1, ARGV[4]}
+if newest then redis.call('SET', KEYS[2], newest) end
+if ARGV[1] ~= '' then
+  local j = 5
+  while j <= 4 + a do
+    local k = math.min(j + 499, 4 + a)
+    redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, j, k))
+    j = k + 1
+  end
+end
+return {1}
