@@ -27,8 +27,10 @@
 #   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md);
 #   the gateway then needs ECOACT_UPSTREAM_TLS_CA_FILE (and for mutual TLS
 #   ECOACT_UPSTREAM_TLS_CERT_FILE, ECOACT_UPSTREAM_TLS_KEY_FILE). Other
-#   gateway flags the same way (ECOACT_VENDOR_ROOT, ECOACT_CALL_TIMEOUT, ...);
+#   gateway flags the same way (ECOACT_CALL_TIMEOUT, ...);
 #   ECOACT_WEB_ROOT (services/gateway/web) is the directory served at /.
+#   ECOACT_VENDOR_ROOT (services/gateway/web/node_modules, filled by npm ci in
+#       scripts/setup.sh) is served at /vendor/: Chart.js for the dashboard.
 #   BUILD_DIR (build)   as in scripts/build.sh
 #
 # Everything the run keeps is under .data/: redis/ (the AOF), *.pid, *.log.
@@ -213,7 +215,9 @@ wait_until server "${server_pid}" 30 listening "${port}"
 printf '\n--- %s: run.sh starting the gateway on port %s\n' "$(date -Is)" "${http_port}" \
   >>"${data}/gateway.log"
 setsid "${gateway_bin}" --http_listen="127.0.0.1:${http_port}" --upstream="127.0.0.1:${port}" \
-  --web_root="${ECOACT_WEB_ROOT:-${repo}/services/gateway/web}" >>"${data}/gateway.log" 2>&1 </dev/null &
+  --web_root="${ECOACT_WEB_ROOT:-${repo}/services/gateway/web}" \
+  --vendor_root="${ECOACT_VENDOR_ROOT:-${repo}/services/gateway/web/node_modules}" \
+  >>"${data}/gateway.log" 2>&1 </dev/null &
 gateway_pid=$!
 echo "${gateway_pid}" >"${data}/gateway.pid"
 wait_until gateway "${gateway_pid}" 10 listening "${http_port}"
