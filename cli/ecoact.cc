@@ -107,7 +107,9 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"limit", Kind::kInt, "N"},
     // Surveys.
     {"wave", Kind::kChoice, "before|after"},      {"event", Kind::kString, "EVENT_ID"},
-    {"campaign", Kind::kString, "CAMPAIGN_ID"},
+    {"campaign", Kind::kString, "CAMPAIGN_ID"},   {"weeks", Kind::kInt, "N"},
+    {"reference", Kind::kTime, "RFC3339"},        {"aggregates", Kind::kFlag, ""},
+    {"free_text", Kind::kFlag, ""},
     // Personal data.
     {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
     // TLS to the server (global).
@@ -1164,6 +1166,14 @@ const std::vector<Command>& Commands() {
     {"survey results", "SURVEY_ID", {},
      "show a survey's results (admin): counts, means, response rates, and the\n"
      "      paired before/after change", SurveyResults},
+    {"survey behaviour", "SURVEY_ID", {{"weeks", true}, {"reference", false}},
+     "the respondents' actions and CO2 in the --weeks=N weeks before and after the\n"
+     "      event's or campaign's start (or --reference=TIME), per group of\n"
+     "      respondents, with the paired change (admin)", SurveyBehaviour},
+    {"survey export", "SURVEY_ID", {{"out", true}, {"aggregates", false}, {"free_text", false}},
+     "save a survey's anonymised responses (pseudonymous respondent ids) as CSV to\n"
+     "      --out=FILE.csv, or with --aggregates its results; --free_text includes\n"
+     "      free-text answers, which may name people (admin)", SurveyExport},
   };
   // clang-format on
   return *commands;
