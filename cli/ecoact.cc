@@ -1048,7 +1048,7 @@ const std::vector<Command>& Commands() {
      "      (you still count in your team's and ward's totals)", Profile},
     {"export", "", {{"out", false}},
      "save everything the service holds about you (profile, every action, badges,\n"
-     "      streak, totals) as JSON to --out=FILE, or print it", Export},
+     "      streak, totals, survey answers) as JSON to --out=FILE, or print it", Export},
     {"delete-account", "", {{"confirm", true}, {"request_id", false}},
      "delete your account for good: --confirm=YOUR_ACCOUNT_ID; your actions stay in\n"
      "      the totals, no longer linked to you; removes the local session file", DeleteAccount},

@@ -1,5 +1,6 @@
 // The commands of surveys (`ecoact survey ...`): design from a JSON file,
 // publish, list, show, answer a wave, and the results.
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -233,8 +234,11 @@ int SurveyResults(Client& client, const Invocation& in) {
 
 namespace {
 
+// "both waves", "before only", ...
 std::string GroupLabel(v1::RespondentGroup group) {
-  return Label(absl::StripPrefix(v1::RespondentGroup_Name(group), "RESPONDENT_GROUP_"));
+  std::string label(absl::StripPrefix(v1::RespondentGroup_Name(group), "RESPONDENT_GROUP_"));
+  for (char& c : label) c = c == '_' ? ' ' : static_cast<char>(std::tolower(c));
+  return label;
 }
 
 }  // namespace
