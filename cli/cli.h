@@ -246,6 +246,10 @@ int SurveyResults(Client& client, const Invocation& in);
 int SurveyBehaviour(Client& client, const Invocation& in);
 int SurveyExport(Client& client, const Invocation& in);
 
+// ------------------------------------------------ demo_commands.cc: commands
+
+int Demo(Client& client, const Invocation& in);
+
 // --------------------------------------------- privacy_commands.cc: commands
 
 int Export(Client& client, const Invocation& in);

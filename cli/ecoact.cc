@@ -110,6 +110,9 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"campaign", Kind::kString, "CAMPAIGN_ID"},   {"weeks", Kind::kInt, "N"},
     {"reference", Kind::kTime, "RFC3339"},        {"aggregates", Kind::kFlag, ""},
     {"free_text", Kind::kFlag, ""},
+    // The demo pilot.
+    {"citizens", Kind::kInt, "N"},                {"seed", Kind::kInt, "N"},
+    {"days", Kind::kInt, "N"},                    {"parallel", Kind::kInt, "N"},
     // Personal data.
     {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
     // TLS to the server (global).
@@ -1174,6 +1177,12 @@ const std::vector<Command>& Commands() {
      "save a survey's anonymised responses (pseudonymous respondent ids) as CSV to\n"
      "      --out=FILE.csv, or with --aggregates its results; --free_text includes\n"
      "      free-text answers, which may name people (admin)", SurveyExport},
+    {"demo", "", {{"citizens", false}, {"seed", false}, {"days", false}, {"parallel", false}},
+     "seed a deterministic demo pilot as the signed-in admin: --citizens=3000 in the\n"
+     "      7 wards, teams, organisations, --days=6 of actions (within the server's\n"
+     "      --max_backdate), two drives, a campaign and a survey; a second run with\n"
+     "      the same --seed replays instead of doubling (needs ECOACT_RATE_LIMITS=0)",
+     Demo, "demo:"},
   };
   // clang-format on
   return *commands;
