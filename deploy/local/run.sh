@@ -23,6 +23,8 @@
 #       the server defaulted to before
 #   any other ECOACT_<FLAG> (ECOACT_TIME_ZONE, ...) reaches the server as is;
 #   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md).
+#   For `ecoact demo` (README, "See a living system"): ECOACT_RATE_LIMITS=0
+#   ECOACT_MAX_BACKDATE=2160h ECOACT_IDEMPOTENCY_TTL=2184h (a season of history).
 #   BUILD_DIR (build)   as in scripts/build.sh
 #
 # Everything the run keeps is under .data/: redis/ (the AOF), *.pid, *.log.
