@@ -247,6 +247,12 @@ int SurveyList(Client& client, const Invocation& in);
 int SurveyShow(Client& client, const Invocation& in);
 int SurveyAnswer(Client& client, const Invocation& in);
 int SurveyResults(Client& client, const Invocation& in);
+int SurveyBehaviour(Client& client, const Invocation& in);
+int SurveyExport(Client& client, const Invocation& in);
+
+// ------------------------------------------------ demo_commands.cc: commands
+
+int Demo(Client& client, const Invocation& in);
 
 // --------------------------------------------- privacy_commands.cc: commands
 

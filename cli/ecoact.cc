@@ -107,10 +107,15 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"limit", Kind::kInt, "N"},
     // Surveys.
     {"wave", Kind::kChoice, "before|after"},      {"event", Kind::kString, "EVENT_ID"},
-    {"campaign", Kind::kString, "CAMPAIGN_ID"},
+    {"campaign", Kind::kString, "CAMPAIGN_ID"},   {"weeks", Kind::kInt, "N"},
+    {"reference", Kind::kTime, "RFC3339"},        {"aggregates", Kind::kFlag, ""},
+    {"free_text", Kind::kFlag, ""},
     // Impact reports.
     {"from", Kind::kString, "YYYY-MM"},           {"to", Kind::kString, "YYYY-MM"},
     {"top", Kind::kInt, "N"},
+    // The demo pilot.
+    {"citizens", Kind::kInt, "N"},                {"seed", Kind::kInt, "N"},
+    {"days", Kind::kInt, "N"},                    {"parallel", Kind::kInt, "N"},
     // Personal data.
     {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
     // TLS to the server (global).
@@ -1050,7 +1055,7 @@ const std::vector<Command>& Commands() {
      "      (you still count in your team's and ward's totals)", Profile},
     {"export", "", {{"out", false}},
      "save everything the service holds about you (profile, every action, badges,\n"
-     "      streak, totals) as JSON to --out=FILE, or print it", Export},
+     "      streak, totals, survey answers) as JSON to --out=FILE, or print it", Export},
     {"delete-account", "", {{"confirm", true}, {"request_id", false}},
      "delete your account for good: --confirm=YOUR_ACCOUNT_ID; your actions stay in\n"
      "      the totals, no longer linked to you; removes the local session file", DeleteAccount},
@@ -1168,7 +1173,14 @@ const std::vector<Command>& Commands() {
     {"survey results", "SURVEY_ID", {},
      "show a survey's results (admin): counts, means, response rates, and the\n"
      "      paired before/after change", SurveyResults},
-
+    {"survey behaviour", "SURVEY_ID", {{"weeks", true}, {"reference", false}},
+     "the respondents' actions and CO2 in the --weeks=N weeks before and after the\n"
+     "      event's or campaign's start (or --reference=TIME), per group of\n"
+     "      respondents, with the paired change (admin)", SurveyBehaviour},
+    {"survey export", "SURVEY_ID", {{"out", true}, {"aggregates", false}, {"free_text", false}},
+     "save a survey's anonymised responses (pseudonymous respondent ids) as CSV to\n"
+     "      --out=FILE.csv, or with --aggregates its results; --free_text includes\n"
+     "      free-text answers, which may name people (admin)", SurveyExport},
     {"report export", "", {{"out", true}, {"from", true}, {"to", true}, {"scope", false},
                            {"id", false}},
      "stream the impact CSV (admin) to --out=FILE.csv: one row per scope x month x\n"
@@ -1178,6 +1190,12 @@ const std::vector<Command>& Commands() {
      "show the CO2 saved (no sign-in needed) by category and month, with factor\n"
      "      sources and everyday equivalents; default: the city, the last 12 months;\n"
      "      the city's report also ranks wards and the --top (10) teams and orgs", Report},
+    {"demo", "", {{"citizens", false}, {"seed", false}, {"days", false}, {"parallel", false}},
+     "seed a deterministic demo pilot as the signed-in admin: --citizens=3000 in the\n"
+     "      7 wards, teams, organisations, --days=6 of actions (within the server's\n"
+     "      --max_backdate), two drives, a campaign and a survey; a second run with\n"
+     "      the same --seed replays instead of doubling (needs ECOACT_RATE_LIMITS=0)",
+     Demo, "demo:"},
   };
   // clang-format on
   return *commands;

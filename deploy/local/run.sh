@@ -31,6 +31,8 @@
 #   ECOACT_WEB_ROOT (services/gateway/web) is the directory served at /.
 #   ECOACT_VENDOR_ROOT (services/gateway/web/node_modules, filled by npm ci in
 #       scripts/setup.sh) is served at /vendor/: Chart.js for the dashboard.
+#   For `ecoact demo` (README, "See a living system"): ECOACT_RATE_LIMITS=0
+#   ECOACT_MAX_BACKDATE=2160h ECOACT_IDEMPOTENCY_TTL=2184h (a season of history).
 #   BUILD_DIR (build)   as in scripts/build.sh
 #
 # Everything the run keeps is under .data/: redis/ (the AOF), *.pid, *.log.
