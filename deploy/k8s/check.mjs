@@ -7,12 +7,13 @@
 //     dropped; every pod: non-root, RuntimeDefault seccomp;
 //   - every HorizontalPodAutoscaler, Service, Ingress and PodDisruptionBudget
 //     points at something that exists in the same rendering;
+//   - every gRPC service of protos/ecoact/v1 has an Ingress route;
 //   - no Secret is committed.
 //
 //   node deploy/k8s/check.mjs [OVERLAY_DIR...]     (default: every overlay)
 // Exits 1 and names each problem (object, field, rule) when one is found.
 import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -76,7 +77,19 @@ function checkContainer(where, container, problems) {
   need(security.capabilities?.drop?.includes("ALL"), "securityContext.capabilities.drop must include ALL");
 }
 
-export async function checkObjects(objects) {
+// "ecoact.v1.ActionsService", ... from the .proto files: the services an app
+// may call, each of which needs a route.
+export function protoServices(protoDir = join(here, "../../protos/ecoact/v1")) {
+  const services = [];
+  for (const file of readdirSync(protoDir).filter((name) => name.endsWith(".proto"))) {
+    const text = readFileSync(join(protoDir, file), "utf8");
+    const pkg = /^package\s+([\w.]+);/m.exec(text)?.[1];
+    for (const match of text.matchAll(/^service\s+(\w+)/gm)) services.push(`${pkg}.${match[1]}`);
+  }
+  return services.sort();
+}
+
+export async function checkObjects(objects, { services = [] } = {}) {
   const problems = [];
   for (const object of objects) {
     const Model = await modelFor(object.apiVersion, object.kind);
@@ -137,6 +150,13 @@ export async function checkObjects(objects) {
       }
     }
   }
+  const routed = new Set(
+    byKind("Ingress").flatMap((ingress) =>
+      (ingress.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.path))),
+  );
+  for (const service of services) {
+    if (!routed.has(`/${service}`)) problems.push(`Ingress: no route for /${service} (protos/ defines it)`);
+  }
   for (const secret of byKind("Secret")) problems.push(`${nameOf(secret)}: secrets are never committed (docs/deploy.md)`);
   return problems;
 }
@@ -157,7 +177,7 @@ async function main() {
   let failed = false;
   for (const overlay of overlays) {
     const objects = parseManifests(render(overlay));
-    const problems = await checkObjects(objects);
+    const problems = await checkObjects(objects, { services: protoServices() });
     const counts = {};
     for (const object of objects) counts[object.kind] = (counts[object.kind] ?? 0) + 1;
     if (problems.length === 0) {
