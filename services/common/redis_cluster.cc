@@ -53,10 +53,10 @@ bool RunsOnEveryPrimary(const std::string& name) {
 }
 
 // Keyless commands whose meaning is per node or per connection: the layer
-// cannot run them for the caller (SCAN: loop over RedisClient::Primaries()).
+// cannot run them for the caller. (SCAN is special-cased: see Send.)
 bool NotRoutable(const std::string& name) {
   static const auto* const kNames = new std::set<std::string>{
-      "SCAN", "MULTI", "EXEC", "DISCARD", "SELECT", "SWAPDB", "MONITOR", "SUBSCRIBE",
+      "MULTI", "EXEC", "DISCARD", "SELECT", "SWAPDB", "MONITOR", "SUBSCRIBE",
       "PSUBSCRIBE", "WATCH", "UNWATCH"};
   return kNames->count(name) > 0;
 }
@@ -239,6 +239,8 @@ struct RedisClient::Cluster::Job {
   // outside blocks); for a MULTI, block_end is its EXEC's index.
   std::vector<size_t> block_start;
   std::vector<size_t> block_end;
+  // SCAN commands: index -> (primary it ran on, number of primaries).
+  std::map<size_t, std::pair<size_t, size_t>> scans;
   RedisPipelineCallback done;
   absl::Time deadline = absl::InfiniteFuture();
   int rounds = 0;
@@ -510,7 +512,30 @@ void RedisClient::Cluster::Send(const std::shared_ptr<Job>& job, std::vector<siz
       continue;
     }
     const int key = RedisRoutingKeyIndex(command);
-    if (key >= 0) {
+    if (name == "SCAN" && command.size() >= 2) {
+      // One keyspace over every primary, in map order: the cursor
+      // "<primary>:<node cursor>" says where the scan is ("0": the start).
+      absl::StatusOr<std::vector<RedisClient*>> primaries = Primaries();
+      if (!primaries.ok()) return job->done(primaries.status());
+      size_t node_index = 0;
+      std::string node_cursor = command[1];
+      const size_t colon = command[1].find(':');
+      if (colon != std::string::npos) {
+        node_cursor = command[1].substr(colon + 1);
+        if (!absl::SimpleAtoi(command[1].substr(0, colon), &node_index)) {
+          node_index = primaries->size();
+        }
+      }
+      if (node_index >= primaries->size()) {
+        job->replies[i] = ErrorValue(absl::StrCat("ERR ecoact redis cluster: invalid SCAN cursor '",
+                                                  command[1], "'"));
+        continue;
+      }
+      std::vector<std::string> node_command = command;
+      node_command[1] = node_cursor;
+      job->scans[i] = {node_index, primaries->size()};
+      add((*primaries)[node_index], i, false, false, node_command);
+    } else if (key >= 0) {
       absl::StatusOr<RedisClient*> node = NodeForSlot(RedisKeySlot(command[key]));
       if (!node.ok()) return job->done(node.status());
       add(*node, i, false, false, command);
@@ -583,6 +608,17 @@ void RedisClient::Cluster::Finish(const std::shared_ptr<Job>& job, Round& round)
   for (auto& [index, values] : round.every_primary) {
     job->replies[index] = Combine(CommandName(job->commands[index]), std::move(values));
   }
+  for (const auto& [index, node] : job->scans) {
+    RedisValue& reply = job->replies[index];
+    if (reply.type != RedisValue::Type::kArray || reply.elements.empty()) continue;
+    std::string& cursor = reply.elements[0].str;
+    if (cursor != "0") {
+      cursor = absl::StrCat(node.first, ":", cursor);
+    } else if (node.first + 1 < node.second) {
+      cursor = absl::StrCat(node.first + 1, ":0");
+    }
+  }
+  job->scans.clear();
   if (!round.failures.empty()) {
     // The node may have failed over: learn the new map from any node that
     // answers. Reads go again, to whoever serves their slot now.

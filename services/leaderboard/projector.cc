@@ -754,30 +754,26 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
   for (const auto& [board, members] : other) RETURN_IF_ERROR(write_board(board, members));
   RETURN_IF_ERROR(flush());
   // Boards no ledger entry supports any more (or only invisible accounts).
-  // SCAN walks one node's keys: on Redis Cluster, every primary's.
+  std::string cursor = "0";
   const std::string pattern = keys.Board("*");
-  ASSIGN_OR_RETURN(std::vector<RedisClient*> primaries, redis->Primaries());
-  for (RedisClient* node : primaries) {
-    std::string cursor = "0";
-    do {
-      ASSIGN_OR_RETURN(RedisValue page,
-                       node->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}));
-      if (page.elements.size() != 2) return absl::InternalError("SCAN: unexpected reply");
-      cursor = page.elements[0].str;
-      for (const RedisValue& key : page.elements[1].elements) {
-        const std::string prefix = keys.Board("");
-        // keys.Board("") is "<p>:{b:}"; a board key is "<p>:{b:<name>}".
-        std::string name = key.str.substr(prefix.size() - 1);
-        if (name.empty() || name.back() != '}') continue;
-        name.pop_back();
-        if (written.count(name) == 0) {
-          ASSIGN_OR_RETURN(RedisValue unused, redis->Command({"DEL", key.str}));
-          (void)unused;
-          ++report.stale_boards_removed;
-        }
+  do {
+    ASSIGN_OR_RETURN(RedisValue page,
+                     redis->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}));
+    if (page.elements.size() != 2) return absl::InternalError("SCAN: unexpected reply");
+    cursor = page.elements[0].str;
+    for (const RedisValue& key : page.elements[1].elements) {
+      const std::string prefix = keys.Board("");
+      // keys.Board("") is "<p>:{b:}"; a board key is "<p>:{b:<name>}".
+      std::string name = key.str.substr(prefix.size() - 1);
+      if (name.empty() || name.back() != '}') continue;
+      name.pop_back();
+      if (written.count(name) == 0) {
+        ASSIGN_OR_RETURN(RedisValue unused, redis->Command({"DEL", key.str}));
+        (void)unused;
+        ++report.stale_boards_removed;
       }
-    } while (cursor != "0");
-  }
+    }
+  } while (cursor != "0");
   return report;
 }
 

@@ -393,14 +393,27 @@ TEST_F(RedisClusterTest, ReadsStreamsOfSeveralSlotsInOneCall) {
 TEST_F(RedisClusterTest, ScanRunsPerPrimary) {
   auto client = Client();
   for (int i = 0; i < 40; ++i) ASSERT_THAT(client->Command({"SET", Key(absl::StrCat(i)), "v"}), IsOk());
-  EXPECT_THAT(client->Command({"SCAN", "0"}),
-              StatusIs(absl::StatusCode::kInternal, HasSubstr("Primaries")));
+  // SCAN through the cluster client walks every primary in turn.
+  std::set<std::string> scanned;
+  std::string cursor = "0";
+  int pages = 0;
+  do {
+    auto page = client->Command({"SCAN", cursor, "MATCH", Key("*"), "COUNT", "7"});
+    ASSERT_THAT(page, IsOk());
+    cursor = page->elements[0].str;
+    for (const RedisValue& key : page->elements[1].elements) scanned.insert(key.str);
+    ASSERT_LT(++pages, 1000);
+  } while (cursor != "0");
+  EXPECT_EQ(scanned.size(), 40u);
+  EXPECT_THAT(client->Command({"SCAN", "9:0"}),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("invalid SCAN cursor")));
+  // Or per primary, through Primaries().
   auto primaries = client->Primaries();
   ASSERT_THAT(primaries, IsOk());
   ASSERT_EQ(primaries->size(), 3u);
   std::set<std::string> found;
   for (RedisClient* node : *primaries) {
-    std::string cursor = "0";
+    cursor = "0";
     do {
       auto page = node->Command({"SCAN", cursor, "MATCH", Key("*"), "COUNT", "100"});
       ASSERT_THAT(page, IsOk());
@@ -428,6 +441,7 @@ TEST(RedisClusterFailoverTest, ReadsAndWritesResumeOnThePromotedReplica) {
   RedisServerOptions options;
   options.cluster_primaries = 3;
   options.cluster_replicas = 1;
+  options.cluster_node_timeout = absl::Seconds(1);
   auto cluster = RedisServerProcess::Start(options);
   ASSERT_THAT(cluster, IsOk());
   RedisOptions client_options = (*cluster)->client_options();

@@ -43,6 +43,7 @@ class ClusterFaultTest : public ::testing::Test {
     redis_options.appendonly = true;
     redis_options.cluster_primaries = 3;
     redis_options.cluster_replicas = replicas;
+    redis_options.cluster_node_timeout = absl::Seconds(1);
     auto cluster = RedisServerProcess::Start(redis_options);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);

@@ -453,6 +453,9 @@ absl::StatusOr<std::unique_ptr<RedisServerProcess>> RedisServerProcess::Start(
     RedisServerOptions options) {
   if (options.cluster_primaries == 0 && !options.standalone && ClusterTestsRequested()) {
     options.cluster_primaries = 3;
+    // No replicas here: a primary marked failing would take the whole
+    // cluster down, so give a busy test machine time before that.
+    options.cluster_node_timeout = std::max(options.cluster_node_timeout, absl::Seconds(5));
     // The servers a test starts find the cluster with --redis=address()
     // (or ECOACT_REDIS): they need cluster mode too.
     ::setenv("ECOACT_REDIS_CLUSTER", "true", 1);
