@@ -2,7 +2,8 @@
 // against the real gateway, server and Redis: a staff member signs in, opens
 // the event, checks a participant in by code, logs weigh-ins (one while the
 // browser is offline: queued, then sent once, never twice), watches the live
-// totals and the venue screen; the language switch works. Screenshots go to
+// totals and the venue screen (which renews its token through the console,
+// never with the refresh token); the language switch works. Screenshots go to
 // build/test-artifacts/browser/staff_drive/.
 
 import assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ let eventId;
 let citizenCode;
 let citizenToken;
 let staffToken;
+let venue;  // the venue screen opened from the console
 let shot = 0;
 
 async function screenshot(name) {
@@ -81,7 +83,7 @@ describe('staff console', () => {
     await page.getByLabel('パスワード').fill(STAFF_PASSWORD);
     await page.getByRole('button', { name: 'サインイン' }).click();
     await page.getByRole('heading', { name: '担当イベント' }).waitFor();
-    await page.getByText('佐藤 としてサインイン中').waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'サインイン' }).isVisible(), false, 'still signed in');
     const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('ecoact.session')).token);
     assert.ok(token.length > 20, 'the access token is kept in sessionStorage');
     await screenshot('events');
@@ -189,6 +191,64 @@ describe('staff console', () => {
     }, staffToken);
     await screen.locator('#live-co2', { hasText: co2Ja(before + int(outcome.co2eGrams)) }).waitFor({ timeout: 20000 });
     await screen.screenshot({ path: path.join(stack.artifacts, `${String(++shot).padStart(2, '0')}-venue-screen.png`), fullPage: true });
+    const copy = await screen.evaluate(() => JSON.parse(sessionStorage.getItem('ecoact.session')));
+    assert.ok(copy.token, 'the venue screen uses the staff access token');
+    assert.equal(copy.refreshToken, undefined, 'but drops the copied refresh token: only the console rotates it');
+    venue = screen;
+  });
+
+  it('renews the venue screen\'s token through the console, which alone rotates the refresh token', async () => {
+    const screen = venue;
+    const sessionOf = (p) => p.evaluate(() => JSON.parse(sessionStorage.getItem('ecoact.session')));
+    // The venue screen's token runs out: it asks the console for its current one.
+    const expire = (token) => {
+      const session = JSON.parse(sessionStorage.getItem('ecoact.session'));
+      if (token) session.token = token;
+      session.tokenExpiresAt = new Date(Date.now() - 1000).toISOString();
+      sessionStorage.setItem('ecoact.session', JSON.stringify(session));
+    };
+    let console0 = await sessionOf(page);
+    await screen.evaluate(expire, 'not.a-valid.token');
+    await screen.waitForFunction((token) => JSON.parse(sessionStorage.getItem('ecoact.session')).token === token,
+      console0.token);
+    assert.equal((await sessionOf(page)).refreshToken, console0.refreshToken, 'a valid console token is handed over as is');
+
+    // Now the console's token is about to expire too: the console renews it
+    // (its refresh token, once) and hands the new one to the venue screen.
+    await page.evaluate(expire);
+    await screen.evaluate(expire, 'not.a-valid.token');
+    await page.waitForFunction((old) => JSON.parse(sessionStorage.getItem('ecoact.session')).refreshToken !== old,
+      console0.refreshToken);
+    const console1 = await sessionOf(page);
+    await screen.waitForFunction((token) => JSON.parse(sessionStorage.getItem('ecoact.session')).token === token,
+      console1.token);
+    assert.equal((await sessionOf(screen)).refreshToken, undefined);
+    // Still the staff view (the public report leaves anonymous drop-offs out
+    // and has no board): an anonymous weigh-in shows with the board.
+    const before = int((await live()).co2eGrams);
+    const outcome = await stack.call('EventsService', 'RecordWeighIn', {
+      eventId, clientEntryId: 'tablet2-0002', actionType: 'clothing_reuse', weightKg: 5,
+    }, staffToken);
+    await screen.locator('#live-co2', { hasText: co2Ja(before + int(outcome.co2eGrams)) }).waitFor({ timeout: 20000 });
+    assert.equal(await screen.locator('#board-card').isVisible(), true);
+
+    // The console's session still works, renewals included: its refresh
+    // token was never used by another tab, so the server did not take a
+    // renewal for a reuse and revoke the session.
+    await page.evaluate(expire, 'not.a-valid.token');
+    await page.getByLabel('匿名の持ち込み').check();
+    await page.locator('#weight').fill('0.5');
+    await page.locator('#weight').press('Enter');
+    await page.locator('#entries li[data-state="recorded"]').nth(4).waitFor();
+    const console2 = await sessionOf(page);
+    assert.notEqual(console2.refreshToken, console1.refreshToken, 'renewed again, not refused');
+    assert.equal(await page.getByRole('heading', { name: 'サインイン' }).isVisible(), false, 'still signed in');
+
+    // Without an opener to ask, the venue screen falls back to the public report.
+    await screen.evaluate(() => { window.opener = null; });
+    await screen.evaluate(expire, 'not.a-valid.token');
+    await screen.locator('#board-card').waitFor({ state: 'hidden' });
+    assert.equal(await screen.evaluate(() => sessionStorage.getItem('ecoact.session')), null);
     await screen.close();
   });
 

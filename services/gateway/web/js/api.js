@@ -100,17 +100,27 @@ async function refresh(session) {
   return refreshing;
 }
 
+// True when the session's access token is expired or about to be. (With no
+// known expiry the token is tried, and an UNAUTHENTICATED answer tells.)
+export function expiresSoon(session) {
+  const expires = Date.parse(session && session.tokenExpiresAt || '');
+  return Number.isFinite(expires) && expires - Date.now() < REFRESH_MARGIN_MS;
+}
+
+// The session with an access token good for a while: renewed first (in this
+// tab) when it holds a refresh token and the access token is about to expire.
+async function freshSession() {
+  const session = loadSession();
+  if (!session) throw new ApiError({ status: 401, code: 'UNAUTHENTICATED', message: '' });
+  return session.refreshToken && expiresSoon(session) ? refresh(session) : session;
+}
+
 // Calls an RPC. With `auth` (the default) the session's access token is sent,
 // renewed first when about to expire, and renewed once more after an
-// UNAUTHENTICATED answer.
+// UNAUTHENTICATED answer (renewals only in a tab that holds the refresh token).
 export async function call(service, method, body = {}, { auth = true } = {}) {
   if (!auth) return post(service, method, body, '');
-  let session = loadSession();
-  if (!session) throw new ApiError({ status: 401, code: 'UNAUTHENTICATED', message: '' });
-  const expires = Date.parse(session.tokenExpiresAt || '');
-  if (session.refreshToken && Number.isFinite(expires) && expires - Date.now() < REFRESH_MARGIN_MS) {
-    session = await refresh(session);
-  }
+  let session = await freshSession();
   try {
     return await post(service, method, body, session.token);
   } catch (e) {
@@ -120,6 +130,83 @@ export async function call(service, method, body = {}, { auth = true } = {}) {
     }
     throw e;
   }
+}
+
+// One tab rotates a refresh token, never two. A refresh token is single use:
+// if two tabs held a copy (a tab opened with rel="opener" gets a copy of
+// sessionStorage) and both renewed with it, the second use more than 30 s
+// after the first is taken for a stolen token and the server revokes the
+// whole family, signing both tabs out. So a window opened from the staff
+// console (the venue screen) keeps only the access token and, when that is
+// about to expire, asks its opener for the opener's current one
+// (postMessage, same origin only); the opener renews it if need be.
+const TOKEN_REQUEST = 'ecoact.token-request';
+const TOKEN_REPLY = 'ecoact.token-reply';
+
+// In the tab that owns the session (the staff console): answers the windows
+// it opened with its current access token, or an empty one when signed out.
+export function serveAccessToken() {
+  window.addEventListener('message', async (e) => {
+    if (e.origin !== location.origin || !e.source || !e.data || e.data.type !== TOKEN_REQUEST) return;
+    const reply = { type: TOKEN_REPLY, id: String(e.data.id || ''), token: '', tokenExpiresAt: '' };
+    try {
+      const session = await freshSession();
+      reply.token = session.token;
+      reply.tokenExpiresAt = session.tokenExpiresAt;
+    } catch {
+      // Signed out, or the renewal failed: the asking window goes public.
+    }
+    e.source.postMessage(reply, location.origin);
+  });
+}
+
+// In a window opened from the owning tab: forgets the copied refresh token,
+// so that this window can never rotate it.
+export function keepAccessTokenOnly() {
+  const session = loadSession();
+  if (session && (session.refreshToken || session.refreshTokenExpiresAt)) {
+    delete session.refreshToken;
+    delete session.refreshTokenExpiresAt;
+    saveSession(session);
+  }
+}
+
+// Asks the opener for a fresh access token and keeps it in this tab's
+// session. Resolves to true when there is one; false when the opener has
+// none, does not answer within `timeoutMs` (closed, gone to another page),
+// or there is no opener (then the session is dropped for good).
+export function renewFromOpener(timeoutMs = 3000) {
+  const opener = window.opener;
+  if (!opener || opener.closed) {
+    saveSession(null);
+    return Promise.resolve(false);
+  }
+  const id = newRequestId('token');
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), timeoutMs);
+    function done(ok) {
+      clearTimeout(timer);
+      window.removeEventListener('message', onMessage);
+      resolve(ok);
+    }
+    function onMessage(e) {
+      if (e.origin !== location.origin || e.source !== opener || !e.data || e.data.type !== TOKEN_REPLY ||
+          e.data.id !== id) return;
+      const session = loadSession();
+      if (!e.data.token || !session) {
+        done(false);
+        return;
+      }
+      saveSession({ ...session, token: String(e.data.token), tokenExpiresAt: String(e.data.tokenExpiresAt || '') });
+      done(true);
+    }
+    window.addEventListener('message', onMessage);
+    try {
+      opener.postMessage({ type: TOKEN_REQUEST, id }, location.origin);
+    } catch {
+      done(false);
+    }
+  });
 }
 
 export async function signIn(accountId, secret) {

@@ -1,12 +1,19 @@
 // A venue screen for one event (live.html?event=ID): totals that refresh by
-// themselves every few seconds. Opened from the staff console it shares the
-// staff session (sessionStorage is copied into a tab opened with
+// themselves every few seconds. Opened from the staff console it uses the
+// staff's access token (sessionStorage is copied into a tab opened with
 // rel="opener") and shows EventsService.GetEventLive: totals per action type
-// and the event's board. Without a session it shows the public
+// and the event's board. It never renews the session itself: it drops the
+// copied refresh token at once (the console keeps rotating it; two tabs
+// rotating one refresh token get the whole session revoked) and asks the
+// console for its current access token when its own is about to expire
+// (api.js renewFromOpener). Without a session, or when the console has none
+// to give, it shows the public
 // ReportsService.GetImpactReport of the event: totals per category, no names,
 // and only the participants' weigh-ins (reports leave anonymous drop-offs out).
 
-import { ApiError, call, int, loadSession } from './api.js';
+import {
+  ApiError, call, expiresSoon, int, keepAccessTokenOnly, loadSession, renewFromOpener,
+} from './api.js';
 import { bars } from './charts.js';
 import {
   actionName, categoryName, formatCo2, formatKg, formatNumber, formatTime, initI18n, onLangChange, t,
@@ -67,24 +74,49 @@ function render(live) {
   $('live-updated').textContent = t('live.updated', { time: formatTime(new Date()) });
 }
 
-async function refresh() {
-  if (document.hidden) return;
-  try {
-    if (loadSession()) {
-      last = fromLive(await call('EventsService', 'GetEventLive', { eventId, boardSize: 10 }));
-    } else {
-      last = fromReport(await call('ReportsService', 'GetImpactReport', { scope: 'SCOPE_EVENT', scopeId: eventId },
-        { auth: false }));
+// True when this tab holds an access token good for a while, asking the
+// staff console for its current one when it is about to expire.
+async function haveToken() {
+  const session = loadSession();
+  if (!session) return false;
+  return expiresSoon(session) ? renewFromOpener() : true;
+}
+
+async function fetchLive() {
+  if (await haveToken()) {
+    try {
+      return fromLive(await call('EventsService', 'GetEventLive', { eventId, boardSize: 10 }));
+    } catch (e) {
+      // A refused token (revoked, the console signed out and in again): ask
+      // once more; without a token the public figures are still worth showing.
+      if (e.status !== 401) throw e;
+      if (await renewFromOpener()) return fromLive(await call('EventsService', 'GetEventLive', { eventId, boardSize: 10 }));
     }
+  }
+  return fromReport(await call('ReportsService', 'GetImpactReport', { scope: 'SCOPE_EVENT', scopeId: eventId },
+    { auth: false }));
+}
+
+let fetching = false;
+
+async function refresh() {
+  // One fetch at a time: asking the console can take a few seconds.
+  if (document.hidden || fetching) return;
+  fetching = true;
+  try {
+    last = await fetchLive();
     $('live-error').textContent = '';
     render(last);
   } catch (e) {
     // Keep the last figures on screen; say why they are not fresh.
     $('live-error').textContent = e instanceof ApiError && e.offline ? t('error.offline') : e.message;
+  } finally {
+    fetching = false;
   }
 }
 
 async function main() {
+  keepAccessTokenOnly();
   initI18n();
   // Labels are built in the language of the moment: fetch again.
   onLangChange(() => refresh());
@@ -92,7 +124,7 @@ async function main() {
     $('live-error').textContent = t('live.noEvent');
     return;
   }
-  if (loadSession()) {
+  if (await haveToken()) {
     try {
       const r = await call('CatalogService', 'ListActionTypes', {});
       for (const type of r.actionTypes || []) types.set(type.id, type);

@@ -3,7 +3,9 @@
 // localStorage: each gets its client_entry_id when it is typed, so sending it
 // again after a network failure (or a reload) can never count it twice.
 
-import { ApiError, call, int, loadSession, newRequestId, signIn, signOut } from './api.js';
+import {
+  ApiError, call, int, loadSession, newRequestId, serveAccessToken, signIn, signOut,
+} from './api.js';
 import {
   actionName, formatCo2, formatDateTime, formatKg, formatNumber, formatTime, initI18n, onLangChange, t,
 } from './i18n.js';
@@ -503,6 +505,9 @@ function stopLive() {
 
 function main() {
   initI18n();
+  // The venue screen opened from here asks this tab for its access token
+  // instead of renewing the session itself (api.js).
+  serveAccessToken();
   $('signin-form').addEventListener('submit', onSignIn);
   $('signout').addEventListener('click', async () => {
     stopLive();
