@@ -136,6 +136,11 @@ absl::StatusOr<BoardPage> BoardStore::Page(const std::string& board, int64_t off
 absl::StatusOr<BoardPage> BoardStore::ReadPage(const std::string& board, int64_t offset,
                                                int64_t count, const std::string& centre,
                                                bool nicknames) {
+  if (layout_.Partitioned(board)) {
+    ASSIGN_OR_RETURN(BoardPage page, ReadMergedPage(board, offset, count, centre));
+    if (nicknames) RETURN_IF_ERROR(FillNicknames(&page.members));
+    return page;
+  }
   ASSIGN_OR_RETURN(RedisValue reply,
                    redis_->Eval(PageScript(), {keys_.Board(board)},
                                 {absl::StrCat(offset), absl::StrCat(count), centre}));
