@@ -29,7 +29,11 @@ using PairMap = absl::flat_hash_map<std::pair<std::string, std::string>, V>;
 
 Projector::Projector(RedisClient* redis, const KeySpace* keys, const CityCalendar* calendar,
                      ProjectorOptions options)
-    : redis_(redis), keys_(keys), calendar_(calendar), options_(std::move(options)) {}
+    : redis_(redis),
+      keys_(keys),
+      calendar_(calendar),
+      options_(std::move(options)),
+      layout_(keys, options_.boards.partitions) {}
 
 Projector::~Projector() { Stop(); }
 
@@ -267,7 +271,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   for (const Account& account : accounts) {
     reads.push_back({"HMGET", keys_->Account(account.id), "hidden", "test", "role"});
     reads.push_back({"HGET", keys_->Totals(account.id, "all"), "n"});
-    reads.push_back({"ZSCORE", keys_->Board("city::all:pts"), account.id});
+    reads.push_back({"ZSCORE", layout_.KeyOf("city::all:pts", account.id), account.id});
   }
   const size_t agg_reads = reads.size();
   for (const auto& [period, fields] : agg_fields) {
@@ -327,12 +331,15 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
       }
     }
   }
-  // One ZADD (score, member, ...) and one ZREM per board.
-  absl::flat_hash_map<absl::string_view, std::vector<std::string>> zadd, zrem;
-  auto append = [&](absl::flat_hash_map<absl::string_view, std::vector<std::string>>& commands,
-                    const char* verb, absl::string_view board) -> std::vector<std::string>& {
-    std::vector<std::string>& command = commands[board];
-    if (command.empty()) command = {verb, keys_->Board(board)};
+  // One ZADD (score, member, ...) and one ZREM per board key (per part of
+  // a partitioned board).
+  absl::flat_hash_map<std::string, std::vector<std::string>> zadd, zrem;
+  auto append = [&](absl::flat_hash_map<std::string, std::vector<std::string>>& commands,
+                    const char* verb, absl::string_view board,
+                    absl::string_view member) -> std::vector<std::string>& {
+    std::string key = layout_.KeyOf(board, member);
+    std::vector<std::string>& command = commands[key];
+    if (command.empty()) command = {verb, std::move(key)};
     return command;
   };
   for (size_t a = 0; a < accounts.size(); ++a) {
@@ -346,13 +353,13 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
         if (account.shapes.size() > 1 && !seen.insert(t.board).second) continue;
         if ((t.kind == BoardKind::kCitizen && !v.Visible(options_.min_actions)) ||
             (t.kind == BoardKind::kAudit && v.deleted)) {
-          append(zrem, "ZREM", t.board).push_back(account.id);
+          append(zrem, "ZREM", t.board, account.id).push_back(account.id);
           continue;
         }
         auto value = values[a].find({t.totals_period_key, t.totals_field});
         // Totals gone (period long over): leave the board as it is.
         if (value == values[a].end()) continue;
-        std::vector<std::string>& command = append(zadd, "ZADD", t.board);
+        std::vector<std::string>& command = append(zadd, "ZADD", t.board, account.id);
         command.push_back(*value->second);
         command.push_back(account.id);
       }
@@ -367,7 +374,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
       if (active == agg.end() || active->second.first <= 0) continue;
       score = FloorDiv(score, active->second.first);
     }
-    std::vector<std::string>& command = append(zadd, "ZADD", t->board);
+    std::vector<std::string>& command = append(zadd, "ZADD", t->board, t->group_id);
     command.push_back(absl::StrCat(score));
     command.push_back(t->group_id);
   }
@@ -375,7 +382,9 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   for (auto& [board, command] : zadd) writes.push_back(std::move(command));
   for (auto& [board, command] : zrem) writes.push_back(std::move(command));
   for (const auto& [board, at] : expiries) {
-    writes.push_back({"EXPIREAT", keys_->Board(board), absl::StrCat(absl::ToUnixSeconds(at))});
+    for (const std::string& key : layout_.Keys(board)) {
+      writes.push_back({"EXPIREAT", key, absl::StrCat(absl::ToUnixSeconds(at))});
+    }
   }
   if (!visibility_changed.empty()) {
     std::vector<std::string> command = {"SADD", keys_->ResyncQueue()};
@@ -463,13 +472,14 @@ absl::Status Projector::ResyncBatch(const std::vector<std::string>& accounts) {
         writes.push_back({"ZREM", keys_->Board(AuditBoardName(key)), account});
       }
       for (const auto& [board, score] : CitizenBoardsFromTotals(key, fields)) {
+        const std::string board_key = layout_.KeyOf(board, account);
         if (!visible) {
-          writes.push_back({"ZREM", keys_->Board(board), account});
+          writes.push_back({"ZREM", board_key, account});
           continue;
         }
-        writes.push_back({"ZADD", keys_->Board(board), absl::StrCat(score), account});
+        writes.push_back({"ZADD", board_key, absl::StrCat(score), account});
         if (periods[key]) {
-          writes.push_back({"EXPIREAT", keys_->Board(board),
+          writes.push_back({"EXPIREAT", board_key,
                             absl::StrCat(absl::ToUnixSeconds(*periods[key]))});
         }
       }
@@ -720,9 +730,12 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     commands.push_back(std::move(command));
     return pending_args >= 20000 ? flush() : absl::OkStatus();
   };
-  auto write_board = [&](const std::string& board, const Scores& members) -> absl::Status {
-    if (members.empty()) return absl::OkStatus();  // deleted below as unsupported
-    const std::string key = keys.Board(board);
+  const BoardLayout layout(&keys, options.partitions);
+  // One board key (`name` as in "{b:<name>}"), written under a temporary key
+  // then renamed.
+  auto write_key = [&](const std::string& board, const std::string& name,
+                       const auto& members) -> absl::Status {
+    const std::string key = keys.Board(name);
     const std::string temp = key + ":rebuild";
     RETURN_IF_ERROR(add({"DEL", temp}));
     std::vector<std::string> zadd = {"ZADD", temp};
@@ -741,7 +754,23 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     if (expiry != expiries.end()) {
       RETURN_IF_ERROR(add({"EXPIREAT", key, absl::StrCat(absl::ToUnixSeconds(expiry->second))}));
     }
-    written.insert(board);
+    written.insert(name);
+    return absl::OkStatus();
+  };
+  auto write_board = [&](const std::string& board, const Scores& members) -> absl::Status {
+    if (members.empty()) return absl::OkStatus();  // deleted below as unsupported
+    if (layout.Partitioned(board)) {
+      std::vector<std::vector<std::pair<int32_t, int64_t>>> parts(layout.partitions());
+      for (const auto& [member, score] : members) {
+        parts[layout.PartOf(names[member])].emplace_back(member, score);
+      }
+      for (int part = 0; part < layout.partitions(); ++part) {
+        if (parts[part].empty()) continue;  // a part with no member has no key
+        RETURN_IF_ERROR(write_key(board, layout.PartName(board, part), parts[part]));
+      }
+    } else {
+      RETURN_IF_ERROR(write_key(board, board, members));
+    }
     ++report.boards;
     if (absl::StartsWith(board, "audit:")) {
       ++report.audit_boards;

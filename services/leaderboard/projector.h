@@ -33,6 +33,7 @@
 #include "services/common/periods.h"
 #include "services/common/redis.h"
 #include "services/common/server.h"
+#include "services/leaderboard/board_layout.h"
 #include "services/leaderboard/board_store.h"
 #include "services/leaderboard/boards.h"
 
@@ -104,6 +105,7 @@ class Projector : public BackgroundWorker {
   const KeySpace* keys_;
   const CityCalendar* calendar_;
   ProjectorOptions options_;
+  BoardLayout layout_;
   bool recovering_ = true;  // first drain our own pending entries ("0")
   bool groups_ready_ = false;
   bool holds_lease_ = false;
