@@ -461,6 +461,28 @@ Client::Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel)
       surveys_(v1::SurveysService::NewStub(channel_)),
       reports_(v1::ReportsService::NewStub(channel_)) {}
 
+bool SaveExport(Client& client, const std::string& path,
+                const std::function<grpc::Status(grpc::ClientContext*, std::ostream&)>& stream) {
+  const std::string partial = path + ".partial";
+  bool written = true;
+  if (!client.Call(Auth::kToken, [&](grpc::ClientContext* c) {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        grpc::Status status = stream(c, out);
+        out.close();
+        written = static_cast<bool>(out);
+        return status;
+      })) {
+    std::remove(partial.c_str());
+    return false;
+  }
+  if (!written || std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    Client::Fail(absl::StrCat("could not write ", path));
+    return false;
+  }
+  return true;
+}
+
 bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
                   absl::string_view retry_option) {
   if (auth == Auth::kToken && !RequireSession()) return false;

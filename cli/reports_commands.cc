@@ -3,7 +3,6 @@
 // `ecoact report export --out=FILE.csv` streams the CSV export to a file
 // chunk by chunk (an admin's command).
 #include <cstdio>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -98,26 +97,18 @@ int ReportExport(Client& client, const Invocation& in) {
   request.set_from_month(in.Str("from"));
   request.set_to_month(in.Str("to"));
   const std::string path = in.Str("out");
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return UsageError(in, absl::StrCat("cannot write ", path));
   int64_t bytes = 0, chunks = 0;
-  const bool ok = client.Call(Auth::kToken, [&](grpc::ClientContext* c) {
-    // A retry after a renewed token starts the file again.
-    out.seekp(0);
-    bytes = chunks = 0;
-    auto reader = client.reports().ExportImpactCsv(c, request);
-    v1::CsvChunk chunk;
-    while (reader->Read(&chunk)) {
-      out << chunk.text();
-      bytes += static_cast<int64_t>(chunk.text().size());
-      ++chunks;
-    }
-    return reader->Finish();
-  });
-  out.close();
-  if (!ok) return kExitError;
-  if (!out) {
-    Client::Fail(absl::StrCat("could not write ", path));
+  if (!SaveExport(client, path, [&](grpc::ClientContext* c, std::ostream& out) {
+        bytes = chunks = 0;
+        auto reader = client.reports().ExportImpactCsv(c, request);
+        v1::CsvChunk chunk;
+        while (reader->Read(&chunk)) {
+          out << chunk.text();
+          bytes += static_cast<int64_t>(chunk.text().size());
+          ++chunks;
+        }
+        return reader->Finish();
+      })) {
     return kExitError;
   }
   std::printf("Saved %lld bytes of CSV (%lld chunks) to %s\n", static_cast<long long>(bytes),

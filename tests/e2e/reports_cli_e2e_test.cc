@@ -120,11 +120,19 @@ TEST_F(ReportsCliTest, ReportExportAndRebuild) {
                                                 ",clothing,33085,2500,1,1,clothing_reuse@v1\r\n")));
   EXPECT_THAT(csv.str(), HasSubstr(absl::StrCat("\r\ncity,,,", month,
                                                 ",clothing,46319,3500,2,2,clothing_reuse@v1\r\n")));
-  // Citizens may not export.
-  EXPECT_THAT(Ecoact("mika", absl::StrCat("report export --out=", dir_, "/no.csv --from=", month,
+  // Citizens may not export; a failed export leaves a file already under
+  // the name asked for as it was, and no partial file.
+  const std::string refused = absl::StrCat(dir_, "/no.csv");
+  std::ofstream(refused) << "earlier export\n";
+  EXPECT_THAT(Ecoact("mika", absl::StrCat("report export --out=", refused, " --from=", month,
                                           " --to=", month),
                      1),
               HasSubstr("PERMISSION_DENIED"));
+  std::ifstream kept(refused, std::ios::binary);
+  std::stringstream kept_text;
+  kept_text << kept.rdbuf();
+  EXPECT_EQ(kept_text.str(), "earlier export\n");
+  EXPECT_FALSE(std::ifstream(refused + ".partial").good());
 
   // Recount from the ledger on the live system: the same figures.
   int code = 0;
