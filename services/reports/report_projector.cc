@@ -222,6 +222,12 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
   if (!groups_ready_) RETURN_IF_ERROR(EnsureGroups());
   ASSIGN_OR_RETURN(bool held, HoldLease());
   if (!held) return 0;
+  // Now and then take over entries another consumer read and never counted
+  // (it lost the lease, or was fenced off, after reading them): on a timer,
+  // not only when idle, or a busy ledger would leave them uncounted.
+  if (absl::Now() - last_orphan_check_ >= options_.lease_ttl) {
+    RETURN_IF_ERROR(ClaimOrphans(options_.lease_ttl));
+  }
   std::vector<std::string> command = {"XREADGROUP", "GROUP", options_.group, options_.consumer,
                                       "COUNT", absl::StrCat(options_.batch)};
   if (!recovering_) {
@@ -234,6 +240,9 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
   auto reply = redis_->Command(command);
   if (!reply.ok()) {
     if (absl::StrContains(reply.status().message(), "NOGROUP")) groups_ready_ = false;
+    // The read may have been delivered (a timeout): its entries would then
+    // be pending under this consumer. Read those first next time.
+    recovering_ = true;
     return reply.status();
   }
   std::map<std::string, int> shard_of_stream;
@@ -263,14 +272,7 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
     recovering_ = false;  // own pending entries drained: go on with new ones
     return Cycle(retry_after_fence);
   }
-  if (read == 0) {
-    // Idle: now and then take over entries another consumer read and never
-    // counted (it lost the lease, or was fenced off, after reading them).
-    if (absl::Now() - last_orphan_check_ >= options_.lease_ttl) {
-      RETURN_IF_ERROR(ClaimOrphans(options_.lease_ttl));
-    }
-    return 0;
-  }
+  if (read == 0) return 0;
   absl::Status applied =
       ApplyReportEntries(redis_, *keys_, *calendar_, entries, options_.group, options_.consumer);
   if (absl::IsFailedPrecondition(applied)) {
@@ -283,7 +285,13 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
     if (retry_after_fence) return RunOnceAfterFence();
     return 0;
   }
-  RETURN_IF_ERROR(applied);
+  if (!applied.ok()) {
+    // The entries may or may not have been counted (a timeout), and stay
+    // pending under this consumer unless they were: read those again first.
+    // The script counts each exactly once either way.
+    recovering_ = true;
+    return applied;
+  }
   return read;
 }
 

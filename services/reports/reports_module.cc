@@ -15,6 +15,10 @@
 
 ABSL_FLAG(bool, reports_projector, true,
           "Run the reports projector in this process (one active at a time, by lease)");
+ABSL_FLAG(std::string, reports_consumer, "",
+          "Consumer name of the reports projector in the ledger's \"reports\" group; stable "
+          "across restarts of the same replica and unique per process (two processes on one "
+          "host need different names). Empty: the host name followed by -reports");
 ABSL_FLAG(int, reports_projector_batch, 1000, "Ledger entries read per reports projector cycle");
 
 namespace ecoact::reports {
@@ -50,9 +54,12 @@ absl::Status AddReportsService(Assembly& assembly) {
   if (projector_options.batch < 1 || projector_options.batch > 100000) {
     return absl::InvalidArgumentError("--reports_projector_batch must be in [1, 100000]");
   }
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  projector_options.consumer = absl::StrCat(host[0] ? host : "projector", "-reports");
+  projector_options.consumer = absl::GetFlag(FLAGS_reports_consumer);
+  if (projector_options.consumer.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    projector_options.consumer = absl::StrCat(host[0] ? host : "projector", "-reports");
+  }
   projector_options.block =
       std::min(absl::Milliseconds(500), assembly.config->redis.command_timeout / 2);
   // Its blocking reads get a connection of their own, as the leaderboard

@@ -312,6 +312,45 @@ TEST_F(ReportsTest, ReplayedAndTakenOverEntriesCountOnce) {
   ExpectMatches(Report(v1::SCOPE_WARD, "nakahara").total(), sums["ward:nakahara"][""]);
 }
 
+// The projector read a batch and its call to count it failed (a timeout):
+// the batch stays pending under the projector's own name. It reads on, and
+// a later entry of the same shard is counted first; the failed one, read
+// again (here by the projector restarted under the same name), must still
+// be counted, once.
+TEST_F(ReportsTest, EntriesOfAFailedCallAreCountedWhenReadAgain) {
+  RecordSeason();
+  stack_->DrainReports();
+  ASSERT_TRUE(stack_->Record(ben_.token, "plastic_bag_refused", 2).ok());
+  std::vector<std::string> read = {"XREADGROUP", "GROUP", "reports", "test-reports",
+                                   "COUNT", "1", "STREAMS"};
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+    read.push_back(stack_->keys().Ledger(shard));
+  }
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) read.push_back(">");
+  auto failed = stack_->redis().Command(read);  // read, never counted
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  ASSERT_FALSE(failed->elements.empty());
+  // Same citizen, same shard: this one moves the shard's last-counted id
+  // past the failed one.
+  ASSERT_TRUE(stack_->Record(ben_.token, "plastic_bag_refused", 1).ok());
+  EXPECT_EQ(stack_->DrainReports(), 1);
+  reports::ReportProjectorOptions options;
+  options.consumer = "test-reports";
+  options.block = absl::Milliseconds(20);
+  reports::ReportProjector restarted(&stack_->redis(), &stack_->keys(), &stack_->calendar(),
+                                     options);
+  ASSERT_TRUE(stack_->redis().Command({"DEL", reports::ReportsLeaseKey(stack_->keys())}).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(restarted.RunOnce().ok());
+  auto sums = LedgerSums();
+  ExpectMatches(Report(v1::SCOPE_CITY).total(), sums["city"][""]);
+  ExpectMatches(Report(v1::SCOPE_WARD, "nakahara").total(), sums["ward:nakahara"][""]);
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+    auto pending = stack_->redis().Command({"XPENDING", stack_->keys().Ledger(shard), "reports"});
+    ASSERT_TRUE(pending.ok());
+    EXPECT_EQ(pending->elements[0].integer, 0) << "shard " << shard;
+  }
+}
+
 TEST_F(ReportsTest, RebuildGivesTheSameReports) {
   RecordSeason();
   stack_->DrainReports();
