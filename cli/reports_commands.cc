@@ -98,7 +98,7 @@ int ReportExport(Client& client, const Invocation& in) {
   request.set_to_month(in.Str("to"));
   const std::string path = in.Str("out");
   int64_t bytes = 0, chunks = 0;
-  if (!SaveExport(client, path, [&](grpc::ClientContext* c, std::ostream& out) {
+  if (!SaveExport(client, path, in.Flag("excel"), [&](grpc::ClientContext* c, std::ostream& out) {
         bytes = chunks = 0;
         auto reader = client.reports().ExportImpactCsv(c, request);
         v1::CsvChunk chunk;

@@ -285,7 +285,7 @@ int SurveyExport(Client& client, const Invocation& in) {
   request.set_include_free_text(in.Flag("free_text"));
   const std::string path = in.Str("out");
   int64_t rows = 0;
-  if (!SaveExport(client, path, [&](grpc::ClientContext* c, std::ostream& out) {
+  if (!SaveExport(client, path, in.Flag("excel"), [&](grpc::ClientContext* c, std::ostream& out) {
         rows = 0;
         auto reader = client.surveys().ExportSurveyCsv(c, request);
         v1::SurveyCsvChunk chunk;

@@ -120,6 +120,14 @@ TEST_F(ReportsCliTest, ReportExportAndRebuild) {
                                                 ",clothing,33085,2500,1,1,clothing_reuse@v1\r\n")));
   EXPECT_THAT(csv.str(), HasSubstr(absl::StrCat("\r\ncity,,,", month,
                                                 ",clothing,46319,3500,2,2,clothing_reuse@v1\r\n")));
+  // For Excel: the same CSV after a UTF-8 byte order mark.
+  const std::string excel_path = absl::StrCat(dir_, "/impact-excel.csv");
+  Ecoact("admin", absl::StrCat("report export --excel --out=", excel_path, " --from=", month,
+                               " --to=", month));
+  std::ifstream excel_file(excel_path, std::ios::binary);
+  std::stringstream excel;
+  excel << excel_file.rdbuf();
+  EXPECT_EQ(excel.str(), "\xEF\xBB\xBF" + csv.str());
   // Citizens may not export; a failed export leaves a file already under
   // the name asked for as it was, and no partial file.
   const std::string refused = absl::StrCat(dir_, "/no.csv");
