@@ -34,6 +34,11 @@ void PrintReport(const v1::ImpactReport& r) {
   for (const auto& c : r.categories()) totals.push_back(FigureRow(c.category(), c.figures()));
   totals.push_back(FigureRow("total", r.total()));
   PrintTable(totals);
+  if (r.totals_only()) {
+    std::printf(
+        "\nA small group (fewer active participants than the server's minimum): totals\n"
+        "only, so no one in it is singled out.\n");
+  }
   std::printf("\n");
   Rows months = FigureRows("MONTH");
   for (const auto& m : r.months()) months.push_back(FigureRow(m.month(), m.figures()));
@@ -84,8 +89,11 @@ int Report(Client& client, const Invocation& in) {
   request.set_from_month(in.Str("from"));
   request.set_to_month(in.Str("to"));
   request.set_top_n(in.Int("top", 0));
+  // Public, but signed in (an admin) it sends the token: an admin gets a
+  // small group's whole report.
+  if (!client.LoadSession()) return kExitError;
   return Exchange<v1::ImpactReport>(
-      client, Auth::kNone,
+      client, client.session().has_value() ? Auth::kToken : Auth::kNone,
       [&](auto* c, auto* out) { return client.reports().GetImpactReport(c, request, out); },
       PrintReport);
 }

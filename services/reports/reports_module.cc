@@ -10,6 +10,7 @@
 #include "services/common/status_macros.h"
 #include "services/identity/accounts.h"
 #include "services/identity/identity_flags.h"
+#include "services/leaderboard/leaderboard_module.h"
 #include "services/reports/report_projector.h"
 #include "services/reports/reports_service.h"
 
@@ -41,6 +42,10 @@ absl::Status AddReportsService(Assembly& assembly) {
   ASSIGN_OR_RETURN(identity::WardDirectory wards,
                    identity::WardDirectory::Parse(identity_config.wards));
   for (const auto& ward : wards.wards()) options.ward_names[ward.id] = ward.name;
+  // The boards' small-group rule, one setting for both.
+  ASSIGN_OR_RETURN(leaderboard::LeaderboardOptions board_options,
+                   leaderboard::LeaderboardOptionsFromFlags());
+  options.min_members = board_options.min_members;
   auto* store = assembly.Keep(std::make_unique<ReportStore>(assembly.redis, assembly.keys));
   auto* events = assembly.Keep(
       std::make_unique<events::EventStore>(assembly.redis, assembly.keys->prefix()));

@@ -90,10 +90,13 @@ TEST_F(ReportsCliTest, ReportExportAndRebuild) {
   ASSERT_TRUE(absl::LoadTimeZone("Asia/Tokyo", &tokyo));
   const std::string month = absl::FormatTime("%Y-%m", absl::Now(), tokyo);
 
-  // Public: no sign-in needed. The ward's report, then the city's.
+  // Public: no sign-in needed. The ward's report (one participant: totals
+  // only, the small-group rule), then the city's.
   const std::string ward = EcoactUntil("report --scope=ward --id=nakahara", "33085 g");
   EXPECT_THAT(ward, HasSubstr("(中原区)"));
-  EXPECT_THAT(ward, HasSubstr("clothing_reuse@v1"));
+  EXPECT_THAT(ward, HasSubstr("totals\nonly"));
+  EXPECT_THAT(ward, ::testing::Not(HasSubstr("clothing_reuse@v1")));
+  EXPECT_THAT(Ecoact("admin", "report --scope=ward --id=nakahara"), HasSubstr("clothing_reuse@v1"));
   EXPECT_THAT(ward, HasSubstr("CO2 one Japanese cedar"));
   // 33,085 g / 8,800 g per cedar-year = 3.759 trees; / 125 g per km = 264.68 km.
   EXPECT_THAT(ward, HasSubstr("3.759 trees"));

@@ -43,12 +43,12 @@ class ReportsTest : public ::testing::Test {
     admin_ = stack_->AdminToken();
     staff_ = stack_->StaffToken("staff.aiko");
     stack_->CreateOrganisation("o-frontale");
-    const std::string code = stack_->CreateTeam("t-blue", "o-frontale");
+    team_code_ = stack_->CreateTeam("t-blue", "o-frontale");
     aki_ = stack_->Register("Aki", "nakahara");
     ben_ = stack_->Register("Ben", "nakahara");
     chie_ = stack_->Register("Chie", "tama");
-    ASSERT_TRUE(stack_->JoinWithCode(aki_.token, code).ok());
-    ASSERT_TRUE(stack_->JoinWithCode(chie_.token, code).ok());
+    ASSERT_TRUE(stack_->JoinWithCode(aki_.token, team_code_).ok());
+    ASSERT_TRUE(stack_->JoinWithCode(chie_.token, team_code_).ok());
     month_ = stack_->calendar().KeysAt(stack_->now()).month;
   }
 
@@ -174,7 +174,7 @@ class ReportsTest : public ::testing::Test {
   }
 
   std::unique_ptr<Stack> stack_;
-  std::string admin_, staff_, month_, event_id_;
+  std::string admin_, staff_, month_, event_id_, team_code_;
   Citizen aki_, ben_, chie_;
 };
 
@@ -196,7 +196,9 @@ TEST_F(ReportsTest, EveryScopeMatchesTheLedgerSums) {
   for (const auto& [scope, id] : scopes) {
     const std::string key = reports::ScopeKey(scope, id);
     SCOPED_TRACE(key);
-    v1::ImpactReport report = Report(scope, id);
+    // As an admin: these groups are small (see SmallGroupsShowTotalsOnly).
+    v1::ImpactReport report = Report(scope, id, admin_);
+    EXPECT_FALSE(report.totals_only());
     ExpectMatches(report.total(), sums[key][""]);
     ASSERT_EQ(report.months_size(), 1);
     EXPECT_EQ(report.months(0).month(), month_);
@@ -244,6 +246,58 @@ TEST_F(ReportsTest, EveryScopeMatchesTheLedgerSums) {
     EXPECT_THAT(text, ::testing::Not(HasSubstr(c->account_id)));
   }
   EXPECT_THAT(text, ::testing::Not(HasSubstr("Aki")));
+}
+
+// The boards' small-group rule: a public report of a group with fewer active
+// participants in the range than --board_min_members (5 by default) has its
+// totals only; from the fifth participant on, the whole breakdown.
+TEST_F(ReportsTest, SmallGroupsShowTotalsOnly) {
+  RecordSeason();
+  stack_->DrainReports();
+  auto sums = LedgerSums();
+  const std::vector<std::pair<v1::Scope, std::string>> small = {
+      {v1::SCOPE_WARD, "nakahara"}, {v1::SCOPE_TEAM, "t-blue"},
+      {v1::SCOPE_ORGANISATION, "o-frontale"}, {v1::SCOPE_EVENT, event_id_}};
+  for (const auto& [scope, id] : small) {
+    const std::string key = reports::ScopeKey(scope, id);
+    SCOPED_TRACE(key);
+    for (const std::string& token : {std::string(), aki_.token, staff_}) {
+      const v1::ImpactReport report = Report(scope, id, token);
+      EXPECT_TRUE(report.totals_only());
+      ExpectMatches(report.total(), sums[key][""]);
+      EXPECT_EQ(report.equivalents_size(), 2);
+      EXPECT_EQ(report.categories_size(), 0);
+      EXPECT_EQ(report.months_size(), 0);
+      EXPECT_EQ(report.factors_size(), 0);
+    }
+    const v1::ImpactReport whole = Report(scope, id, admin_);
+    EXPECT_FALSE(whole.totals_only());
+    EXPECT_GT(whole.categories_size(), 0);
+  }
+  EXPECT_FALSE(Report(v1::SCOPE_CITY).totals_only()) << "the city is never a small group";
+  EXPECT_GT(Report(v1::SCOPE_CITY).categories_size(), 0);
+
+  // Team t-blue: Aki and Chie, and now three more who act: five. Nakahara:
+  // Aki and Ben, and the same three.
+  for (const char* name : {"Dai", "Emi", "Fumi"}) {
+    Citizen c = stack_->Register(name, "nakahara");
+    ASSERT_TRUE(stack_->JoinWithCode(c.token, team_code_).ok());
+    ASSERT_TRUE(stack_->Record(c.token, "plastic_bag_refused", 1).ok());
+  }
+  stack_->DrainReports();
+  sums = LedgerSums();
+  for (const auto& [scope, id] :
+       std::vector<std::pair<v1::Scope, std::string>>{{v1::SCOPE_TEAM, "t-blue"},
+                                                      {v1::SCOPE_WARD, "nakahara"}}) {
+    const std::string key = reports::ScopeKey(scope, id);
+    SCOPED_TRACE(key);
+    const v1::ImpactReport report = Report(scope, id);
+    EXPECT_FALSE(report.totals_only());
+    EXPECT_EQ(report.total().active_participants(), 5);
+    ExpectMatches(report.total(), sums[key][""]);
+    EXPECT_EQ(static_cast<size_t>(report.categories_size()), sums[key].size() - 1);
+    EXPECT_EQ(report.months_size(), 1);
+  }
 }
 
 TEST_F(ReportsTest, ReplayedAndTakenOverEntriesCountOnce) {
