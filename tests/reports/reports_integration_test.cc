@@ -445,6 +445,58 @@ TEST_F(ReportsTest, RebuildGivesTheSameReports) {
   ExpectMatches(Report(v1::SCOPE_CITY).total(), LedgerSums()["city"][""]);
 }
 
+// A rebuild that takes longer than its lease's time to live keeps the lease
+// (renewed after every chunk): a projector trying meanwhile is kept out, and
+// the rebuild completes. One that stalls past it and loses the lease stops
+// at the next chunk with ABORTED instead of writing on, and a rebuild run
+// again gives the right figures.
+TEST_F(ReportsTest, RebuildKeepsItsLeaseAndStopsOnceItLostIt) {
+  RecordSeason();
+  stack_->DrainReports();
+  const v1::ImpactReport before = Report(v1::SCOPE_CITY);
+  reports::RebuildOptions options;
+  options.lease_ttl = absl::Milliseconds(300);
+  options.chunk = 1;
+  int chunks = 0;
+  options.after_chunk = [&] {
+    ++chunks;
+    absl::SleepFor(absl::Milliseconds(150));  // 6 chunks: 900 ms, 3 times the lease
+    auto tried = stack_->report_projector().RunOnce();
+    EXPECT_TRUE(tried.ok()) << tried.status();
+  };
+  auto rebuilt =
+      reports::RebuildReports(&stack_->redis(), stack_->keys(), stack_->calendar(), options);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  EXPECT_EQ(rebuilt->entries, 6);
+  EXPECT_EQ(chunks, 6);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Report(v1::SCOPE_CITY), before));
+
+  // Stalled past the lease after the second chunk: a projector takes the
+  // lease and the shards.
+  reports::ReportProjectorOptions other_options;
+  other_options.consumer = "other-reports";
+  other_options.block = absl::Milliseconds(20);
+  reports::ReportProjector other(&stack_->redis(), &stack_->keys(), &stack_->calendar(),
+                                 other_options);
+  chunks = 0;
+  options.after_chunk = [&] {
+    if (++chunks != 2) return;
+    ASSERT_TRUE(stack_->redis().Command({"DEL", reports::ReportsLeaseKey(stack_->keys())}).ok());
+    auto took = other.RunOnce();
+    EXPECT_TRUE(took.ok()) << took.status();
+  };
+  auto stalled =
+      reports::RebuildReports(&stack_->redis(), stack_->keys(), stack_->calendar(), options);
+  EXPECT_THAT(stalled.status(),
+              test::StatusIs(absl::StatusCode::kAborted, HasSubstr("run the rebuild again")));
+  EXPECT_EQ(chunks, 2) << "stops at once";
+  other.Stop();
+  ASSERT_TRUE(stack_->redis().Command({"DEL", reports::ReportsLeaseKey(stack_->keys())}).ok());
+  auto again = reports::RebuildReports(&stack_->redis(), stack_->keys(), stack_->calendar());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Report(v1::SCOPE_CITY), before));
+}
+
 TEST_F(ReportsTest, CsvExportStreamsOneRowPerScopeMonthAndCategory) {
   RecordSeason();
   stack_->DrainReports();
