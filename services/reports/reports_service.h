@@ -47,8 +47,8 @@ class ReportsServiceImpl final : public v1::ReportsService::Service {
                                grpc::ServerWriter<v1::CsvChunk>*) override;
 
  private:
-  absl::Status DoReport(const grpc::ServerContext& context, const v1::GetImpactReportRequest& request,
-                        v1::ImpactReport* out);
+  absl::Status DoReport(const grpc::ServerContext& context,
+                        const v1::GetImpactReportRequest& request, v1::ImpactReport* out);
   absl::Status DoExport(const grpc::ServerContext& context,
                         const v1::ExportImpactCsvRequest& request,
                         grpc::ServerWriter<v1::CsvChunk>* writer);
