@@ -158,7 +158,8 @@ TEST_F(DemoTest, SmallPilotSeedsLivingBoardsAndASecondRunDoublesNothing) {
   // The drives' staff account has a random password, shown once; the one
   // the demo used to derive from the seed does not sign in.
   const std::string staff = Field(first, "drive staff");  // "demo.staff7, password X (shown once)"
-  ASSERT_THAT(staff, ::testing::MatchesRegex("demo\\.staff7, password [a-z2-9]{20} \\(shown once\\)"));
+  ASSERT_THAT(staff,
+              ::testing::MatchesRegex("demo\\.staff7, password [a-z2-9]{20} \\(shown once\\)"));
   const std::string staff_password = staff.substr(staff.find("password ") + 9, 20);
   v1::SignInResponse staff_session;
   EXPECT_TRUE(SignInAs("demo.staff7", staff_password, &staff_session).ok());
