@@ -191,6 +191,16 @@ class Client {
   bool session_loaded_ = false;
 };
 
+// Streams an export into the file `path`: written to `path`.partial,
+// started afresh (truncated) on every attempt (a retry after a renewed
+// token), and renamed to `path` once the call and the write both succeeded.
+// On failure nothing is left under either name and the error is printed.
+// `stream` reads the call's chunks into the stream it is given. With
+// `excel_bom` the file starts with a UTF-8 byte order mark: Excel (in Japan
+// it otherwise assumes Shift_JIS) then reads the UTF-8 text right.
+bool SaveExport(Client& client, const std::string& path, bool excel_bom,
+                const std::function<grpc::Status(grpc::ClientContext*, std::ostream&)>& stream);
+
 // The shape of most commands: one call, then the response as JSON or text.
 template <typename Response, typename Rpc, typename Printer>
 int Exchange(Client& client, Auth auth, Rpc rpc, Printer print,

@@ -58,6 +58,11 @@ struct DemoSummary {
   int64_t weigh_ins = 0;
   int64_t weigh_ins_new = 0;
   int64_t survey_responses = 0;
+  // The drives' staff account, and its password: random, chosen by the run
+  // that created the account and returned only then (empty on a later run;
+  // that run does the staff's work with the admin's token).
+  std::string staff_login;
+  std::string staff_password;
   absl::Duration elapsed;
   double actions_per_second = 0;
 };

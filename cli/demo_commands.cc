@@ -56,6 +56,10 @@ int Demo(Client& client, const Invocation& in) {
        absl::StrCat(s.check_ins, ", ", s.weigh_ins, " (", s.weigh_ins_new, " new)")},
       {"campaign", s.campaign_id},
       {"survey", absl::StrCat(s.survey_id, ", ", s.survey_responses, " responses")},
+      {"drive staff", s.staff_password.empty()
+                          ? absl::StrCat(s.staff_login, " (password shown by the first run)")
+                          : absl::StrCat(s.staff_login, ", password ", s.staff_password,
+                                         " (shown once)")},
   });
   std::printf(
       "\nSee it: ecoact board --level=wards, ecoact board --scope=campaign --id=%s,\n"

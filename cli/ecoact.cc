@@ -109,7 +109,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"wave", Kind::kChoice, "before|after"},      {"event", Kind::kString, "EVENT_ID"},
     {"campaign", Kind::kString, "CAMPAIGN_ID"},   {"weeks", Kind::kInt, "N"},
     {"reference", Kind::kTime, "RFC3339"},        {"aggregates", Kind::kFlag, ""},
-    {"free_text", Kind::kFlag, ""},
+    {"free_text", Kind::kFlag, ""},               {"excel", Kind::kFlag, ""},
     // Impact reports.
     {"from", Kind::kString, "YYYY-MM"},           {"to", Kind::kString, "YYYY-MM"},
     {"top", Kind::kInt, "N"},
@@ -460,6 +460,29 @@ Client::Client(GlobalOptions options, std::shared_ptr<grpc::Channel> channel)
       rewards_(v1::RewardsService::NewStub(channel_)),
       surveys_(v1::SurveysService::NewStub(channel_)),
       reports_(v1::ReportsService::NewStub(channel_)) {}
+
+bool SaveExport(Client& client, const std::string& path, bool excel_bom,
+                const std::function<grpc::Status(grpc::ClientContext*, std::ostream&)>& stream) {
+  const std::string partial = path + ".partial";
+  bool written = true;
+  if (!client.Call(Auth::kToken, [&](grpc::ClientContext* c) {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        if (excel_bom) out << "\xEF\xBB\xBF";
+        grpc::Status status = stream(c, out);
+        out.close();
+        written = static_cast<bool>(out);
+        return status;
+      })) {
+    std::remove(partial.c_str());
+    return false;
+  }
+  if (!written || std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    Client::Fail(absl::StrCat("could not write ", path));
+    return false;
+  }
+  return true;
+}
 
 bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
                   absl::string_view retry_option) {
@@ -1177,15 +1200,18 @@ const std::vector<Command>& Commands() {
      "the respondents' actions and CO2 in the --weeks=N weeks before and after the\n"
      "      event's or campaign's start (or --reference=TIME), per group of\n"
      "      respondents, with the paired change (admin)", SurveyBehaviour},
-    {"survey export", "SURVEY_ID", {{"out", true}, {"aggregates", false}, {"free_text", false}},
+    {"survey export", "SURVEY_ID", {{"out", true}, {"aggregates", false}, {"free_text", false},
+                                     {"excel", false}},
      "save a survey's anonymised responses (pseudonymous respondent ids) as CSV to\n"
      "      --out=FILE.csv, or with --aggregates its results; --free_text includes\n"
-     "      free-text answers, which may name people (admin)", SurveyExport},
+     "      free-text answers, which may name people; --excel starts the file with a\n"
+     "      UTF-8 byte order mark, so Excel shows Japanese text right (admin)", SurveyExport},
     {"report export", "", {{"out", true}, {"from", true}, {"to", true}, {"scope", false},
-                           {"id", false}},
+                           {"id", false}, {"excel", false}},
      "stream the impact CSV (admin) to --out=FILE.csv: one row per scope x month x\n"
      "      category in [--from, --to] (months, at most 120); every scope unless\n"
-     "      --scope (and --id) names one", ReportExport, "impact reports:"},
+     "      --scope (and --id) names one; --excel starts the file with a UTF-8 byte\n"
+     "      order mark, so Excel shows Japanese names right", ReportExport, "impact reports:"},
     {"report", "", {{"scope", false}, {"id", false}, {"from", false}, {"to", false}, {"top", false}},
      "show the CO2 saved (no sign-in needed) by category and month, with factor\n"
      "      sources and everyday equivalents; default: the city, the last 12 months;\n"

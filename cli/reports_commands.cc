@@ -3,7 +3,6 @@
 // `ecoact report export --out=FILE.csv` streams the CSV export to a file
 // chunk by chunk (an admin's command).
 #include <cstdio>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -35,6 +34,11 @@ void PrintReport(const v1::ImpactReport& r) {
   for (const auto& c : r.categories()) totals.push_back(FigureRow(c.category(), c.figures()));
   totals.push_back(FigureRow("total", r.total()));
   PrintTable(totals);
+  if (r.totals_only()) {
+    std::printf(
+        "\nA small group (fewer active participants than the server's minimum): totals\n"
+        "only, so no one in it is singled out.\n");
+  }
   std::printf("\n");
   Rows months = FigureRows("MONTH");
   for (const auto& m : r.months()) months.push_back(FigureRow(m.month(), m.figures()));
@@ -85,8 +89,11 @@ int Report(Client& client, const Invocation& in) {
   request.set_from_month(in.Str("from"));
   request.set_to_month(in.Str("to"));
   request.set_top_n(in.Int("top", 0));
+  // Public, but signed in (an admin) it sends the token: an admin gets a
+  // small group's whole report.
+  if (!client.LoadSession()) return kExitError;
   return Exchange<v1::ImpactReport>(
-      client, Auth::kNone,
+      client, client.session().has_value() ? Auth::kToken : Auth::kNone,
       [&](auto* c, auto* out) { return client.reports().GetImpactReport(c, request, out); },
       PrintReport);
 }
@@ -98,26 +105,18 @@ int ReportExport(Client& client, const Invocation& in) {
   request.set_from_month(in.Str("from"));
   request.set_to_month(in.Str("to"));
   const std::string path = in.Str("out");
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return UsageError(in, absl::StrCat("cannot write ", path));
   int64_t bytes = 0, chunks = 0;
-  const bool ok = client.Call(Auth::kToken, [&](grpc::ClientContext* c) {
-    // A retry after a renewed token starts the file again.
-    out.seekp(0);
-    bytes = chunks = 0;
-    auto reader = client.reports().ExportImpactCsv(c, request);
-    v1::CsvChunk chunk;
-    while (reader->Read(&chunk)) {
-      out << chunk.text();
-      bytes += static_cast<int64_t>(chunk.text().size());
-      ++chunks;
-    }
-    return reader->Finish();
-  });
-  out.close();
-  if (!ok) return kExitError;
-  if (!out) {
-    Client::Fail(absl::StrCat("could not write ", path));
+  if (!SaveExport(client, path, in.Flag("excel"), [&](grpc::ClientContext* c, std::ostream& out) {
+        bytes = chunks = 0;
+        auto reader = client.reports().ExportImpactCsv(c, request);
+        v1::CsvChunk chunk;
+        while (reader->Read(&chunk)) {
+          out << chunk.text();
+          bytes += static_cast<int64_t>(chunk.text().size());
+          ++chunks;
+        }
+        return reader->Finish();
+      })) {
     return kExitError;
   }
   std::printf("Saved %lld bytes of CSV (%lld chunks) to %s\n", static_cast<long long>(bytes),

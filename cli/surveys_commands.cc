@@ -2,7 +2,6 @@
 // publish, list, show, answer a wave, and the results.
 #include <cctype>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -285,13 +284,8 @@ int SurveyExport(Client& client, const Invocation& in) {
                                            : v1::SURVEY_CSV_FORMAT_RESPONSES);
   request.set_include_free_text(in.Flag("free_text"));
   const std::string path = in.Str("out");
-  // Written next to the target and renamed once complete: a failed or
-  // retried export never leaves half a file under the name asked for.
-  const std::string partial = path + ".partial";
   int64_t rows = 0;
-  bool written = true;
-  if (!client.Call(Auth::kToken, [&](grpc::ClientContext* c) {
-        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  if (!SaveExport(client, path, in.Flag("excel"), [&](grpc::ClientContext* c, std::ostream& out) {
         rows = 0;
         auto reader = client.surveys().ExportSurveyCsv(c, request);
         v1::SurveyCsvChunk chunk;
@@ -299,18 +293,8 @@ int SurveyExport(Client& client, const Invocation& in) {
           out << chunk.csv();
           rows += chunk.rows();
         }
-        out.close();
-        written = static_cast<bool>(out);
         return reader->Finish();
       })) {
-    std::remove(partial.c_str());
-    return kExitError;
-  }
-  std::error_code error;
-  if (written) std::filesystem::rename(partial, path, error);
-  if (!written || error) {
-    std::remove(partial.c_str());
-    Client::Fail(absl::StrCat("could not write ", path));
     return kExitError;
   }
   std::printf("Saved %lld %s of survey %s to %s.\n", static_cast<long long>(rows),

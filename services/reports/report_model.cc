@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/csv.h"
 #include "services/common/validation.h"
 
 namespace ecoact::reports {
@@ -261,30 +262,15 @@ int64_t EquivalentQuantityMilli(int64_t co2e_grams, int64_t grams_per_unit) {
   return static_cast<int64_t>(q);
 }
 
-std::string CsvField(absl::string_view value) {
-  const bool formula = !value.empty() && (value[0] == '=' || value[0] == '+' ||
-                                          value[0] == '-' || value[0] == '@');
-  if (!formula && value.find_first_of(",\"\r\n") == absl::string_view::npos) {
-    return std::string(value);
-  }
-  std::string out = "\"";
-  if (formula) out += '\'';
-  for (char c : value) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 std::string FormatCsvRow(const CsvRow& row) {
   std::vector<std::string> versions = row.factor_versions;
   std::sort(versions.begin(), versions.end());
-  return absl::StrCat(ScopeName(row.scope), ",", CsvField(row.scope_id), ",",
-                      CsvField(row.scope_name), ",", row.month, ",", CsvField(row.category), ",",
-                      row.figures.co2e_grams, ",", row.figures.weight_grams, ",",
-                      row.figures.actions, ",", row.figures.active_participants, ",",
-                      CsvField(absl::StrJoin(versions, ";")), "\r\n");
+  return absl::StrCat(ScopeName(row.scope), ",", CsvCell(row.scope_id, true), ",",
+                      CsvCell(row.scope_name, true), ",", row.month, ",",
+                      CsvCell(row.category, true), ",", row.figures.co2e_grams, ",",
+                      row.figures.weight_grams, ",", row.figures.actions, ",",
+                      row.figures.active_participants, ",",
+                      CsvCell(absl::StrJoin(versions, ";"), true), "\r\n");
 }
 
 }  // namespace ecoact::reports

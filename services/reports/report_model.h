@@ -113,11 +113,6 @@ void AddGroupFields(const std::vector<std::pair<std::string, std::string>>& fiel
 // the int64 range); 0 when grams_per_unit <= 0.
 int64_t EquivalentQuantityMilli(int64_t co2e_grams, int64_t grams_per_unit);
 
-// RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or starts
-// with = + - @ (so a spreadsheet never runs it as a formula: then prefixed
-// with a quote character inside the quotes).
-std::string CsvField(absl::string_view value);
-
 inline constexpr absl::string_view kCsvHeader =
     "scope,scope_id,scope_name,month,category,co2e_grams,weight_grams,actions,"
     "active_participants,factor_versions\r\n";

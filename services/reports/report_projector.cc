@@ -222,6 +222,12 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
   if (!groups_ready_) RETURN_IF_ERROR(EnsureGroups());
   ASSIGN_OR_RETURN(bool held, HoldLease());
   if (!held) return 0;
+  // Now and then take over entries another consumer read and never counted
+  // (it lost the lease, or was fenced off, after reading them): on a timer,
+  // not only when idle, or a busy ledger would leave them uncounted.
+  if (absl::Now() - last_orphan_check_ >= options_.lease_ttl) {
+    RETURN_IF_ERROR(ClaimOrphans(options_.lease_ttl));
+  }
   std::vector<std::string> command = {"XREADGROUP", "GROUP", options_.group, options_.consumer,
                                       "COUNT", absl::StrCat(options_.batch)};
   if (!recovering_) {
@@ -234,6 +240,9 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
   auto reply = redis_->Command(command);
   if (!reply.ok()) {
     if (absl::StrContains(reply.status().message(), "NOGROUP")) groups_ready_ = false;
+    // The read may have been delivered (a timeout): its entries would then
+    // be pending under this consumer. Read those first next time.
+    recovering_ = true;
     return reply.status();
   }
   std::map<std::string, int> shard_of_stream;
@@ -263,14 +272,7 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
     recovering_ = false;  // own pending entries drained: go on with new ones
     return Cycle(retry_after_fence);
   }
-  if (read == 0) {
-    // Idle: now and then take over entries another consumer read and never
-    // counted (it lost the lease, or was fenced off, after reading them).
-    if (absl::Now() - last_orphan_check_ >= options_.lease_ttl) {
-      RETURN_IF_ERROR(ClaimOrphans(options_.lease_ttl));
-    }
-    return 0;
-  }
+  if (read == 0) return 0;
   absl::Status applied =
       ApplyReportEntries(redis_, *keys_, *calendar_, entries, options_.group, options_.consumer);
   if (absl::IsFailedPrecondition(applied)) {
@@ -283,7 +285,13 @@ absl::StatusOr<int> ReportProjector::Cycle(bool retry_after_fence) {
     if (retry_after_fence) return RunOnceAfterFence();
     return 0;
   }
-  RETURN_IF_ERROR(applied);
+  if (!applied.ok()) {
+    // The entries may or may not have been counted (a timeout), and stay
+    // pending under this consumer unless they were: read those again first.
+    // The script counts each exactly once either way.
+    recovering_ = true;
+    return applied;
+  }
   return read;
 }
 
@@ -324,11 +332,14 @@ void ReportProjector::Loop() {
 }
 
 absl::StatusOr<ReportsRebuild> RebuildReports(RedisClient* redis, const KeySpace& keys,
-                                              const CityCalendar& calendar) {
+                                              const CityCalendar& calendar,
+                                              const RebuildOptions& options) {
   ReportsRebuild report;
   const std::string writer = "rebuild";
   const std::string lease = ReportsLeaseKey(keys);
-  RETURN_IF_ERROR(redis->Eval(LeaseScript(), {lease}, {writer, "3600000", "1"}).status());
+  const std::string ttl =
+      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(options.lease_ttl)));
+  RETURN_IF_ERROR(redis->Eval(LeaseScript(), {lease}, {writer, ttl, "1"}).status());
   struct Release {
     RedisClient* redis;
     std::string key;
@@ -336,14 +347,28 @@ absl::StatusOr<ReportsRebuild> RebuildReports(RedisClient* redis, const KeySpace
   } release{redis, lease};
   // Own every shard first: from here on a projector's batch is refused, so
   // nothing is added to the keys being wiped.
-  std::vector<std::vector<std::string>> owners;
+  std::vector<std::vector<std::string>> owners, owned;
   for (int shard = 0; shard < keys.shards(); ++shard) {
     owners.push_back({"SET", OwnerKey(keys, shard), writer});
+    owned.push_back({"GET", OwnerKey(keys, shard)});
   }
   ASSIGN_OR_RETURN(std::vector<RedisValue> set, redis->Pipeline(owners));
   for (const RedisValue& reply : set) {
     if (reply.IsError()) return RedisErrorToStatus("reports owner", reply.str);
   }
+  // Renews the lease (without taking it from another holder) and checks
+  // that every shard is still the rebuild's: a rebuild that stalled past
+  // the lease's time to live stops here, before writing anything more.
+  auto still_ours = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(RedisValue held, redis->Eval(LeaseScript(), {lease}, {writer, ttl, "0"}));
+    ASSIGN_OR_RETURN(std::vector<RedisValue> owner, redis->Pipeline(owned));
+    bool ours = held.integer == 1;
+    for (const RedisValue& reply : owner) ours = ours && reply.str == writer;
+    if (ours) return absl::OkStatus();
+    return absl::AbortedError(
+        "reports rebuild: lost the reports lease to a projector (stalled longer than the "
+        "lease's time to live); the report keys are incomplete: run the rebuild again");
+  };
   for (int shard = 0; shard < keys.shards(); ++shard) {
     const std::string owner = OwnerKey(keys, shard);
     std::string cursor = "0";
@@ -359,12 +384,25 @@ absl::StatusOr<ReportsRebuild> RebuildReports(RedisClient* redis, const KeySpace
         if (key.str != owner) del.push_back(key.str);
       }
       if (del.size() > 1) {
+        RETURN_IF_ERROR(still_ours());
         ASSIGN_OR_RETURN(RedisValue removed, redis->Command(del));
         report.keys_removed += removed.integer;
       }
     } while (cursor != "0");
   }
-  constexpr size_t kChunk = 5000;
+  const size_t chunk_size = std::max<size_t>(1, options.chunk);
+  auto apply = [&](std::map<int, std::vector<StoredEntry>>& chunk) -> absl::Status {
+    absl::Status applied = ApplyReportEntries(redis, keys, calendar, chunk, "", writer);
+    if (absl::IsFailedPrecondition(applied)) {
+      return absl::AbortedError(absl::StrCat("reports rebuild: ", applied.message(),
+                                             "; the report keys are incomplete: run the "
+                                             "rebuild again"));
+    }
+    RETURN_IF_ERROR(applied);
+    for (auto& [shard, list] : chunk) list.clear();
+    if (options.after_chunk) options.after_chunk();
+    return still_ours();
+  };
   for (int shard = 0; shard < keys.shards(); ++shard) {
     std::map<int, std::vector<StoredEntry>> chunk;
     std::vector<StoredEntry>& list = chunk[shard];
@@ -372,13 +410,10 @@ absl::StatusOr<ReportsRebuild> RebuildReports(RedisClient* redis, const KeySpace
                                        [&](const StoredEntry& stored) -> absl::Status {
                                          list.push_back(stored);
                                          ++report.entries;
-                                         if (list.size() < kChunk) return absl::OkStatus();
-                                         RETURN_IF_ERROR(ApplyReportEntries(
-                                             redis, keys, calendar, chunk, "", writer));
-                                         list.clear();
-                                         return absl::OkStatus();
+                                         if (list.size() < chunk_size) return absl::OkStatus();
+                                         return apply(chunk);
                                        }));
-    RETURN_IF_ERROR(ApplyReportEntries(redis, keys, calendar, chunk, "", writer));
+    if (!list.empty()) RETURN_IF_ERROR(apply(chunk));
   }
   return report;
 }

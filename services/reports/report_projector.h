@@ -19,6 +19,7 @@
 // with entries in the batch (one round trip).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -100,12 +101,27 @@ struct ReportsRebuild {
   int64_t keys_removed = 0;
 };
 
+struct RebuildOptions {
+  // The reports lease is taken for this long and renewed after every chunk
+  // (and every page of keys deleted), so a rebuild may take any time; only
+  // a rebuild that stalls this long (a paused process, Redis unreachable)
+  // loses it to a projector.
+  absl::Duration lease_ttl = absl::Minutes(1);
+  // Ledger entries counted per script call.
+  size_t chunk = 5000;
+  // Tests only: called after every chunk, before the lease is renewed.
+  std::function<void()> after_chunk;
+};
+
 // Deletes every report key and counts the whole ledger again, shard by
 // shard, as writer "rebuild" (it takes the reports lease and the shards'
 // ownership, so a running projector pauses and then goes on where the
 // rebuild stopped, without counting an entry twice). Safe while actions are
-// recorded.
+// recorded. A rebuild that lost the lease or a shard's ownership stops at
+// once with ABORTED (the report keys are then incomplete until a rebuild
+// completes: run it again).
 absl::StatusOr<ReportsRebuild> RebuildReports(RedisClient* redis, const KeySpace& keys,
-                                              const CityCalendar& calendar);
+                                              const CityCalendar& calendar,
+                                              const RebuildOptions& options = {});
 
 }  // namespace ecoact::reports

@@ -169,7 +169,8 @@ void ReportsServiceImpl::FillFactors(const ScopeFigures& figures, v1::ImpactRepo
   }
 }
 
-absl::Status ReportsServiceImpl::DoReport(const v1::GetImpactReportRequest& request,
+absl::Status ReportsServiceImpl::DoReport(const grpc::ServerContext& context,
+                                          const v1::GetImpactReportRequest& request,
                                           v1::ImpactReport* out) {
   if (request.top_n() < 0 || request.top_n() > 50) {
     return absl::InvalidArgumentError(
@@ -193,6 +194,21 @@ absl::Status ReportsServiceImpl::DoReport(const v1::GetImpactReportRequest& requ
   Figures total = d.total.Total();
   total.active_participants = d.participants;
   SetFigures(total, out->mutable_total());
+  for (const v1::Equivalent& e : options_.equivalents) {
+    v1::Equivalent* shown = out->add_equivalents();
+    *shown = e;
+    shown->set_quantity_milli(EquivalentQuantityMilli(total.co2e_grams, e.co2e_grams_per_unit()));
+  }
+  // A small group's breakdown by month and category could single out what
+  // one member did (the one who recycled clothes in March): totals only, as
+  // its board shows. Admins see everything (they have the CSV export).
+  if (request.scope() != v1::SCOPE_CITY && d.participants < options_.min_members) {
+    auto claims = auth_->RequireAny(context);
+    if (!claims.ok() || claims->role != v1::ROLE_ADMIN) {
+      out->set_totals_only(true);
+      return absl::OkStatus();
+    }
+  }
   std::map<std::string, Figures> categories = d.total.by_category;
   for (auto& [cat, f] : categories) f.active_participants = d.participants_by_category.at(cat);
   for (const auto& [cat, f] : ByCo2(categories)) {
@@ -215,11 +231,6 @@ absl::Status ReportsServiceImpl::DoReport(const v1::GetImpactReportRequest& requ
     }
   }
   FillFactors(d.total, out);
-  for (const v1::Equivalent& e : options_.equivalents) {
-    v1::Equivalent* shown = out->add_equivalents();
-    *shown = e;
-    shown->set_quantity_milli(EquivalentQuantityMilli(total.co2e_grams, e.co2e_grams_per_unit()));
-  }
   if (request.scope() != v1::SCOPE_CITY) return absl::OkStatus();
   // The city's wards and top teams and organisations.
   ASSIGN_OR_RETURN(auto groups, store_->ReadGroups(months));
@@ -317,10 +328,10 @@ absl::Status ReportsServiceImpl::DoExport(const grpc::ServerContext& context,
   return absl::OkStatus();
 }
 
-grpc::Status ReportsServiceImpl::GetImpactReport(grpc::ServerContext*,
+grpc::Status ReportsServiceImpl::GetImpactReport(grpc::ServerContext* c,
                                                  const v1::GetImpactReportRequest* r,
                                                  v1::ImpactReport* out) {
-  return ToGrpcStatus(DoReport(*r, out));
+  return ToGrpcStatus(DoReport(*c, *r, out));
 }
 
 grpc::Status ReportsServiceImpl::ExportImpactCsv(grpc::ServerContext* c,

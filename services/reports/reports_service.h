@@ -28,6 +28,10 @@ struct ReportsOptions {
   size_t csv_chunk_bytes = 64 * 1024;
   // Scopes read per round trip pair while exporting a month.
   size_t export_scopes_per_read = 200;
+  // The boards' small-group rule (--board_min_members): a report of a ward,
+  // team, organisation, event or campaign with fewer active participants in
+  // its range shows totals only, unless an admin asks.
+  int64_t min_members = 5;
 };
 
 class ReportsServiceImpl final : public v1::ReportsService::Service {
@@ -43,7 +47,8 @@ class ReportsServiceImpl final : public v1::ReportsService::Service {
                                grpc::ServerWriter<v1::CsvChunk>*) override;
 
  private:
-  absl::Status DoReport(const v1::GetImpactReportRequest& request, v1::ImpactReport* out);
+  absl::Status DoReport(const grpc::ServerContext& context,
+                        const v1::GetImpactReportRequest& request, v1::ImpactReport* out);
   absl::Status DoExport(const grpc::ServerContext& context,
                         const v1::ExportImpactCsvRequest& request,
                         grpc::ServerWriter<v1::CsvChunk>* writer);

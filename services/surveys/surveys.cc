@@ -17,6 +17,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
 #include "services/common/clock.h"
+#include "services/common/csv.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
 
@@ -508,23 +509,6 @@ void AggregateBehaviour(const std::vector<RespondentActivity>& respondents, bool
   FillGroup(v1::RESPONDENT_GROUP_AFTER_ONLY, after_only, out->add_groups());
 }
 
-std::string CsvField(absl::string_view value, bool formula_guard) {
-  std::string v(value);
-  if (formula_guard && !v.empty() &&
-      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' ||
-       v[0] == '\r')) {
-    v.insert(v.begin(), '\'');
-  }
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string quoted = "\"";
-  for (char c : v) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  quoted += '"';
-  return quoted;
-}
-
 std::string Pseudonym(absl::string_view salt, absl::string_view account_id) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -547,7 +531,7 @@ std::string FormatNumber(double v) { return absl::StrCat(v); }
 
 std::string ResponsesCsvHeader(const v1::Survey& survey) {
   std::vector<std::string> fields = {"respondent", "wave", "revision"};
-  for (const auto& q : survey.questions()) fields.push_back(CsvField(q.question_id(), false));
+  for (const auto& q : survey.questions()) fields.push_back(CsvCell(q.question_id(), false));
   return CsvLine(fields);
 }
 
@@ -565,7 +549,7 @@ std::string ResponsesCsvRow(const v1::Survey& survey, absl::string_view pseudony
     switch (q.type()) {
       case v1::QUESTION_TYPE_SINGLE_CHOICE:
       case v1::QUESTION_TYPE_MULTIPLE_CHOICE:
-        fields.push_back(CsvField(absl::StrJoin(a->second.options, ";"), false));
+        fields.push_back(CsvCell(absl::StrJoin(a->second.options, ";"), false));
         break;
       case v1::QUESTION_TYPE_SCALE:
         fields.push_back(absl::StrCat(a->second.scale));
@@ -574,7 +558,7 @@ std::string ResponsesCsvRow(const v1::Survey& survey, absl::string_view pseudony
         fields.push_back(FormatNumber(a->second.number));
         break;
       case v1::QUESTION_TYPE_FREE_TEXT:
-        fields.push_back(include_free_text ? CsvField(a->second.text, true) : "");
+        fields.push_back(include_free_text ? CsvCell(a->second.text, true) : "");
         break;
       default:
         fields.emplace_back();
@@ -588,8 +572,8 @@ std::vector<std::string> AggregatesCsvRows(const v1::SurveyResults& results) {
       CsvLine({"wave", "question_id", "type", "measure", "key", "value"})};
   auto row = [&](const std::string& wave, const std::string& question, const std::string& type,
                  const std::string& measure, const std::string& key, const std::string& value) {
-    rows.push_back(CsvLine({wave, CsvField(question, false), type, measure,
-                            CsvField(key, false), value}));
+    rows.push_back(CsvLine({wave, CsvCell(question, false), type, measure,
+                            CsvCell(key, false), value}));
   };
   for (const v1::WaveResult& w : results.waves()) {
     const std::string wave = WaveName(w.wave());

@@ -99,11 +99,6 @@ void AggregateBehaviour(const std::vector<RespondentActivity>& respondents, bool
 
 // ---------------------------------------------------------------- CSV
 
-// One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF.
-// With `formula_guard`, a value a spreadsheet would evaluate (starting with
-// = + - @, tab or CR) gets a leading apostrophe.
-std::string CsvField(absl::string_view value, bool formula_guard);
-
 // "r-" + 16 hex digits of HMAC-SHA256(salt, account id).
 std::string Pseudonym(absl::string_view salt, absl::string_view account_id);
 

@@ -79,15 +79,18 @@ class DemoTest : public ::testing::Test {
   }
 
   void SignIn() {
-    v1::SignInRequest request;
-    request.set_account_id("admin");
-    request.set_secret(kAdminPassword);
     v1::SignInResponse response;
-    grpc::ClientContext context;
-    ASSERT_TRUE(v1::IdentityService::NewStub(server_->channel())
-                    ->SignIn(&context, request, &response)
-                    .ok());
+    ASSERT_TRUE(SignInAs("admin", kAdminPassword, &response).ok());
     token_ = response.token();
+  }
+
+  grpc::Status SignInAs(const std::string& account, const std::string& secret,
+                        v1::SignInResponse* response) {
+    v1::SignInRequest request;
+    request.set_account_id(account);
+    request.set_secret(secret);
+    grpc::ClientContext context;
+    return v1::IdentityService::NewStub(server_->channel())->SignIn(&context, request, response);
   }
 
   // A board's total score, waiting for the projector (a few ms) until it
@@ -152,6 +155,16 @@ TEST_F(DemoTest, SmallPilotSeedsLivingBoardsAndASecondRunDoublesNothing) {
   const std::string survey = survey_field.substr(0, survey_field.find(','));
   ASSERT_EQ(campaign, "demo-season-7");
   ASSERT_THAT(survey, ::testing::StartsWith("sv-"));
+  // The drives' staff account has a random password, shown once; the one
+  // the demo used to derive from the seed does not sign in.
+  const std::string staff = Field(first, "drive staff");  // "demo.staff7, password X (shown once)"
+  ASSERT_THAT(staff,
+              ::testing::MatchesRegex("demo\\.staff7, password [a-z2-9]{20} \\(shown once\\)"));
+  const std::string staff_password = staff.substr(staff.find("password ") + 9, 20);
+  v1::SignInResponse staff_session;
+  EXPECT_TRUE(SignInAs("demo.staff7", staff_password, &staff_session).ok());
+  EXPECT_EQ(SignInAs("demo.staff7", "demo-staff-password-7", &staff_session).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 
   SignIn();
   const v1::GetLeaderboardResponse wards =
@@ -191,6 +204,8 @@ TEST_F(DemoTest, SmallPilotSeedsLivingBoardsAndASecondRunDoublesNothing) {
   EXPECT_THAT(second, ::testing::ContainsRegex("\\(0 new\\)"));  // weigh-ins
   EXPECT_EQ(Field(second, "survey"), Field(first, "survey"));
   EXPECT_EQ(Field(second, "drives"), Field(first, "drives"));
+  EXPECT_EQ(Field(second, "drive staff"), "demo.staff7 (password shown by the first run)");
+  EXPECT_TRUE(SignInAs("demo.staff7", staff_password, &staff_session).ok());
   EXPECT_EQ(SettledWardsTotal(), wards_before);
   v1::SurveyResults again;
   ASSERT_TRUE(surveys->GetSurveyResults(Context().get(), results_request, &again).ok());

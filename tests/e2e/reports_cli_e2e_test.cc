@@ -90,10 +90,13 @@ TEST_F(ReportsCliTest, ReportExportAndRebuild) {
   ASSERT_TRUE(absl::LoadTimeZone("Asia/Tokyo", &tokyo));
   const std::string month = absl::FormatTime("%Y-%m", absl::Now(), tokyo);
 
-  // Public: no sign-in needed. The ward's report, then the city's.
+  // Public: no sign-in needed. The ward's report (one participant: totals
+  // only, the small-group rule), then the city's.
   const std::string ward = EcoactUntil("report --scope=ward --id=nakahara", "33085 g");
   EXPECT_THAT(ward, HasSubstr("(中原区)"));
-  EXPECT_THAT(ward, HasSubstr("clothing_reuse@v1"));
+  EXPECT_THAT(ward, HasSubstr("totals\nonly"));
+  EXPECT_THAT(ward, ::testing::Not(HasSubstr("clothing_reuse@v1")));
+  EXPECT_THAT(Ecoact("admin", "report --scope=ward --id=nakahara"), HasSubstr("clothing_reuse@v1"));
   EXPECT_THAT(ward, HasSubstr("CO2 one Japanese cedar"));
   // 33,085 g / 8,800 g per cedar-year = 3.759 trees; / 125 g per km = 264.68 km.
   EXPECT_THAT(ward, HasSubstr("3.759 trees"));
@@ -120,11 +123,27 @@ TEST_F(ReportsCliTest, ReportExportAndRebuild) {
                                                 ",clothing,33085,2500,1,1,clothing_reuse@v1\r\n")));
   EXPECT_THAT(csv.str(), HasSubstr(absl::StrCat("\r\ncity,,,", month,
                                                 ",clothing,46319,3500,2,2,clothing_reuse@v1\r\n")));
-  // Citizens may not export.
-  EXPECT_THAT(Ecoact("mika", absl::StrCat("report export --out=", dir_, "/no.csv --from=", month,
+  // For Excel: the same CSV after a UTF-8 byte order mark.
+  const std::string excel_path = absl::StrCat(dir_, "/impact-excel.csv");
+  Ecoact("admin", absl::StrCat("report export --excel --out=", excel_path, " --from=", month,
+                               " --to=", month));
+  std::ifstream excel_file(excel_path, std::ios::binary);
+  std::stringstream excel;
+  excel << excel_file.rdbuf();
+  EXPECT_EQ(excel.str(), "\xEF\xBB\xBF" + csv.str());
+  // Citizens may not export; a failed export leaves a file already under
+  // the name asked for as it was, and no partial file.
+  const std::string refused = absl::StrCat(dir_, "/no.csv");
+  std::ofstream(refused) << "earlier export\n";
+  EXPECT_THAT(Ecoact("mika", absl::StrCat("report export --out=", refused, " --from=", month,
                                           " --to=", month),
                      1),
               HasSubstr("PERMISSION_DENIED"));
+  std::ifstream kept(refused, std::ios::binary);
+  std::stringstream kept_text;
+  kept_text << kept.rdbuf();
+  EXPECT_EQ(kept_text.str(), "earlier export\n");
+  EXPECT_FALSE(std::ifstream(refused + ".partial").good());
 
   // Recount from the ledger on the live system: the same figures.
   int code = 0;

@@ -43,12 +43,12 @@ class ReportsTest : public ::testing::Test {
     admin_ = stack_->AdminToken();
     staff_ = stack_->StaffToken("staff.aiko");
     stack_->CreateOrganisation("o-frontale");
-    const std::string code = stack_->CreateTeam("t-blue", "o-frontale");
+    team_code_ = stack_->CreateTeam("t-blue", "o-frontale");
     aki_ = stack_->Register("Aki", "nakahara");
     ben_ = stack_->Register("Ben", "nakahara");
     chie_ = stack_->Register("Chie", "tama");
-    ASSERT_TRUE(stack_->JoinWithCode(aki_.token, code).ok());
-    ASSERT_TRUE(stack_->JoinWithCode(chie_.token, code).ok());
+    ASSERT_TRUE(stack_->JoinWithCode(aki_.token, team_code_).ok());
+    ASSERT_TRUE(stack_->JoinWithCode(chie_.token, team_code_).ok());
     month_ = stack_->calendar().KeysAt(stack_->now()).month;
   }
 
@@ -174,7 +174,7 @@ class ReportsTest : public ::testing::Test {
   }
 
   std::unique_ptr<Stack> stack_;
-  std::string admin_, staff_, month_, event_id_;
+  std::string admin_, staff_, month_, event_id_, team_code_;
   Citizen aki_, ben_, chie_;
 };
 
@@ -196,7 +196,9 @@ TEST_F(ReportsTest, EveryScopeMatchesTheLedgerSums) {
   for (const auto& [scope, id] : scopes) {
     const std::string key = reports::ScopeKey(scope, id);
     SCOPED_TRACE(key);
-    v1::ImpactReport report = Report(scope, id);
+    // As an admin: these groups are small (see SmallGroupsShowTotalsOnly).
+    v1::ImpactReport report = Report(scope, id, admin_);
+    EXPECT_FALSE(report.totals_only());
     ExpectMatches(report.total(), sums[key][""]);
     ASSERT_EQ(report.months_size(), 1);
     EXPECT_EQ(report.months(0).month(), month_);
@@ -244,6 +246,58 @@ TEST_F(ReportsTest, EveryScopeMatchesTheLedgerSums) {
     EXPECT_THAT(text, ::testing::Not(HasSubstr(c->account_id)));
   }
   EXPECT_THAT(text, ::testing::Not(HasSubstr("Aki")));
+}
+
+// The boards' small-group rule: a public report of a group with fewer active
+// participants in the range than --board_min_members (5 by default) has its
+// totals only; from the fifth participant on, the whole breakdown.
+TEST_F(ReportsTest, SmallGroupsShowTotalsOnly) {
+  RecordSeason();
+  stack_->DrainReports();
+  auto sums = LedgerSums();
+  const std::vector<std::pair<v1::Scope, std::string>> small = {
+      {v1::SCOPE_WARD, "nakahara"}, {v1::SCOPE_TEAM, "t-blue"},
+      {v1::SCOPE_ORGANISATION, "o-frontale"}, {v1::SCOPE_EVENT, event_id_}};
+  for (const auto& [scope, id] : small) {
+    const std::string key = reports::ScopeKey(scope, id);
+    SCOPED_TRACE(key);
+    for (const std::string& token : {std::string(), aki_.token, staff_}) {
+      const v1::ImpactReport report = Report(scope, id, token);
+      EXPECT_TRUE(report.totals_only());
+      ExpectMatches(report.total(), sums[key][""]);
+      EXPECT_EQ(report.equivalents_size(), 2);
+      EXPECT_EQ(report.categories_size(), 0);
+      EXPECT_EQ(report.months_size(), 0);
+      EXPECT_EQ(report.factors_size(), 0);
+    }
+    const v1::ImpactReport whole = Report(scope, id, admin_);
+    EXPECT_FALSE(whole.totals_only());
+    EXPECT_GT(whole.categories_size(), 0);
+  }
+  EXPECT_FALSE(Report(v1::SCOPE_CITY).totals_only()) << "the city is never a small group";
+  EXPECT_GT(Report(v1::SCOPE_CITY).categories_size(), 0);
+
+  // Team t-blue: Aki and Chie, and now three more who act: five. Nakahara:
+  // Aki and Ben, and the same three.
+  for (const char* name : {"Dai", "Emi", "Fumi"}) {
+    Citizen c = stack_->Register(name, "nakahara");
+    ASSERT_TRUE(stack_->JoinWithCode(c.token, team_code_).ok());
+    ASSERT_TRUE(stack_->Record(c.token, "plastic_bag_refused", 1).ok());
+  }
+  stack_->DrainReports();
+  sums = LedgerSums();
+  for (const auto& [scope, id] :
+       std::vector<std::pair<v1::Scope, std::string>>{{v1::SCOPE_TEAM, "t-blue"},
+                                                      {v1::SCOPE_WARD, "nakahara"}}) {
+    const std::string key = reports::ScopeKey(scope, id);
+    SCOPED_TRACE(key);
+    const v1::ImpactReport report = Report(scope, id);
+    EXPECT_FALSE(report.totals_only());
+    EXPECT_EQ(report.total().active_participants(), 5);
+    ExpectMatches(report.total(), sums[key][""]);
+    EXPECT_EQ(static_cast<size_t>(report.categories_size()), sums[key].size() - 1);
+    EXPECT_EQ(report.months_size(), 1);
+  }
 }
 
 TEST_F(ReportsTest, ReplayedAndTakenOverEntriesCountOnce) {
@@ -312,6 +366,45 @@ TEST_F(ReportsTest, ReplayedAndTakenOverEntriesCountOnce) {
   ExpectMatches(Report(v1::SCOPE_WARD, "nakahara").total(), sums["ward:nakahara"][""]);
 }
 
+// The projector read a batch and its call to count it failed (a timeout):
+// the batch stays pending under the projector's own name. It reads on, and
+// a later entry of the same shard is counted first; the failed one, read
+// again (here by the projector restarted under the same name), must still
+// be counted, once.
+TEST_F(ReportsTest, EntriesOfAFailedCallAreCountedWhenReadAgain) {
+  RecordSeason();
+  stack_->DrainReports();
+  ASSERT_TRUE(stack_->Record(ben_.token, "plastic_bag_refused", 2).ok());
+  std::vector<std::string> read = {"XREADGROUP", "GROUP", "reports", "test-reports",
+                                   "COUNT", "1", "STREAMS"};
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+    read.push_back(stack_->keys().Ledger(shard));
+  }
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) read.push_back(">");
+  auto failed = stack_->redis().Command(read);  // read, never counted
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  ASSERT_FALSE(failed->elements.empty());
+  // Same citizen, same shard: this one moves the shard's last-counted id
+  // past the failed one.
+  ASSERT_TRUE(stack_->Record(ben_.token, "plastic_bag_refused", 1).ok());
+  EXPECT_EQ(stack_->DrainReports(), 1);
+  reports::ReportProjectorOptions options;
+  options.consumer = "test-reports";
+  options.block = absl::Milliseconds(20);
+  reports::ReportProjector restarted(&stack_->redis(), &stack_->keys(), &stack_->calendar(),
+                                     options);
+  ASSERT_TRUE(stack_->redis().Command({"DEL", reports::ReportsLeaseKey(stack_->keys())}).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(restarted.RunOnce().ok());
+  auto sums = LedgerSums();
+  ExpectMatches(Report(v1::SCOPE_CITY).total(), sums["city"][""]);
+  ExpectMatches(Report(v1::SCOPE_WARD, "nakahara").total(), sums["ward:nakahara"][""]);
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+    auto pending = stack_->redis().Command({"XPENDING", stack_->keys().Ledger(shard), "reports"});
+    ASSERT_TRUE(pending.ok());
+    EXPECT_EQ(pending->elements[0].integer, 0) << "shard " << shard;
+  }
+}
+
 TEST_F(ReportsTest, RebuildGivesTheSameReports) {
   RecordSeason();
   stack_->DrainReports();
@@ -350,6 +443,58 @@ TEST_F(ReportsTest, RebuildGivesTheSameReports) {
   ASSERT_TRUE(stack_->Record(chie_.token, "plastic_bag_refused", 1).ok());
   stack_->DrainReports();
   ExpectMatches(Report(v1::SCOPE_CITY).total(), LedgerSums()["city"][""]);
+}
+
+// A rebuild that takes longer than its lease's time to live keeps the lease
+// (renewed after every chunk): a projector trying meanwhile is kept out, and
+// the rebuild completes. One that stalls past it and loses the lease stops
+// at the next chunk with ABORTED instead of writing on, and a rebuild run
+// again gives the right figures.
+TEST_F(ReportsTest, RebuildKeepsItsLeaseAndStopsOnceItLostIt) {
+  RecordSeason();
+  stack_->DrainReports();
+  const v1::ImpactReport before = Report(v1::SCOPE_CITY);
+  reports::RebuildOptions options;
+  options.lease_ttl = absl::Milliseconds(300);
+  options.chunk = 1;
+  int chunks = 0;
+  options.after_chunk = [&] {
+    ++chunks;
+    absl::SleepFor(absl::Milliseconds(150));  // 6 chunks: 900 ms, 3 times the lease
+    auto tried = stack_->report_projector().RunOnce();
+    EXPECT_TRUE(tried.ok()) << tried.status();
+  };
+  auto rebuilt =
+      reports::RebuildReports(&stack_->redis(), stack_->keys(), stack_->calendar(), options);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  EXPECT_EQ(rebuilt->entries, 6);
+  EXPECT_EQ(chunks, 6);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Report(v1::SCOPE_CITY), before));
+
+  // Stalled past the lease after the second chunk: a projector takes the
+  // lease and the shards.
+  reports::ReportProjectorOptions other_options;
+  other_options.consumer = "other-reports";
+  other_options.block = absl::Milliseconds(20);
+  reports::ReportProjector other(&stack_->redis(), &stack_->keys(), &stack_->calendar(),
+                                 other_options);
+  chunks = 0;
+  options.after_chunk = [&] {
+    if (++chunks != 2) return;
+    ASSERT_TRUE(stack_->redis().Command({"DEL", reports::ReportsLeaseKey(stack_->keys())}).ok());
+    auto took = other.RunOnce();
+    EXPECT_TRUE(took.ok()) << took.status();
+  };
+  auto stalled =
+      reports::RebuildReports(&stack_->redis(), stack_->keys(), stack_->calendar(), options);
+  EXPECT_THAT(stalled.status(),
+              test::StatusIs(absl::StatusCode::kAborted, HasSubstr("run the rebuild again")));
+  EXPECT_EQ(chunks, 2) << "stops at once";
+  other.Stop();
+  ASSERT_TRUE(stack_->redis().Command({"DEL", reports::ReportsLeaseKey(stack_->keys())}).ok());
+  auto again = reports::RebuildReports(&stack_->redis(), stack_->keys(), stack_->calendar());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Report(v1::SCOPE_CITY), before));
 }
 
 TEST_F(ReportsTest, CsvExportStreamsOneRowPerScopeMonthAndCategory) {

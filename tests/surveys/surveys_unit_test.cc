@@ -305,18 +305,6 @@ TEST(BehaviourTest, GroupsMeansAndPairedChange) {
   EXPECT_EQ(one_wave.groups_size(), 1);
 }
 
-TEST(CsvTest, FieldsAreQuotedAndFormulasGuarded) {
-  EXPECT_EQ(CsvField("plain", true), "plain");
-  EXPECT_EQ(CsvField("a,b", false), "\"a,b\"");
-  EXPECT_EQ(CsvField("say \"hi\"", false), "\"say \"\"hi\"\"\"");
-  EXPECT_EQ(CsvField("two\nlines", false), "\"two\nlines\"");
-  EXPECT_EQ(CsvField("=1+1", true), "'=1+1");
-  EXPECT_EQ(CsvField("-5", true), "'-5");
-  EXPECT_EQ(CsvField("@SUM(A1)", true), "'@SUM(A1)");
-  EXPECT_EQ(CsvField("=1+1", false), "=1+1");
-  EXPECT_EQ(CsvField("", true), "");
-}
-
 TEST(CsvTest, PseudonymsAreKeyedAndStable) {
   const std::string p = Pseudonym("salt-1", "account-a");
   EXPECT_THAT(p, ::testing::MatchesRegex("r-[0-9a-f]{16}"));

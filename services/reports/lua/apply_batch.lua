@@ -14,8 +14,9 @@
 --
 -- An entry must be counted if its id is above rpt-applied (entries are
 -- counted in stream order), or if it is a hole: an entry below it that was
--- pending with another consumer when a later one was counted (a projector
--- fenced off after reading it). Every other entry was counted already and
+-- pending, and not in the batch, when a later one was counted (a projector
+-- fenced off after reading it, or this very projector when its call to
+-- count it failed, e.g. timed out, and it read on). Every other entry was counted already and
 -- is only acknowledged. Returns {1} when the counted ids are exactly those;
 -- {-1, applied, holes in the batch...} when not (nothing written: the caller
 -- counts the right ones and calls again); {-2, owner} when fenced off.
@@ -60,15 +61,20 @@ if not ok or wanted ~= c then
   for _, id in ipairs(holes) do reply[#reply + 1] = id end
   return reply
 end
--- Entries between the last counted one and this batch's last that another
--- consumer still holds pending were never counted: remember them as holes.
+-- Entries between the last counted one and this batch's last that are
+-- still pending, whoever holds them, and are not in this batch were never
+-- counted (pending entries above rpt-applied never are: counting one
+-- acknowledges it): remember them as holes. The holder may be this very
+-- consumer, when an earlier call for them failed after they were read.
 local newest = applied
 if above(ARGV[3], applied) then
   if ARGV[1] ~= '' then
+    local in_batch = {}
+    for _, id in ipairs(ids) do in_batch[id] = true end
     local from = applied and ('(' .. applied) or '-'
     local pending = redis.call('XPENDING', KEYS[1], ARGV[1], from, ARGV[3], 100000)
     for _, p in ipairs(pending) do
-      if p[2] ~= ARGV[2] then redis.call('SADD', KEYS[4], p[1]) end
+      if not in_batch[p[1]] then redis.call('SADD', KEYS[4], p[1]) end
     end
   end
   newest = ARGV[3]

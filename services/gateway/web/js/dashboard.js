@@ -57,7 +57,10 @@ function render() {
   if (!r) return;
   const total = r.total || {};
   $('dash-h').textContent = r.scope === 'SCOPE_CITY' ? t('dash.city') : (r.scopeName || r.scopeId);
-  $('dash-range').textContent = t('dash.range', { from: monthLabel(r.fromMonth), to: monthLabel(r.toMonth) });
+  // A small ward (fewer participants than the server's minimum) comes with
+  // totals only: say so instead of showing empty charts without a reason.
+  $('dash-range').textContent = t('dash.range', { from: monthLabel(r.fromMonth), to: monthLabel(r.toMonth) })
+    + (r.totalsOnly ? ` ${t('dash.totalsOnly')}` : '');
   $('total-co2').textContent = formatCo2(int(total.co2eGrams));
   $('total-weight').textContent = formatKg(int(total.weightGrams));
   $('total-actions').textContent = formatNumber(int(total.actions));

@@ -166,6 +166,7 @@ export default {
   'dash.factors': 'Emission factors used, with their sources',
   'dash.unknownFactor': 'This factor version is no longer in the catalogue.',
   'dash.none': 'None yet',
+  'dash.totalsOnly': 'A small group: totals only, so no one in it is singled out.',
   'dash.updated': 'figures as of {time}',
   'category.clothing': 'Clothing',
   'category.recycling': 'Recycling',

@@ -166,6 +166,7 @@ export default {
   'dash.factors': '算定に使った排出係数と出典',
   'dash.unknownFactor': 'この版の係数は現在のカタログにありません。',
   'dash.none': 'まだありません',
+  'dash.totalsOnly': '参加者が少ないため、個人が特定されないよう合計のみを表示しています。',
   'dash.updated': '{time} 時点の集計',
   'category.clothing': '衣類',
   'category.recycling': '資源リサイクル',
