@@ -47,7 +47,10 @@ struct ShardArchiveReport {
   // The newest id that may be archived: the retention bound or what a
   // consumer group has not acknowledged, whichever is older; empty if none.
   std::string bound;
-  std::string held_back_by;  // "retention", "group <name>", "no consumer group"
+  // "retention", "caught-up groups" (every entry delivered and acknowledged),
+  // "group <name>" (entries that group has not acknowledged), "no consumer
+  // group".
+  std::string held_back_by;
 };
 
 struct ArchiveReport {
