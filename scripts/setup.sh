@@ -17,6 +17,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev libssl-dev nlohmann-json3-dev
   libcpp-httplib-dev   # the HTTP/JSON gateway (services/gateway) and its tests' HTTP client
+  zlib1g-dev   # the ledger archive segments (services/archive)
   redis-server
   googletest libgtest-dev libgmock-dev
   procps openssl

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
 #include "leaderboard_lua.h"
+#include "services/archive/archiver.h"
 #include "services/common/arith.h"
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
@@ -540,7 +541,7 @@ void Projector::Loop() {
 absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
                                             const CityCalendar& calendar,
                                             const BoardOptions& options, absl::Time now,
-                                            int64_t min_actions) {
+                                            int64_t min_actions, archive::ArchiveStore* archive) {
   RebuildReport report;
   // Pause any projector: take its lease for as long as the rebuild can take,
   // then let an in-flight projector cycle finish before reading the ledger.
@@ -617,7 +618,8 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
   const absl::CivilDay epoch(1970, 1, 1);
   constexpr char kSep[] = "\x1f";  // between the parts of a key
   for (int shard = 0; shard < keys.shards(); ++shard) {
-    RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard), [&](const StoredEntry& stored) {
+    RETURN_IF_ERROR(archive::ForEachLedgerEntryWithArchive(redis, archive, keys, shard,
+                                                           [&](const StoredEntry& stored) {
       ++report.entries;
       const v1::LedgerEntry& e = stored.entry;
       const int32_t account = number(stored.account_id);

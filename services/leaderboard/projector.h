@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "services/archive/archive_store.h"
 #include "services/common/keys.h"
 #include "services/common/ledger_format.h"
 #include "services/common/periods.h"
@@ -141,14 +142,16 @@ struct Visibility {
 // boards in Redis (each written under a temporary key, then renamed), and
 // removes boards no entry supports. Boards whose retention has passed at
 // `now` are not recreated. It takes the projector lease for its duration, so
-// a running projector pauses and catches up afterwards.
+// a running projector pauses and catches up afterwards. With `archive`, the
+// archived part of each shard's ledger is read first (docs/operations.md).
 // The lease key shared by projectors and the rebuild.
 std::string ProjectorLeaseKey(const KeySpace& keys);
 
 absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
                                             const CityCalendar& calendar,
                                             const BoardOptions& options, absl::Time now,
-                                            int64_t min_actions = 1);
+                                            int64_t min_actions = 1,
+                                            archive::ArchiveStore* archive = nullptr);
 
 
 }  // namespace ecoact::leaderboard
