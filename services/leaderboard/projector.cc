@@ -124,6 +124,10 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
   auto reply = redis_->Command(command);
   if (!reply.ok()) {
     if (absl::StrContains(reply.status().message(), "NOGROUP")) groups_ready_ = false;
+    // In cluster mode the read is split per slot: some shards may have
+    // delivered entries before another failed. Read our own pending entries
+    // first next time, or they would stay pending until a lease change.
+    recovering_ = true;
     return reply.status();
   }
   std::map<std::string, int> shard_of_stream;
@@ -160,8 +164,12 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
     RETURN_IF_ERROR(Resync(std::move(accounts)));
     return 0;
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> resync, Apply(entries, acknowledge));
-  RETURN_IF_ERROR(Resync(std::move(resync)));
+  auto resync = Apply(entries, acknowledge);
+  if (!resync.ok()) {
+    recovering_ = true;  // the delivered entries are still pending: read them again
+    return resync.status();
+  }
+  RETURN_IF_ERROR(Resync(*std::move(resync)));
   return static_cast<int>(entries.size());
 }
 
