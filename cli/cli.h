@@ -7,7 +7,8 @@
 // teams_commands.cc the commands of teams and organisations (`ecoact team
 // ...`, `ecoact org ...`, `ecoact join`, `ecoact admin test-account`);
 // privacy_commands.cc `ecoact export` and `ecoact delete-account`;
-// surveys_commands.cc `ecoact survey ...`.
+// surveys_commands.cc `ecoact survey ...`; reports_commands.cc `ecoact
+// report` and `ecoact report export`.
 // and board commands and main(); board_commands.cc the group-board, ranks
 // and outlier views; events_commands.cc holds the commands of
 // collection drives and points (`ecoact event ...`, `ecoact checkin-code`).
@@ -28,6 +29,7 @@
 #include "ecoact/v1/events.grpc.pb.h"
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "ecoact/v1/reports.grpc.pb.h"
 #include "ecoact/v1/rewards.grpc.pb.h"
 #include "ecoact/v1/surveys.grpc.pb.h"
 #include "google/protobuf/message.h"
@@ -149,6 +151,7 @@ class Client {
   v1::EventsService::Stub& events() { return *events_; }
   v1::RewardsService::Stub& rewards() { return *rewards_; }
   v1::SurveysService::Stub& surveys() { return *surveys_; }
+  v1::ReportsService::Stub& reports() { return *reports_; }
   const std::optional<Session>& session() const { return session_; }
 
   // Runs `rpc` with a fresh deadline and, for kToken, the session's bearer
@@ -185,9 +188,20 @@ class Client {
   std::unique_ptr<v1::EventsService::Stub> events_;
   std::unique_ptr<v1::RewardsService::Stub> rewards_;
   std::unique_ptr<v1::SurveysService::Stub> surveys_;
+  std::unique_ptr<v1::ReportsService::Stub> reports_;
   std::optional<Session> session_;
   bool session_loaded_ = false;
 };
+
+// Streams an export into the file `path`: written to `path`.partial,
+// started afresh (truncated) on every attempt (a retry after a renewed
+// token), and renamed to `path` once the call and the write both succeeded.
+// On failure nothing is left under either name and the error is printed.
+// `stream` reads the call's chunks into the stream it is given. With
+// `excel_bom` the file starts with a UTF-8 byte order mark: Excel (in Japan
+// it otherwise assumes Shift_JIS) then reads the UTF-8 text right.
+bool SaveExport(Client& client, const std::string& path, bool excel_bom,
+                const std::function<grpc::Status(grpc::ClientContext*, std::ostream&)>& stream);
 
 // The shape of most commands: one call, then the response as JSON or text.
 template <typename Response, typename Rpc, typename Printer>
@@ -245,6 +259,12 @@ int SurveyList(Client& client, const Invocation& in);
 int SurveyShow(Client& client, const Invocation& in);
 int SurveyAnswer(Client& client, const Invocation& in);
 int SurveyResults(Client& client, const Invocation& in);
+int SurveyBehaviour(Client& client, const Invocation& in);
+int SurveyExport(Client& client, const Invocation& in);
+
+// ------------------------------------------------ demo_commands.cc: commands
+
+int Demo(Client& client, const Invocation& in);
 
 // --------------------------------------------- privacy_commands.cc: commands
 
@@ -261,5 +281,10 @@ int TeamList(Client& client, const Invocation& in);
 int TeamLeave(Client& client, const Invocation& in);
 int Join(Client& client, const Invocation& in);
 int AdminTestAccount(Client& client, const Invocation& in);
+
+// --------------------------------------------- reports_commands.cc: commands
+
+int Report(Client& client, const Invocation& in);
+int ReportExport(Client& client, const Invocation& in);
 
 }  // namespace ecoact::cli

@@ -108,7 +108,15 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"limit", Kind::kInt, "N"},
     // Surveys.
     {"wave", Kind::kChoice, "before|after"},      {"event", Kind::kString, "EVENT_ID"},
-    {"campaign", Kind::kString, "CAMPAIGN_ID"},
+    {"campaign", Kind::kString, "CAMPAIGN_ID"},   {"weeks", Kind::kInt, "N"},
+    {"reference", Kind::kTime, "RFC3339"},        {"aggregates", Kind::kFlag, ""},
+    {"free_text", Kind::kFlag, ""},               {"excel", Kind::kFlag, ""},
+    // Impact reports.
+    {"from", Kind::kString, "YYYY-MM"},           {"to", Kind::kString, "YYYY-MM"},
+    {"top", Kind::kInt, "N"},
+    // The demo pilot.
+    {"citizens", Kind::kInt, "N"},                {"seed", Kind::kInt, "N"},
+    {"days", Kind::kInt, "N"},                    {"parallel", Kind::kInt, "N"},
     // Personal data.
     {"out", Kind::kString, "FILE"},               {"confirm", Kind::kString, "ACCOUNT_ID"},
     // TLS to the server (global).
@@ -452,7 +460,7 @@ std::set<std::string> CalledServices() {
   return {v1::IdentityService::service_full_name(),    v1::CatalogService::service_full_name(),
           v1::ActionsService::service_full_name(),     v1::LeaderboardService::service_full_name(),
           v1::EventsService::service_full_name(),      v1::RewardsService::service_full_name(),
-          v1::SurveysService::service_full_name()};
+          v1::SurveysService::service_full_name(),     v1::ReportsService::service_full_name()};
 }
 
 }  // namespace
@@ -469,7 +477,32 @@ Client::Client(GlobalOptions options, std::shared_ptr<const RoutedChannels> chan
       events_(v1::EventsService::NewStub(channels_->For(v1::EventsService::service_full_name()))),
       rewards_(v1::RewardsService::NewStub(channels_->For(v1::RewardsService::service_full_name()))),
       surveys_(
-          v1::SurveysService::NewStub(channels_->For(v1::SurveysService::service_full_name()))) {}
+          v1::SurveysService::NewStub(channels_->For(v1::SurveysService::service_full_name()))),
+      reports_(
+          v1::ReportsService::NewStub(channels_->For(v1::ReportsService::service_full_name()))) {}
+
+bool SaveExport(Client& client, const std::string& path, bool excel_bom,
+                const std::function<grpc::Status(grpc::ClientContext*, std::ostream&)>& stream) {
+  const std::string partial = path + ".partial";
+  bool written = true;
+  if (!client.Call(Auth::kToken, [&](grpc::ClientContext* c) {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        if (excel_bom) out << "\xEF\xBB\xBF";
+        grpc::Status status = stream(c, out);
+        out.close();
+        written = static_cast<bool>(out);
+        return status;
+      })) {
+    std::remove(partial.c_str());
+    return false;
+  }
+  if (!written || std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    Client::Fail(absl::StrCat("could not write ", path));
+    return false;
+  }
+  return true;
+}
 
 bool Client::Call(Auth auth, const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
                   absl::string_view retry_option) {
@@ -1071,7 +1104,7 @@ const std::vector<Command>& Commands() {
      "      (you still count in your team's and ward's totals)", Profile},
     {"export", "", {{"out", false}},
      "save everything the service holds about you (profile, every action, badges,\n"
-     "      streak, totals) as JSON to --out=FILE, or print it", Export},
+     "      streak, totals, survey answers) as JSON to --out=FILE, or print it", Export},
     {"delete-account", "", {{"confirm", true}, {"request_id", false}},
      "delete your account for good: --confirm=YOUR_ACCOUNT_ID; your actions stay in\n"
      "      the totals, no longer linked to you; removes the local session file", DeleteAccount},
@@ -1189,6 +1222,32 @@ const std::vector<Command>& Commands() {
     {"survey results", "SURVEY_ID", {},
      "show a survey's results (admin): counts, means, response rates, and the\n"
      "      paired before/after change", SurveyResults},
+    {"survey behaviour", "SURVEY_ID", {{"weeks", true}, {"reference", false}},
+     "the respondents' actions and CO2 in the --weeks=N weeks before and after the\n"
+     "      event's or campaign's start (or --reference=TIME), per group of\n"
+     "      respondents, with the paired change (admin)", SurveyBehaviour},
+    {"survey export", "SURVEY_ID", {{"out", true}, {"aggregates", false}, {"free_text", false},
+                                     {"excel", false}},
+     "save a survey's anonymised responses (pseudonymous respondent ids) as CSV to\n"
+     "      --out=FILE.csv, or with --aggregates its results; --free_text includes\n"
+     "      free-text answers, which may name people; --excel starts the file with a\n"
+     "      UTF-8 byte order mark, so Excel shows Japanese text right (admin)", SurveyExport},
+    {"report export", "", {{"out", true}, {"from", true}, {"to", true}, {"scope", false},
+                           {"id", false}, {"excel", false}},
+     "stream the impact CSV (admin) to --out=FILE.csv: one row per scope x month x\n"
+     "      category in [--from, --to] (months, at most 120); every scope unless\n"
+     "      --scope (and --id) names one; --excel starts the file with a UTF-8 byte\n"
+     "      order mark, so Excel shows Japanese names right", ReportExport, "impact reports:"},
+    {"report", "", {{"scope", false}, {"id", false}, {"from", false}, {"to", false}, {"top", false}},
+     "show the CO2 saved (no sign-in needed) by category and month, with factor\n"
+     "      sources and everyday equivalents; default: the city, the last 12 months;\n"
+     "      the city's report also ranks wards and the --top (10) teams and orgs", Report},
+    {"demo", "", {{"citizens", false}, {"seed", false}, {"days", false}, {"parallel", false}},
+     "seed a deterministic demo pilot as the signed-in admin: --citizens=3000 in the\n"
+     "      7 wards, teams, organisations, --days=6 of actions (within the server's\n"
+     "      --max_backdate), two drives, a campaign and a survey; a second run with\n"
+     "      the same --seed replays instead of doubling (needs ECOACT_RATE_LIMITS=0)",
+     Demo, "demo:"},
   };
   // clang-format on
   return *commands;

@@ -38,11 +38,14 @@ int Export(Client& client, const Invocation& in) {
     Client::Fail(absl::StrCat("could not write ", path));
     return kExitError;
   }
-  std::printf("Saved your data to %s: profile, %lld of %lld actions%s, %d badges.\n",
-              path.c_str(), static_cast<long long>(response.entries_size()),
-              static_cast<long long>(response.entries_total()),
-              response.entries_truncated() ? " (the oldest; the export is capped)" : "",
-              response.badges_size());
+  std::printf(
+      "Saved your data to %s: profile, %lld of %lld actions%s, %d badges, %d survey "
+      "answers%s.\n",
+      path.c_str(), static_cast<long long>(response.entries_size()),
+      static_cast<long long>(response.entries_total()),
+      response.entries_truncated() ? " (the oldest; the export is capped)" : "",
+      response.badges_size(), response.survey_responses_size(),
+      response.survey_responses_truncated() ? " (capped at 1 MiB)" : "");
   return kExitOk;
 }
 

@@ -1,5 +1,6 @@
 // The commands of surveys (`ecoact survey ...`): design from a JSON file,
 // publish, list, show, answer a wave, and the results.
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -228,6 +229,78 @@ int SurveyResults(Client& client, const Invocation& in) {
           PrintTable(rows);
         }
       });
+}
+
+namespace {
+
+// "both waves", "before only", ...
+std::string GroupLabel(v1::RespondentGroup group) {
+  std::string label(absl::StripPrefix(v1::RespondentGroup_Name(group), "RESPONDENT_GROUP_"));
+  for (char& c : label) c = c == '_' ? ' ' : static_cast<char>(std::tolower(c));
+  return label;
+}
+
+}  // namespace
+
+int SurveyBehaviour(Client& client, const Invocation& in) {
+  v1::GetBehaviourChangeRequest request;
+  request.set_survey_id(in.Arg(0));
+  request.set_weeks(in.Int("weeks", 0));
+  if (auto reference = in.Time("reference")) *request.mutable_reference_time() = ToTimestamp(*reference);
+  return Exchange<v1::BehaviourChange>(
+      client, Auth::kToken,
+      [&](auto* c, auto* out) { return client.surveys().GetBehaviourChange(c, request, out); },
+      [](const v1::BehaviourChange& r) {
+        std::printf("Actions and CO2 of respondents, %d weeks before and after %s\n", r.weeks(),
+                    ShowTime(r.reference_time()).c_str());
+        std::printf("(%s to %s); %lld of %lld respondents analysed", ShowTime(r.before_from()).c_str(),
+                    ShowTime(r.after_until()).c_str(),
+                    static_cast<long long>(r.respondents_analysed()),
+                    static_cast<long long>(r.respondents_total()));
+        if (r.respondents_capped() > 0) {
+          std::printf(", %lld capped at 500 entries a window",
+                      static_cast<long long>(r.respondents_capped()));
+        }
+        std::printf(".\n\n");
+        Rows rows = {{"GROUP", "PEOPLE", "ACTIONS/PERSON BEFORE", "AFTER", "CHANGE (SD)",
+                      "CO2 G/PERSON BEFORE", "AFTER", "UP/DOWN/SAME"}};
+        for (const auto& g : r.groups()) {
+          rows.push_back({GroupLabel(g.group()), absl::StrCat(g.respondents()),
+                          absl::StrFormat("%.2f", g.before().mean_actions()),
+                          absl::StrFormat("%.2f", g.after().mean_actions()),
+                          absl::StrFormat("%+.2f (%.2f)", g.mean_action_change(), g.sd_action_change()),
+                          absl::StrFormat("%.0f", g.before().mean_co2_grams()),
+                          absl::StrFormat("%.0f", g.after().mean_co2_grams()),
+                          absl::StrCat(g.increased(), "/", g.decreased(), "/", g.unchanged())});
+        }
+        PrintTable(rows);
+      });
+}
+
+int SurveyExport(Client& client, const Invocation& in) {
+  v1::ExportSurveyCsvRequest request;
+  request.set_survey_id(in.Arg(0));
+  request.set_format(in.Flag("aggregates") ? v1::SURVEY_CSV_FORMAT_AGGREGATES
+                                           : v1::SURVEY_CSV_FORMAT_RESPONSES);
+  request.set_include_free_text(in.Flag("free_text"));
+  const std::string path = in.Str("out");
+  int64_t rows = 0;
+  if (!SaveExport(client, path, in.Flag("excel"), [&](grpc::ClientContext* c, std::ostream& out) {
+        rows = 0;
+        auto reader = client.surveys().ExportSurveyCsv(c, request);
+        v1::SurveyCsvChunk chunk;
+        while (reader->Read(&chunk)) {
+          out << chunk.csv();
+          rows += chunk.rows();
+        }
+        return reader->Finish();
+      })) {
+    return kExitError;
+  }
+  std::printf("Saved %lld %s of survey %s to %s.\n", static_cast<long long>(rows),
+              in.Flag("aggregates") ? "result rows" : "responses", request.survey_id().c_str(),
+              path.c_str());
+  return kExitOk;
 }
 
 }  // namespace ecoact::cli

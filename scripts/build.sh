@@ -7,13 +7,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/setup.sh
-# npm packages, exactly as their lock files say, where the lock changed since
-# the last install.
-for dir in deploy/k8s; do
-  if [[ ! "${dir}/node_modules/.package-lock.json" -nt "${dir}/package-lock.json" ]]; then
-    (cd "${dir}" && npm ci --no-audit --no-fund)
-  fi
-done
 build_dir="${BUILD_DIR:-build}"
 cmake -S . -B "${build_dir}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
 cmake --build "${build_dir}" --parallel "$(nproc)"

@@ -7,6 +7,9 @@
 # The redis-server package is installed for its binary only: integration
 # tests start their own redis-server on a free port, so the system service is
 # not started here.
+#
+# Then the web pages' npm packages (services/gateway/web, `npm ci`) whenever
+# its package-lock.json is newer than what is installed.
 set -euo pipefail
 
 PACKAGES=(
@@ -14,19 +17,35 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev libssl-dev nlohmann-json3-dev
   libcpp-httplib-dev   # the HTTP/JSON gateway (services/gateway) and its tests' HTTP client
+  zlib1g-dev   # the ledger archive segments (services/archive)
   redis-server
   googletest libgtest-dev libgmock-dev
   procps openssl
   nghttp2-client jq   # bench/h2load.sh (h2load, nghttp); the bench scripts read and merge JSON
   clang-14 libclang-rt-14-dev lld-14   # the sanitizer build and libFuzzer (docs/testing.md)
+  chromium fonts-ipafont-gothic   # the browser tests (tests/browser): headless, Japanese glyphs in screenshots
 )
+# npm packages, exactly as each package-lock.json pins them, whenever the lock
+# file changed since the last install: the web pages' (Chart.js;
+# playwright-core for the browser tests) and the manifest check's.
+NPM_DIRS=(services/gateway/web deploy/k8s)
+npm_packages() {
+  local repo dir stamp
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in "${NPM_DIRS[@]}"; do
+    stamp="${repo}/${dir}/node_modules/.package-lock.json"
+    if [[ -f "${stamp}" && ! "${repo}/${dir}/package-lock.json" -nt "${stamp}" ]]; then continue; fi
+    echo "setup: npm ci in ${dir}"
+    (cd "${repo}/${dir}" && npm ci --no-audit --no-fund)
+  done
+}
 
 # Tools needed only as commands: the package is installed when the command is
 # missing, so a machine that has it from elsewhere (a newer Node.js or
 # kubectl) keeps its own and no package conflicts with it.
 COMMAND_PACKAGES=(
   kubectl:kubernetes-client   # renders deploy/k8s with `kubectl kustomize` (tests/deploy)
-  node:nodejs npm:npm          # deploy/k8s/check.mjs and its npm packages
+  node:nodejs npm:npm          # the web pages' packages, browser tests, deploy/k8s/check.mjs
 )
 
 installed() {
@@ -44,6 +63,7 @@ for entry in "${COMMAND_PACKAGES[@]}"; do
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup: all ${#PACKAGES[@]} packages and ${#COMMAND_PACKAGES[@]} commands are installed"
+  npm_packages
   exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -87,4 +107,5 @@ for entry in "${COMMAND_PACKAGES[@]}"; do
     exit 1
   fi
 done
+npm_packages
 echo "setup: done"

@@ -10,12 +10,13 @@
 //     points at something that exists in the same rendering;
 //   - the gateway's ECOACT_ROUTES names rendered Services and routes every
 //     ecoact.v1 service of the Ingress;
+//   - every gRPC service of protos/ecoact/v1 has an Ingress route;
 //   - no Secret is committed.
 //
 //   node deploy/k8s/check.mjs [OVERLAY_DIR...]     (default: every overlay)
 // Exits 1 and names each problem (object, field, rule) when one is found.
 import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -89,7 +90,19 @@ function checkContainer(where, container, problems) {
   need(security.capabilities?.drop?.includes("ALL"), "securityContext.capabilities.drop must include ALL");
 }
 
-export async function checkObjects(objects) {
+// "ecoact.v1.ActionsService", ... from the .proto files: the services an app
+// may call, each of which needs a route.
+export function protoServices(protoDir = join(here, "../../protos/ecoact/v1")) {
+  const services = [];
+  for (const file of readdirSync(protoDir).filter((name) => name.endsWith(".proto"))) {
+    const text = readFileSync(join(protoDir, file), "utf8");
+    const pkg = /^package\s+([\w.]+);/m.exec(text)?.[1];
+    for (const match of text.matchAll(/^service\s+(\w+)/gm)) services.push(`${pkg}.${match[1]}`);
+  }
+  return services.sort();
+}
+
+export async function checkObjects(objects, { services = [] } = {}) {
   const problems = [];
   for (const object of objects) {
     const Model = await modelFor(object.apiVersion, object.kind);
@@ -150,12 +163,19 @@ export async function checkObjects(objects) {
       }
     }
   }
+  // Every service of protos/ needs an Ingress route (gRPC clients reach it
+  // by /package.Service/Method).
+  const ingressPaths = new Set(
+    byKind("Ingress").flatMap((ingress) =>
+      (ingress.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.path))),
+  );
+  for (const service of services) {
+    if (!ingressPaths.has(`/${service}`)) problems.push(`Ingress: no route for /${service} (protos/ defines it)`);
+  }
   // The gateway's ECOACT_ROUTES: each SERVICE=HOST:PORT names a rendered
   // Service and one of its ports, and every ecoact.v1 service the Ingress
   // routes is routed there too.
   const servicePorts = new Map(byKind("Service").map((s) => [s.metadata.name, (s.spec?.ports ?? []).map((p) => p.port)]));
-  const grpcPaths = byKind("Ingress").flatMap((ingress) =>
-    (ingress.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.path)));
   for (const deployment of deployments) {
     for (const container of deployment.spec?.template?.spec?.containers ?? []) {
       const routes = (container.env ?? []).find((variable) => variable.name === "ECOACT_ROUTES")?.value;
@@ -169,7 +189,7 @@ export async function checkObjects(objects) {
           problems.push(`${nameOf(deployment)}: ECOACT_ROUTES sends ${service} to ${target}, which is no rendered Service port`);
         }
       }
-      for (const path of grpcPaths.filter((p) => p.startsWith("/ecoact."))) {
+      for (const path of [...ingressPaths].filter((p) => p.startsWith("/ecoact."))) {
         if (!routed.has(path)) problems.push(`${nameOf(deployment)}: ECOACT_ROUTES does not route ${path.slice(1)}`);
       }
     }
@@ -194,7 +214,7 @@ async function main() {
   let failed = false;
   for (const overlay of overlays) {
     const objects = parseManifests(render(overlay));
-    const problems = await checkObjects(objects);
+    const problems = await checkObjects(objects, { services: protoServices() });
     const counts = {};
     for (const object of objects) counts[object.kind] = (counts[object.kind] ?? 0) + 1;
     if (problems.length === 0) {

@@ -34,8 +34,12 @@
 #   e.g. ECOACT_TLS_CERT_FILE and ECOACT_TLS_KEY_FILE for TLS (docs/security.md);
 #   the gateway then needs ECOACT_UPSTREAM_TLS_CA_FILE (and for mutual TLS
 #   ECOACT_UPSTREAM_TLS_CERT_FILE, ECOACT_UPSTREAM_TLS_KEY_FILE). Other
-#   gateway flags the same way (ECOACT_VENDOR_ROOT, ECOACT_CALL_TIMEOUT, ...);
+#   gateway flags the same way (ECOACT_CALL_TIMEOUT, ...);
 #   ECOACT_WEB_ROOT (services/gateway/web) is the directory served at /.
+#   ECOACT_VENDOR_ROOT (services/gateway/web/node_modules, filled by npm ci in
+#       scripts/setup.sh) is served at /vendor/: Chart.js for the dashboard.
+#   For `ecoact demo` (README, "See a living system"): ECOACT_RATE_LIMITS=0
+#   ECOACT_MAX_BACKDATE=2160h ECOACT_IDEMPOTENCY_TTL=2184h (a season of history).
 #   BUILD_DIR (build)   as in scripts/build.sh
 #
 # Everything the run keeps is under .data/: redis/ (the AOF), *.pid, *.log.
@@ -277,6 +281,7 @@ printf '\n--- %s: run.sh starting the gateway on port %s\n' "$(date -Is)" "${htt
   >>"${data}/gateway.log"
 setsid "${gateway_bin}" --http_listen="127.0.0.1:${http_port}" --upstream="127.0.0.1:${port}" \
   --routes="${routes}" --web_root="${ECOACT_WEB_ROOT:-${repo}/services/gateway/web}" \
+  --vendor_root="${ECOACT_VENDOR_ROOT:-${repo}/services/gateway/web/node_modules}" \
   >>"${data}/gateway.log" 2>&1 </dev/null &
 gateway_pid=$!
 echo "${gateway_pid}" >"${data}/gateway.pid"
@@ -308,7 +313,7 @@ Try it, from ${repo}:
   ${cli} record clothing_reuse 2.5
   ${cli} board --period=week
   ${cli} help
-  curl -s -X POST http://127.0.0.1:${http_port}/api/ecoact.v1.IdentityService/ListWards
+  curl -s http://127.0.0.1:${http_port}/api/ecoact.v1.IdentityService/ListWards -d '{}'
 
 The first admin is '${ECOACT_ADMIN_LOGIN}', password in ${admin_password_source}. Keep the admin
 session apart from your citizen one:

@@ -88,6 +88,7 @@ absl::Status ActionsServiceImpl::DoList(const grpc::ServerContext& context,
   ASSIGN_OR_RETURN(auto paging, ParsePaging(request.page_size(), request.page_token()));
   ASSIGN_OR_RETURN(HistoryPage page, store_->History(claims.subject, paging.first, paging.second));
   for (auto& entry : page.entries) *response->add_entries() = std::move(entry);
+  for (auto& id : page.archived_entry_ids) response->add_archived_entry_ids(std::move(id));
   int64_t next = paging.first + paging.second;
   if (next < page.total) response->set_next_page_token(absl::StrCat(next));
   return absl::OkStatus();

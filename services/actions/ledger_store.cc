@@ -268,6 +268,10 @@ absl::StatusOr<HistoryPage> RedisLedgerStore::History(absl::string_view account_
   if (reply.elements.empty()) return page;
   ASSIGN_OR_RETURN(page.total, reply.elements[0].AsInt());
   for (size_t i = 1; i < reply.elements.size(); ++i) {
+    if (reply.elements[i].type == RedisValue::Type::kString) {
+      page.archived_entry_ids.push_back(reply.elements[i].str);
+      continue;
+    }
     ASSIGN_OR_RETURN(StoredEntry stored, DecodeStreamEntry(reply.elements[i]));
     page.entries.push_back(std::move(stored.entry));
   }

@@ -34,6 +34,7 @@ struct ImpactSnapshot {
 
 struct HistoryPage {
   std::vector<v1::LedgerEntry> entries;
+  std::vector<std::string> archived_entry_ids;  // in the history, no longer in the stream
   int64_t total = 0;
 };
 

@@ -72,6 +72,7 @@ int RunServerMain(int argc, char** argv, absl::string_view usage,
   RedisClient redis(config->redis);
   LogInfo("redis", {{"address", absl::StrCat(config->redis.host, ":", config->redis.port)},
                     {"mode", std::string(RedisModeName(config->redis.mode))},
+                    {"cluster", config->redis.cluster ? "yes" : "no"},
                     {"connections", absl::StrCat(config->redis.mode == RedisMode::kPool
                                                      ? config->redis.pool_size
                                                      : config->redis.connections)}});

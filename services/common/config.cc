@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:7700",
           "HOST:PORT the gRPC server listens on (env ECOACT_LISTEN)");
 ABSL_FLAG(std::string, redis, "127.0.0.1:6390",
           "HOST:PORT of Redis (env ECOACT_REDIS)");
+ABSL_FLAG(bool, redis_cluster, false,
+          "--redis names Redis Cluster nodes (HOST:PORT[,HOST:PORT...], any of them): keys are "
+          "routed by slot to the primary serving them, MOVED/ASK followed. docs/operations.md");
 ABSL_FLAG(std::string, redis_mode, "pipelined",
           "How calls reach Redis: pipelined (the commands of concurrent calls share a few "
           "multiplexed connections, batched per round trip) or pool (each call borrows one "
@@ -100,11 +103,23 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen (ECOACT_LISTEN) must be HOST:PORT, got '", config.listen, "'"));
   }
-  auto redis = ParseRedisAddress(absl::GetFlag(FLAGS_redis));
-  if (!redis.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--redis (ECOACT_REDIS): ", redis.status().message()));
+  const bool cluster = absl::GetFlag(FLAGS_redis_cluster);
+  std::vector<std::string> addresses = absl::StrSplit(absl::GetFlag(FLAGS_redis), ',');
+  if (!cluster && addresses.size() > 1) {
+    return absl::InvalidArgumentError(
+        "--redis (ECOACT_REDIS): several addresses need --redis_cluster (ECOACT_REDIS_CLUSTER)");
   }
+  for (const std::string& address : addresses) {
+    auto parsed = ParseRedisAddress(address);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--redis (ECOACT_REDIS): ", parsed.status().message()));
+    }
+  }
+  auto redis = ParseRedisAddress(addresses.front());
   config.redis = *redis;
+  config.redis.cluster = cluster;
+  config.redis.cluster_seeds.assign(addresses.begin() + 1, addresses.end());
   config.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
   auto mode = ParseRedisMode(absl::GetFlag(FLAGS_redis_mode));
   if (!mode.ok()) {

@@ -86,8 +86,9 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry) {
 }
 
 absl::Status ForEachLedgerEntry(RedisClient* redis, const std::string& stream,
-                                const std::function<absl::Status(const StoredEntry&)>& visit) {
-  std::string start = "-";
+                                const std::function<absl::Status(const StoredEntry&)>& visit,
+                                const std::string& first) {
+  std::string start = first;
   while (true) {
     ASSIGN_OR_RETURN(RedisValue page,
                      redis->Command({"XRANGE", stream, start, "+", "COUNT", "10000"}));

@@ -37,8 +37,10 @@ absl::StatusOr<StoredEntry> DecodeStreamEntry(const RedisValue& entry);
 
 // Reads a whole ledger stream in order, 10,000 entries per round trip, and
 // hands each decoded entry to `visit` (the rebuilds); stops at the first
-// error, of Redis, of decoding or of `visit`.
+// error, of Redis, of decoding or of `visit`. `start` is XRANGE's start:
+// "(<id>" reads after an id (the archived part, services/archive/archiver.h).
 absl::Status ForEachLedgerEntry(RedisClient* redis, const std::string& stream,
-                                const std::function<absl::Status(const StoredEntry&)>& visit);
+                                const std::function<absl::Status(const StoredEntry&)>& visit,
+                                const std::string& start = "-");
 
 }  // namespace ecoact

@@ -270,9 +270,13 @@ absl::Status GuardService(grpc::Service* service, const Authenticator* auth,
   for (const auto& method : methods) {
     if (method == nullptr || method->handler() == nullptr ||
         method->api_type() != grpc::internal::RpcServiceMethod::ApiType::SYNC ||
-        method->method_type() != grpc::internal::RpcMethod::NORMAL_RPC) {
+        (method->method_type() != grpc::internal::RpcMethod::NORMAL_RPC &&
+         method->method_type() != grpc::internal::RpcMethod::SERVER_STREAMING)) {
+      // The gate hands a refused call to the generated handler with a failed
+      // status, which unary and server-streaming handlers both answer without
+      // calling the service (the CSV exports stream).
       problems.push_back(absl::StrCat(method ? method->name() : "a generic method",
-                                      " is not a synchronous unary method"));
+                                      " is not a synchronous unary or server-streaming method"));
       continue;
     }
     absl::StatusOr<v1::Policy> policy = DeclaredPolicy(method->name());

@@ -48,7 +48,8 @@ absl::Status Authorize(v1::Policy policy, const Authenticator& auth,
 absl::string_view PolicyName(v1::Policy policy);
 
 // Puts the policy check in front of every method handler of `service`, a
-// synchronous generated service not yet registered with a server. A denied
+// synchronous generated service (unary and server-streaming methods) not
+// yet registered with a server. A denied
 // call gets its status without the handler running. FAILED_PRECONDITION,
 // naming every method without a declared policy, leaves the service
 // unchanged. After authorisation, a non-null `limiter` takes a token of the

@@ -18,22 +18,25 @@
 #include "absl/strings/match.h"
 #include "hiredis/hiredis.h"
 #include "openssl/sha.h"
+#include "services/common/redis_cluster.h"
+#include "services/common/redis_internal.h"
 #include "services/common/status_macros.h"
 
 namespace ecoact {
+namespace redis_internal {
+
+thread_local WaiterFlag* waiter_state = nullptr;
+
+}  // namespace redis_internal
 namespace {
 
 thread_local absl::Time call_deadline = absl::InfiniteFuture();
 
-// What a synchronous caller and the I/O thread agree on about the caller's
-// commands: the I/O thread moves kQueued to kWritten just before writing
-// them, the caller kQueued to kAbandoned when it stops waiting first. Exactly
-// one wins, so commands whose caller was told "did not run" never run.
-enum WaiterState : int { kQueued = 0, kAbandoned = 1, kWritten = 2 };
-using WaiterFlag = std::shared_ptr<std::atomic<int>>;
-
-// Set by a synchronous caller around the asynchronous call it waits on.
-thread_local WaiterFlag* waiter_state = nullptr;
+using redis_internal::kAbandoned;
+using redis_internal::kQueued;
+using redis_internal::kWritten;
+using redis_internal::waiter_state;
+using redis_internal::WaiterFlag;
 
 RedisValue Convert(const redisReply* reply) {
   RedisValue value;
@@ -197,7 +200,8 @@ absl::string_view RedisModeName(RedisMode mode) {
 absl::Status RedisErrorToStatus(absl::string_view what, const std::string& error) {
   std::string message = absl::StrCat(what, ": ", error);
   if (absl::StartsWith(error, "LOADING") || absl::StartsWith(error, "MASTERDOWN") ||
-      absl::StartsWith(error, "TRYAGAIN") || absl::StartsWith(error, "BUSY")) {
+      absl::StartsWith(error, "TRYAGAIN") || absl::StartsWith(error, "BUSY") ||
+      absl::StartsWith(error, "CLUSTERDOWN")) {
     return absl::UnavailableError(message);
   }
   return absl::InternalError(message);
@@ -491,6 +495,10 @@ class RedisClient::MultiplexedConnection {
 };
 
 RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
+  if (options_.cluster) {
+    cluster_ = std::make_unique<Cluster>(options_);
+    return;
+  }
   if (options_.mode == RedisMode::kPipelined) {
     for (int i = 0; i < std::max(1, options_.connections); ++i) {
       multiplexed_.push_back(std::make_unique<MultiplexedConnection>(options_));
@@ -499,6 +507,7 @@ RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
 }
 
 RedisClient::~RedisClient() {
+  cluster_.reset();
   for (auto& connection : multiplexed_) connection->Stop();
   multiplexed_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
@@ -567,7 +576,7 @@ absl::Status RedisClient::IoError(redisContext* context) const {
 
 absl::StatusOr<std::vector<RedisValue>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-  if (multiplexed_.empty()) return PoolPipeline(commands);
+  if (multiplexed_.empty() && cluster_ == nullptr) return PoolPipeline(commands);
   return WaitFor<std::vector<RedisValue>>(options_, [&](RedisPipelineCallback done) {
     PipelineAsync(commands, std::move(done));
   });
@@ -575,6 +584,7 @@ absl::StatusOr<std::vector<RedisValue>> RedisClient::Pipeline(
 
 void RedisClient::PipelineAsync(const std::vector<std::vector<std::string>>& commands,
                                 RedisPipelineCallback done) {
+  if (cluster_ != nullptr) return cluster_->PipelineAsync(commands, std::move(done));
   if (multiplexed_.empty()) return done(PoolPipeline(commands));
   if (commands.empty()) return done(std::vector<RedisValue>());
   auto request = std::make_unique<MultiplexedConnection::Request>();
@@ -709,7 +719,13 @@ absl::StatusOr<std::vector<RedisValue>> RedisClient::EvalMany(
   return replies;
 }
 
+absl::StatusOr<std::vector<RedisClient*>> RedisClient::Primaries() {
+  if (cluster_ != nullptr) return cluster_->Primaries();
+  return std::vector<RedisClient*>{this};
+}
+
 absl::Status RedisClient::Ping() {
+  if (cluster_ != nullptr) return cluster_->Ping();
   auto reply = Command({"PING"});
   if (!reply.ok()) return reply.status();
   if (reply->str != "PONG") {

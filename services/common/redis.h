@@ -13,6 +13,13 @@
 //   For callers that block inside Redis on purpose (XREADGROUP ... BLOCK):
 //   on a shared pipelined connection they would stall every other caller.
 //
+// Cluster mode (RedisOptions::cluster; redis_cluster.cc): the same API over
+// a Redis Cluster. Each command goes to the primary serving its key's slot;
+// a pipeline is split per primary, the parts sent concurrently and the
+// replies put back in order; MOVED and ASK redirects are followed (at most 5
+// per call, then UNAVAILABLE); a lost connection refreshes the slot map and
+// retries reads (writes fail UNAVAILABLE, as on one server).
+//
 // Errors never throw: I/O failure is UNAVAILABLE, a timeout
 // DEADLINE_EXCEEDED, an error reply INTERNAL (UNAVAILABLE for LOADING & co).
 #pragma once
@@ -77,6 +84,13 @@ struct RedisOptions {
   int connections = 1;  // kPipelined: multiplexed connections (one I/O thread each)
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(2);
+  // Redis Cluster (--redis_cluster; docs/operations.md "Redis Cluster"):
+  // host:port and `cluster_seeds` ("host:port" each) are nodes to learn the
+  // slot map from; commands are routed by the slot of their key to the
+  // primary serving it, over one connection set (`mode`, `pool_size`,
+  // `connections`) per primary.
+  bool cluster = false;
+  std::vector<std::string> cluster_seeds;
 };
 
 // "pool" or "pipelined".
@@ -111,6 +125,17 @@ absl::Status RedisErrorToStatus(absl::string_view what, const std::string& error
 
 // "host:port" -> options with that address.
 absl::StatusOr<RedisOptions> ParseRedisAddress(absl::string_view address);
+
+// Redis Cluster key routing (https://redis.io/docs/reference/cluster-spec/):
+// the hash slot of `key`, CRC16 (XMODEM) mod 16384 of its hash tag (the
+// text between the first '{' and the next '}', if not empty) or of the
+// whole key.
+int RedisKeySlot(absl::string_view key);
+// The position in `args` of the key that decides where the command runs
+// (EVALSHA/EVAL: the first of numkeys keys; XREAD/XREADGROUP: the first
+// stream after STREAMS; XGROUP/XINFO/OBJECT/MEMORY: argv[2]; most commands:
+// argv[1]), or -1 for a command without a key (PING, SCRIPT, INFO, ...).
+int RedisRoutingKeyIndex(const std::vector<std::string>& args);
 
 class RedisClient {
  public:
@@ -163,7 +188,14 @@ class RedisClient {
 
   const RedisOptions& options() const { return options_; }
 
+  // The primaries to run node-local commands on (SCAN): in cluster mode one
+  // standalone client per primary of the current slot map (owned by this
+  // client, valid while it lives), otherwise just this client. Code that
+  // scans the keyspace loops over these, so it runs unchanged on both.
+  absl::StatusOr<std::vector<RedisClient*>> Primaries();
+
  private:
+  class Cluster;
   class Lease;
   class MultiplexedConnection;
   absl::StatusOr<std::vector<RedisValue>> PoolPipeline(
@@ -181,6 +213,8 @@ class RedisClient {
 
   std::vector<std::unique_ptr<MultiplexedConnection>> multiplexed_;
   std::atomic<uint32_t> next_connection_{0};
+  // Set in cluster mode: routes every call to per-primary clients.
+  std::unique_ptr<Cluster> cluster_;
 };
 
 }  // namespace ecoact

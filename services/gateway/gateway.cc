@@ -76,6 +76,13 @@ void Gateway::Routes() {
   server.set_read_timeout(io);
   server.set_write_timeout(io);
   server.set_keep_alive_timeout(5);
+  // httplib writes a reply's headers and body separately: with Nagle's
+  // algorithm on, the body then waits for the client's delayed ACK (about
+  // 40 ms per call, measured: 29 ms mean vs 0.3 ms with no delay).
+  server.set_tcp_nodelay(true);
+  // httplib closes a keep-alive connection after 5 requests by default; a
+  // page that polls the API would reconnect all the time.
+  server.set_keep_alive_max_count(1000);
   server.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
 
   server.Post(R"(/api/.*)", [this](const httplib::Request& request, httplib::Response& response) {
@@ -85,27 +92,27 @@ void Gateway::Routes() {
     AddCorsHeaders(request, response);
     response.set_header("Allow", "POST");
     SetError(response, 405, grpc::StatusCode::UNIMPLEMENTED,
-             absl::StrCat(request.method, " is not allowed here: API calls are POST with a JSON "
-                                          "body (an empty body is an empty request)"));
+             absl::StrCat(request.method,
+                          " is not allowed here: API calls are POST with a JSON "
+                          "body (an empty body is an empty request)"));
   };
   server.Get(R"(/api(/.*)?)", not_allowed);
   server.Put(R"(/api(/.*)?)", not_allowed);
   server.Patch(R"(/api(/.*)?)", not_allowed);
   server.Delete(R"(/api(/.*)?)", not_allowed);
-  server.Options(R"(/api(/.*)?)",
-                 [this, not_allowed](const httplib::Request& request, httplib::Response& response) {
-                   if (options_.cors_origin.empty() ||
-                       request.get_header_value("Origin") != options_.cors_origin) {
-                     not_allowed(request, response);
-                     return;
-                   }
-                   AddCorsHeaders(request, response);
-                   response.set_header("Access-Control-Allow-Methods", "POST");
-                   response.set_header("Access-Control-Allow-Headers",
-                                       "Authorization, Content-Type, Accept");
-                   response.set_header("Access-Control-Max-Age", "600");
-                   response.status = 204;
-                 });
+  server.Options(R"(/api(/.*)?)", [this, not_allowed](const httplib::Request& request,
+                                                      httplib::Response& response) {
+    if (options_.cors_origin.empty() ||
+        request.get_header_value("Origin") != options_.cors_origin) {
+      not_allowed(request, response);
+      return;
+    }
+    AddCorsHeaders(request, response);
+    response.set_header("Access-Control-Allow-Methods", "POST");
+    response.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept");
+    response.set_header("Access-Control-Max-Age", "600");
+    response.status = 204;
+  });
   server.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
     HandleHealth(response);
   });
@@ -116,11 +123,11 @@ void Gateway::Routes() {
     response.set_header("Cache-Control", "no-store");
     response.set_content(R"({"status":"SERVING"})", kJson);
   });
-  server.Get(R"(/vendor/(.*))", [this](const httplib::Request& request,
-                                       httplib::Response& response) {
-    HandleStatic(options_.vendor_root, request.path.substr(std::string("/vendor").size()), request,
-                 response);
-  });
+  server.Get(R"(/vendor/(.*))",
+             [this](const httplib::Request& request, httplib::Response& response) {
+               HandleStatic(options_.vendor_root,
+                            request.path.substr(std::string("/vendor").size()), request, response);
+             });
   server.Get(R"(/.*)", [this](const httplib::Request& request, httplib::Response& response) {
     HandleStatic(options_.web_root, request.path, request, response);
   });
@@ -130,23 +137,29 @@ void Gateway::Routes() {
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& request,
              httplib::Response& response) -> httplib::Server::HandlerResponse {
-    if (!response.body.empty() || response.content_length_ > 0) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    AddCorsHeaders(request, response);
-    if (response.status == 413) {
-      SetError(response, 413, grpc::StatusCode::INVALID_ARGUMENT,
-               absl::StrCat("the request body is larger than the limit of ",
-                            options_.max_body_bytes, " bytes"));
-    } else if (response.status == 404) {
-      SetError(response, 404, grpc::StatusCode::NOT_FOUND,
-               absl::StrCat("nothing at ", request.path));
-    } else {
-      SetError(response, response.status, grpc::StatusCode::INVALID_ARGUMENT,
-               absl::StrCat("bad HTTP request (", response.status, ")"));
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+        if (!response.body.empty() || response.content_length_ > 0) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        AddCorsHeaders(request, response);
+        if (response.status == 413) {
+          SetError(response, 413, grpc::StatusCode::INVALID_ARGUMENT,
+                   absl::StrCat("the request body is larger than the limit of ",
+                                options_.max_body_bytes, " bytes"));
+        } else if (response.status == 404) {
+          SetError(response, 404, grpc::StatusCode::NOT_FOUND,
+                   absl::StrCat("nothing at ", request.path));
+        } else if (response.status == 400 && request.method == "POST" &&
+                   !request.has_header("Content-Length") &&
+                   !request.has_header("Transfer-Encoding")) {
+          // curl -X POST without -d: HTTP/1.1 needs to know the body's length.
+          SetError(response, 400, grpc::StatusCode::INVALID_ARGUMENT,
+                   "a POST needs a body or Content-Length: 0; send {} for an empty request");
+        } else {
+          SetError(response, response.status, grpc::StatusCode::INVALID_ARGUMENT,
+                   absl::StrCat("bad HTTP request (", response.status, ")"));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   server.set_exception_handler(
       [](const httplib::Request& request, httplib::Response& response, std::exception_ptr) {
         LogError("gateway: unexpected exception", {{"path", request.path}});
@@ -175,8 +188,9 @@ absl::Status Gateway::Bind() {
   }
   if (!server_->bind_to_port(options_.http_host, options_.http_port)) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.http_host, ":",
-                                               options_.http_port, " (in use, or not an address "
-                                                                   "of this machine?)"));
+                                               options_.http_port,
+                                               " (in use, or not an address "
+                                               "of this machine?)"));
   }
   port_ = options_.http_port;
   return absl::OkStatus();
@@ -279,8 +293,8 @@ void Gateway::HandleStream(const google::protobuf::MethodDescriptor& method,
                            const std::string& text_type, httplib::Response& response,
                            grpc::StatusCode* outcome) {
   const bool raw_text = !text_type.empty();
-  auto stream = std::make_shared<ServerStream>(StubFor(method), method, request_bytes,
-                                               CallSettings{authorization, options_.stream_timeout});
+  auto stream = std::make_shared<ServerStream>(
+      StubFor(method), method, request_bytes, CallSettings{authorization, options_.stream_timeout});
   // The first message decides the HTTP status: an error before it (no
   // token, bad request) is an ordinary error response.
   auto first = std::make_shared<std::string>();
@@ -297,14 +311,14 @@ void Gateway::HandleStream(const google::protobuf::MethodDescriptor& method,
     return;
   }
   response.status = 200;
-  const google::protobuf::FieldDescriptor* text_field = raw_text ? SingleTextField(method) : nullptr;
+  const google::protobuf::FieldDescriptor* text_field =
+      raw_text ? SingleTextField(method) : nullptr;
   const std::string content_type = text_field != nullptr ? text_type : kNdjson;
   const google::protobuf::MethodDescriptor* rpc = &method;
   // Runs after this handler returns, on the same HTTP worker thread, while
   // the response is written chunk by chunk.
   response.set_chunked_content_provider(
-      content_type,
-      [stream, first, rpc, text_field](size_t, httplib::DataSink& sink) {
+      content_type, [stream, first, rpc, text_field](size_t, httplib::DataSink& sink) {
         auto encode = [&](const std::string& bytes, std::string* out) {
           if (text_field == nullptr) {
             absl::StatusOr<std::string> json = ResponseBytesToJson(*rpc, bytes);
@@ -335,6 +349,8 @@ void Gateway::HandleStream(const google::protobuf::MethodDescriptor& method,
           more = stream->Next(&bytes);
         }
         grpc::Status status = stream->Finish();
+        LogInfo("api stream end",
+                {{"rpc", rpc->full_name()}, {"code", StatusCodeName(status.error_code())}});
         if (!status.ok()) {
           if (text_field != nullptr) return false;  // cut the transfer: no silent truncation
           std::string line = StreamErrorLine(status.error_code(), status.error_message());

@@ -62,8 +62,8 @@ ecoact::gateway::GatewayOptions OptionsFromFlags() {
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
       port < 0 || port > 65535) {
-    ecoact::ExitWithConfigError(absl::InvalidArgumentError(absl::StrCat(
-        "--http_listen (ECOACT_HTTP_LISTEN) must be HOST:PORT, got '", listen, "'")));
+    ecoact::ExitWithConfigError(absl::InvalidArgumentError(
+        absl::StrCat("--http_listen (ECOACT_HTTP_LISTEN) must be HOST:PORT, got '", listen, "'")));
   }
   options.http_host = listen.substr(0, colon);
   if (options.http_host.size() > 2 && options.http_host.front() == '[') {
@@ -109,10 +109,9 @@ int main(int argc, char** argv) {
                                     "--upstream (ECOACT_UPSTREAM)", upstream,
                                     ecoact::gateway::ApiServices());
   if (!routes.ok()) ecoact::ExitWithConfigError(routes.status());
-  ecoact::ChannelTlsOptions tls{absl::GetFlag(FLAGS_upstream_tls_ca_file),
-                                absl::GetFlag(FLAGS_upstream_tls_cert_file),
-                                absl::GetFlag(FLAGS_upstream_tls_key_file),
-                                absl::GetFlag(FLAGS_upstream_tls_server_name)};
+  ecoact::ChannelTlsOptions tls{
+      absl::GetFlag(FLAGS_upstream_tls_ca_file), absl::GetFlag(FLAGS_upstream_tls_cert_file),
+      absl::GetFlag(FLAGS_upstream_tls_key_file), absl::GetFlag(FLAGS_upstream_tls_server_name)};
   auto upstreams = ecoact::RoutedChannels::Open(*routes, tls);
   if (!upstreams.ok()) ecoact::ExitWithConfigError(upstreams.status());
 

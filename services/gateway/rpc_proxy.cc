@@ -81,7 +81,8 @@ absl::StatusOr<const MethodDescriptor*> FindMethod(absl::string_view service,
   }
   const MethodDescriptor* rpc = found->FindMethodByName(std::string(method));
   if (rpc == nullptr) {
-    return absl::NotFoundError(absl::StrCat("service '", service, "' has no method '", method, "'"));
+    return absl::NotFoundError(
+        absl::StrCat("service '", service, "' has no method '", method, "'"));
   }
   return rpc;
 }

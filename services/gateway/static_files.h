@@ -30,7 +30,8 @@ std::string ContentTypeFor(absl::string_view file_path);
 std::string CacheControlFor(absl::string_view file_path);
 
 // Headers of every static response: a Content-Security-Policy allowing this
-// origin only (no inline scripts, no framing), nosniff, no referrer.
+// origin only (no inline scripts, no framing), no referrer. (nosniff is on
+// every response of the gateway, API included.)
 const std::vector<std::pair<std::string, std::string>>& StaticSecurityHeaders();
 
 }  // namespace ecoact::gateway

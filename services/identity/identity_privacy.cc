@@ -8,6 +8,7 @@
 #include "services/common/validation.h"
 #include "services/identity/identity_service.h"
 #include "services/rewards/streak.h"
+#include "services/surveys/surveys.h"
 
 namespace ecoact::identity {
 namespace {
@@ -43,6 +44,16 @@ absl::Status IdentityServiceImpl::DoExport(const grpc::ServerContext& context,
       absl::FormatCivilTime(rewards::DayFromNumber(activity.streak_last_day)));
   response->mutable_all_time_totals()->insert(activity.all_time_totals.begin(),
                                               activity.all_time_totals.end());
+  for (const SurveyResponseRecord& record : activity.survey_responses) {
+    ASSIGN_OR_RETURN(surveys::StoredResponse stored,
+                     surveys::DecodeResponse(record.answers_json));
+    v1::ExportedSurveyResponse* out = response->add_survey_responses();
+    out->set_survey_id(record.survey_id);
+    out->set_wave(record.wave == "before" ? v1::SURVEY_WAVE_BEFORE : v1::SURVEY_WAVE_AFTER);
+    out->set_revision(static_cast<int32_t>(record.revision));
+    for (v1::SurveyAnswer& a : surveys::ToAnswers(stored)) *out->add_answers() = std::move(a);
+  }
+  response->set_survey_responses_truncated(activity.survey_responses_truncated);
   *response->mutable_exported_at() = Millis(absl::ToUnixMillis(auth_->Now()));
   return absl::OkStatus();
 }

@@ -97,7 +97,48 @@ absl::StatusOr<AccountActivity> RedisPrivacyStore::Activity(absl::string_view ac
       activity.entries.push_back(std::move(stored));
     }
   }
+  RETURN_IF_ERROR(ReadSurveyResponses(id, &activity));
   return activity;
+}
+
+absl::Status RedisPrivacyStore::ReadSurveyResponses(absl::string_view account_id,
+                                                    AccountActivity* activity) {
+  // Every survey (a city runs dozens), four reads each, pipelined in pages.
+  ASSIGN_OR_RETURN(RedisValue surveys,
+                   redis_->Command({"ZREVRANGE", SurveysIndex(keys_), "0", "-1"}));
+  const std::string id(account_id);
+  constexpr size_t kSurveysPerRoundTrip = 250;
+  int64_t bytes = 0;
+  for (size_t from = 0; from < surveys.elements.size(); from += kSurveysPerRoundTrip) {
+    std::vector<std::vector<std::string>> reads;
+    std::vector<std::pair<std::string, std::string>> asked;  // survey, wave
+    for (size_t i = from; i < surveys.elements.size() && i < from + kSurveysPerRoundTrip; ++i) {
+      const std::string& survey = surveys.elements[i].str;
+      for (const char* wave : {"before", "after"}) {
+        reads.push_back({"HGET", SurveyKey(keys_, survey, absl::StrCat("resp:", wave)), id});
+        reads.push_back({"HGET", SurveyKey(keys_, survey, absl::StrCat("rev:", wave)), id});
+        asked.emplace_back(survey, wave);
+      }
+    }
+    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+    RETURN_IF_ERROR(CheckReplies("export survey read", replies));
+    for (size_t k = 0; k < asked.size(); ++k) {
+      const RedisValue& answers = replies[2 * k];
+      if (answers.IsNil()) continue;
+      bytes += static_cast<int64_t>(answers.str.size());
+      if (bytes > kMaxExportedSurveyBytes) {
+        activity->survey_responses_truncated = true;
+        return absl::OkStatus();
+      }
+      SurveyResponseRecord record;
+      record.survey_id = asked[k].first;
+      record.wave = asked[k].second;
+      record.revision = IntOr(replies[2 * k + 1], 0);
+      record.answers_json = answers.str;
+      activity->survey_responses.push_back(std::move(record));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RedisPrivacyStore::LeaveMemberSets(absl::string_view account_id,

@@ -20,6 +20,18 @@ namespace ecoact::identity {
 // Ledger entries an export carries at most; the response says when the
 // account has more.
 inline constexpr int64_t kMaxExportedEntries = 100000;
+// Bytes of stored survey answers an export carries at most (a response can
+// hold 50 free-text answers of 1000 characters): keeps what surveys add to
+// ExportMyData under gRPC's default 4 MiB message limit.
+inline constexpr int64_t kMaxExportedSurveyBytes = 1 << 20;
+
+// One wave's stored response of the citizen.
+struct SurveyResponseRecord {
+  std::string survey_id;
+  std::string wave;  // "before" / "after"
+  int64_t revision = 0;
+  std::string answers_json;  // as stored (services/surveys/surveys.h)
+};
 
 struct AccountActivity {
   std::vector<StoredEntry> entries;  // oldest first
@@ -29,6 +41,8 @@ struct AccountActivity {
   int64_t streak_current = 0;
   int64_t streak_best = 0;
   std::map<std::string, int64_t> all_time_totals;
+  std::vector<SurveyResponseRecord> survey_responses;  // newest survey first
+  bool survey_responses_truncated = false;
 };
 
 enum class DeleteOutcome { kDeleted, kReplayed };
@@ -36,8 +50,8 @@ enum class DeleteOutcome { kDeleted, kReplayed };
 class PrivacyStore {
  public:
   virtual ~PrivacyStore() = default;
-  // The account's ledger entries (at most `max_entries`), badges, streak
-  // and all-time totals.
+  // The account's ledger entries (at most `max_entries`), badges, streak,
+  // all-time totals and survey responses (at most kMaxExportedSurveyBytes).
   virtual absl::StatusOr<AccountActivity> Activity(absl::string_view account_id,
                                                    int64_t max_entries) = 0;
   // Erases the citizen's profile to a tombstone, removes it from its member
@@ -63,6 +77,7 @@ class RedisPrivacyStore : public PrivacyStore {
                                absl::string_view organisation);
   absl::Status RemoveCheckIns(absl::string_view account_id);
   absl::Status RemoveSurveyResponses(absl::string_view account_id);
+  absl::Status ReadSurveyResponses(absl::string_view account_id, AccountActivity* activity);
 
   RedisClient* redis_;
   KeySpace keys_;

@@ -1,5 +1,7 @@
 #include "services/leaderboard/board_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "leaderboard_lua.h"
@@ -14,6 +16,10 @@ const LuaScript& PageScript() {
 }
 const LuaScript& RankScript() {
   static const LuaScript script("board_rank", embedded::kBoardRankLua);
+  return script;
+}
+const LuaScript& WindowScript() {
+  static const LuaScript script("board_window", embedded::kBoardWindowLua);
   return script;
 }
 const LuaScript& OutliersScript() {
@@ -130,6 +136,11 @@ absl::StatusOr<BoardPage> BoardStore::Page(const std::string& board, int64_t off
 absl::StatusOr<BoardPage> BoardStore::ReadPage(const std::string& board, int64_t offset,
                                                int64_t count, const std::string& centre,
                                                bool nicknames) {
+  if (layout_.Partitioned(board)) {
+    ASSIGN_OR_RETURN(BoardPage page, ReadMergedPage(board, offset, count, centre));
+    if (nicknames) RETURN_IF_ERROR(FillNicknames(&page.members));
+    return page;
+  }
   ASSIGN_OR_RETURN(RedisValue reply,
                    redis_->Eval(PageScript(), {keys_.Board(board)},
                                 {absl::StrCat(offset), absl::StrCat(count), centre}));
@@ -205,28 +216,279 @@ absl::StatusOr<std::vector<GroupInfo>> BoardStore::Groups(
 
 absl::StatusOr<std::vector<MemberRank>> BoardStore::RanksOf(
     const std::vector<std::pair<std::string, std::string>>& board_members) {
-  std::vector<RedisClient::ScriptCall> calls;
-  for (const auto& [board, member] : board_members) {
-    calls.push_back({{keys_.Board(board)}, {member, "0"}});
-  }
   std::vector<MemberRank> ranks(board_members.size());
+  // Partitioned boards: the member's score in its part, then in every part
+  // the members above it (board_window.lua, no members read).
+  std::vector<size_t> merged, single;
+  std::vector<std::vector<std::string>> score_reads;
+  for (size_t i = 0; i < board_members.size(); ++i) {
+    const auto& [board, member] = board_members[i];
+    if (layout_.Partitioned(board)) {
+      merged.push_back(i);
+      score_reads.push_back({"ZSCORE", layout_.KeyOf(board, member), member});
+    } else {
+      single.push_back(i);
+    }
+  }
+  std::vector<RedisClient::ScriptCall> calls;
+  std::vector<size_t> call_of;  // index into ranks of each call
+  for (size_t i : single) {
+    calls.push_back({{keys_.Board(board_members[i].first)}, {board_members[i].second, "0"}});
+    call_of.push_back(i);
+  }
+  std::vector<RedisValue> scores;
+  if (!score_reads.empty()) {
+    ASSIGN_OR_RETURN(scores, redis_->Pipeline(score_reads));
+  }
+  const size_t single_calls = calls.size();
+  for (size_t n = 0; n < merged.size(); ++n) {
+    if (scores[n].IsError()) return RedisErrorToStatus("board rank", scores[n].str);
+    const auto& [board, member] = board_members[merged[n]];
+    // Not on the board: only the total is needed, which any score gives.
+    const std::string score = scores[n].IsNil() ? "0" : scores[n].str;
+    for (const std::string& key : layout_.Keys(board)) {
+      calls.push_back({{key}, {score, member, "0"}});
+      call_of.push_back(merged[n]);
+    }
+  }
   if (calls.empty()) return ranks;
-  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->EvalMany(RankScript(), calls));
-  for (size_t i = 0; i < replies.size(); ++i) {
-    const RedisValue& reply = replies[i];
+  // Both scripts in one round trip would need two EvalMany; rank scripts
+  // first, then window scripts.
+  std::vector<RedisValue> replies;
+  if (single_calls > 0) {
+    std::vector<RedisClient::ScriptCall> first(calls.begin(), calls.begin() + single_calls);
+    ASSIGN_OR_RETURN(replies, redis_->EvalMany(RankScript(), first));
+  }
+  if (calls.size() > single_calls) {
+    std::vector<RedisClient::ScriptCall> rest(calls.begin() + single_calls, calls.end());
+    ASSIGN_OR_RETURN(std::vector<RedisValue> more, redis_->EvalMany(WindowScript(), rest));
+    for (RedisValue& v : more) replies.push_back(std::move(v));
+  }
+  for (size_t c = 0; c < single_calls; ++c) {
+    const RedisValue& reply = replies[c];
+    MemberRank& rank = ranks[call_of[c]];
     if (reply.IsError()) return RedisErrorToStatus("board_rank", reply.str);
     if (reply.elements.empty()) return absl::InternalError("board_rank: empty reply");
-    ASSIGN_OR_RETURN(ranks[i].total, reply.elements[0].AsInt());
+    ASSIGN_OR_RETURN(rank.total, reply.elements[0].AsInt());
     if (reply.elements.size() < 5) continue;
-    ranks[i].ranked = true;
-    ASSIGN_OR_RETURN(ranks[i].rank, reply.elements[2].AsInt());
+    rank.ranked = true;
+    ASSIGN_OR_RETURN(rank.rank, reply.elements[2].AsInt());
     double score = 0;
     if (!absl::SimpleAtod(reply.elements[4].str, &score)) {
       return absl::InternalError("board score is not a number");
     }
-    ranks[i].score = static_cast<int64_t>(score);
+    rank.score = static_cast<int64_t>(score);
+  }
+  for (size_t n = 0; n < merged.size(); ++n) {
+    MemberRank& rank = ranks[merged[n]];
+    rank.ranked = !scores[n].IsNil();
+    rank.rank = 1;
+    if (rank.ranked) {
+      double score = 0;
+      if (!absl::SimpleAtod(scores[n].str, &score)) {
+        return absl::InternalError("board score is not a number");
+      }
+      rank.score = static_cast<int64_t>(score);
+    }
+  }
+  for (size_t c = single_calls; c < replies.size(); ++c) {
+    const RedisValue& reply = replies[c];
+    if (reply.IsError()) return RedisErrorToStatus("board_window", reply.str);
+    if (reply.elements.size() < 4) return absl::InternalError("board_window: short reply");
+    MemberRank& rank = ranks[call_of[c]];
+    ASSIGN_OR_RETURN(int64_t card, reply.elements[0].AsInt());
+    ASSIGN_OR_RETURN(int64_t above, reply.elements[1].AsInt());
+    rank.total += card;
+    rank.rank += above;
+  }
+  for (MemberRank& rank : ranks) {
+    if (!rank.ranked) rank.rank = 0;
   }
   return ranks;
+}
+
+absl::StatusOr<std::optional<std::string>> BoardStore::ScoreOf(const std::string& board,
+                                                               const std::string& member) {
+  ASSIGN_OR_RETURN(RedisValue reply,
+                   redis_->Command({"ZSCORE", layout_.KeyOf(board, member), member}));
+  if (reply.IsError()) return RedisErrorToStatus("board score", reply.str);
+  if (reply.IsNil()) return std::nullopt;
+  return reply.str;
+}
+
+absl::StatusOr<int64_t> BoardStore::MergedTotal(const std::string& board) {
+  std::vector<std::vector<std::string>> reads;
+  for (const std::string& key : layout_.Keys(board)) reads.push_back({"ZCARD", key});
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+  int64_t total = 0;
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError()) return RedisErrorToStatus("board total", reply.str);
+    ASSIGN_OR_RETURN(int64_t card, reply.AsInt());
+    total += card;
+  }
+  return total;
+}
+
+namespace {
+
+// Board order: higher score first, ties by member id descending (ZREVRANGE).
+template <typename T>
+bool InBoardOrder(const T& a, const T& b) {
+  return a.score != b.score ? a.score > b.score : a.member > b.member;
+}
+
+absl::Status AppendScored(const RedisValue& reply, size_t from,
+                          std::vector<std::pair<std::string, int64_t>>* out) {
+  for (size_t i = from; i + 1 < reply.elements.size(); i += 2) {
+    double score = 0;
+    if (!absl::SimpleAtod(reply.elements[i + 1].str, &score)) {
+      return absl::InternalError("board score is not a number");
+    }
+    out->emplace_back(reply.elements[i].str, static_cast<int64_t>(score));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<BoardStore::MergedWindow> BoardStore::Window(const std::string& board,
+                                                            const std::string& member,
+                                                            const std::string& score,
+                                                            int64_t k) {
+  std::vector<RedisClient::ScriptCall> calls;
+  for (const std::string& key : layout_.Keys(board)) {
+    calls.push_back({{key}, {score, member, absl::StrCat(k)}});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->EvalMany(WindowScript(), calls));
+  MergedWindow window;
+  window.rank = 1;
+  std::vector<std::pair<std::string, int64_t>> read;
+  for (const RedisValue& reply : replies) {
+    if (reply.IsError()) return RedisErrorToStatus("board_window", reply.str);
+    if (reply.elements.size() < 4) return absl::InternalError("board_window: short reply");
+    ASSIGN_OR_RETURN(int64_t card, reply.elements[0].AsInt());
+    ASSIGN_OR_RETURN(int64_t above, reply.elements[1].AsInt());
+    ASSIGN_OR_RETURN(int64_t ahead, reply.elements[2].AsInt());
+    window.total += card;
+    window.rank += above;
+    window.index += ahead;
+    RETURN_IF_ERROR(AppendScored(reply, 4, &read));
+  }
+  for (auto& [name, value] : read) window.merged.push_back({std::move(name), value});
+  std::sort(window.merged.begin(), window.merged.end(), InBoardOrder<Scored>);
+  double pivot_score = 0;
+  if (!absl::SimpleAtod(score, &pivot_score)) return absl::InternalError("bad pivot score");
+  window.score = static_cast<int64_t>(pivot_score);
+  const Scored pivot{member, window.score};
+  window.pivot = static_cast<size_t>(
+      std::lower_bound(window.merged.begin(), window.merged.end(), pivot, InBoardOrder<Scored>) -
+      window.merged.begin());
+  return window;
+}
+
+absl::StatusOr<std::vector<RankedMember>> BoardStore::Slice(const std::string& board,
+                                                            const MergedWindow& window,
+                                                            int64_t from, int64_t to) {
+  std::vector<RankedMember> members;
+  for (int64_t at = from; at < to; ++at) {
+    const int64_t position = static_cast<int64_t>(window.pivot) + (at - window.index);
+    if (position < 0 || position >= static_cast<int64_t>(window.merged.size())) {
+      return absl::InternalError("merged board window too small");
+    }
+    RankedMember m;
+    m.account_id = window.merged[position].member;
+    m.score = window.merged[position].score;
+    members.push_back(std::move(m));
+  }
+  if (members.empty()) return members;
+  // The first member's rank: the pivot's when they tie, else one more than
+  // the members above its score in every part.
+  int64_t first_rank = window.rank;
+  if (members[0].score != window.score) {
+    std::vector<std::vector<std::string>> counts;
+    for (const std::string& key : layout_.Keys(board)) {
+      counts.push_back({"ZCOUNT", key, absl::StrCat("(", members[0].score), "+inf"});
+    }
+    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(counts));
+    first_rank = 1;
+    for (const RedisValue& reply : replies) {
+      if (reply.IsError()) return RedisErrorToStatus("board rank", reply.str);
+      ASSIGN_OR_RETURN(int64_t above, reply.AsInt());
+      first_rank += above;
+    }
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    members[i].rank = i == 0 || members[i].score != members[i - 1].score
+                          ? (i == 0 ? first_rank : from + static_cast<int64_t>(i) + 1)
+                          : members[i - 1].rank;
+  }
+  return members;
+}
+
+absl::StatusOr<BoardPage> BoardStore::ReadMergedPage(const std::string& board, int64_t offset,
+                                                     int64_t count, const std::string& centre) {
+  BoardPage page;
+  page.depth = kMaxMergedDepth;
+  if (!centre.empty()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> score, ScoreOf(board, centre));
+    if (score) {
+      ASSIGN_OR_RETURN(MergedWindow window, Window(board, centre, *score, count));
+      page.total = window.total;
+      page.offset = std::max<int64_t>(0, window.index - count / 2);
+      const int64_t to = std::min(window.total, page.offset + count);
+      ASSIGN_OR_RETURN(page.members, Slice(board, window, page.offset, to));
+      return page;
+    }
+  }
+  if (offset + count > kMaxMergedDepth) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pages of a partitioned board reach its first ", kMaxMergedDepth,
+        " members; ask for the caller's own page (around_me) to see deeper"));
+  }
+  std::vector<std::vector<std::string>> reads;
+  for (const std::string& key : layout_.Keys(board)) {
+    reads.push_back({"ZCARD", key});
+    reads.push_back({"ZREVRANGE", key, "0", absl::StrCat(offset + count - 1), "WITHSCORES"});
+  }
+  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(reads));
+  std::vector<std::pair<std::string, int64_t>> read;
+  for (size_t i = 0; i + 1 < replies.size(); i += 2) {
+    if (replies[i].IsError()) return RedisErrorToStatus("board page", replies[i].str);
+    if (replies[i + 1].IsError()) return RedisErrorToStatus("board page", replies[i + 1].str);
+    ASSIGN_OR_RETURN(int64_t card, replies[i].AsInt());
+    page.total += card;
+    RETURN_IF_ERROR(AppendScored(replies[i + 1], 0, &read));
+  }
+  std::vector<Scored> merged;
+  for (auto& [name, value] : read) merged.push_back({std::move(name), value});
+  std::sort(merged.begin(), merged.end(), InBoardOrder<Scored>);
+  // Every member above one of these is among them: ranks need no more reads.
+  page.offset = offset;
+  int64_t rank = 0;
+  for (size_t i = 0; i < merged.size() && static_cast<int64_t>(i) < offset + count; ++i) {
+    if (i == 0 || merged[i].score != merged[i - 1].score) rank = static_cast<int64_t>(i) + 1;
+    if (static_cast<int64_t>(i) < offset) continue;
+    page.members.push_back({merged[i].member, merged[i].score, rank, ""});
+  }
+  return page;
+}
+
+absl::StatusOr<RankWindow> BoardStore::MergedAround(const std::string& board,
+                                                    const std::string& account_id,
+                                                    int neighbours) {
+  RankWindow result;
+  ASSIGN_OR_RETURN(std::optional<std::string> score, ScoreOf(board, account_id));
+  if (!score) {
+    ASSIGN_OR_RETURN(result.total, MergedTotal(board));
+    return result;
+  }
+  ASSIGN_OR_RETURN(MergedWindow window, Window(board, account_id, *score, neighbours + 1));
+  result.total = window.total;
+  const int64_t from = std::max<int64_t>(0, window.index - neighbours);
+  const int64_t to = std::min(window.total, window.index + neighbours + 1);
+  ASSIGN_OR_RETURN(result.members, Slice(board, window, from, to));
+  result.me = static_cast<size_t>(window.index - from);
+  return result;
 }
 
 absl::StatusOr<MemberProfile> BoardStore::Profile(const std::string& account_id,
@@ -274,6 +536,11 @@ absl::StatusOr<OutlierReport> BoardStore::Outliers(const std::string& board,
 
 absl::StatusOr<RankWindow> BoardStore::Around(const std::string& board,
                                               const std::string& account_id, int neighbours) {
+  if (layout_.Partitioned(board)) {
+    ASSIGN_OR_RETURN(RankWindow window, MergedAround(board, account_id, neighbours));
+    RETURN_IF_ERROR(FillNicknames(&window.members));
+    return window;
+  }
   ASSIGN_OR_RETURN(RedisValue reply,
                    redis_->Eval(RankScript(), {keys_.Board(board)},
                                 {account_id, absl::StrCat(neighbours)}));

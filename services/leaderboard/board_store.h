@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "services/common/keys.h"
 #include "services/common/redis.h"
+#include "services/leaderboard/board_layout.h"
 
 namespace ecoact::leaderboard {
 
@@ -27,6 +28,9 @@ struct BoardPage {
   int64_t total = 0;
   int64_t offset = 0;  // of the first member (moved when centred on a member)
   std::vector<RankedMember> members;
+  // Pages of this board may start before this offset only (a partitioned
+  // board, BoardStore::kMaxMergedDepth); 0: any offset.
+  int64_t depth = 0;
 };
 
 // A group (team, organisation, ward) on a group board.
@@ -87,10 +91,23 @@ struct BoardCacheOptions {
   size_t max_nicknames = 100000;
 };
 
+// A partitioned board (board_layout.h) reads the same as one key: the same
+// members, order (score, then member id descending, as ZREVRANGE orders
+// ties), ranks and totals, merged from its parts in one or two pipelined
+// round trips.
 class BoardStore {
  public:
-  BoardStore(RedisClient* redis, KeySpace keys, BoardCacheOptions cache = {})
-      : redis_(redis), keys_(std::move(keys)), cache_(cache) {}
+  // Pages from an offset of a partitioned board merge the top offset +
+  // count members of every part, so they stop at this depth; a member's own
+  // page (centred, Around) is found at any depth.
+  static constexpr int64_t kMaxMergedDepth = 10000;
+
+  BoardStore(RedisClient* redis, KeySpace keys, BoardCacheOptions cache = {},
+             int board_partitions = 1)
+      : redis_(redis),
+        keys_(std::move(keys)),
+        layout_(&keys_, board_partitions),
+        cache_(cache) {}
   // A page from `offset`, or centred on `centre` when it is on the board.
   // `nicknames`: fill RankedMember::nickname from the account hashes.
   absl::StatusOr<BoardPage> Page(const std::string& board, int64_t offset, int64_t count,
@@ -130,6 +147,36 @@ class BoardStore {
   absl::StatusOr<BoardPage> ReadPage(const std::string& board, int64_t offset, int64_t count,
                                      const std::string& centre, bool nicknames);
 
+  // Partitioned boards. A member and its score, in board order.
+  struct Scored {
+    std::string member;
+    int64_t score = 0;
+  };
+  // The merged members around `member` (score `score`): up to `k` before it
+  // and `k` from it on in every part.
+  struct MergedWindow {
+    int64_t total = 0;
+    int64_t index = 0;  // the pivot's index on the whole board
+    int64_t rank = 0;   // the pivot's competition rank
+    int64_t score = 0;  // the pivot's score
+    std::vector<Scored> merged;
+    size_t pivot = 0;  // position in `merged` of the first member not before the pivot
+  };
+  absl::StatusOr<MergedWindow> Window(const std::string& board, const std::string& member,
+                                      const std::string& score, int64_t k);
+  // Members [from, to) of the board from a window, with their ranks.
+  absl::StatusOr<std::vector<RankedMember>> Slice(const std::string& board,
+                                                  const MergedWindow& window, int64_t from,
+                                                  int64_t to);
+  // The member's score on a partitioned board; nullopt when not on it.
+  absl::StatusOr<std::optional<std::string>> ScoreOf(const std::string& board,
+                                                     const std::string& member);
+  absl::StatusOr<int64_t> MergedTotal(const std::string& board);
+  absl::StatusOr<BoardPage> ReadMergedPage(const std::string& board, int64_t offset,
+                                           int64_t count, const std::string& centre);
+  absl::StatusOr<RankWindow> MergedAround(const std::string& board,
+                                          const std::string& account_id, int neighbours);
+
   template <typename V>
   struct Cached {
     V value;
@@ -138,6 +185,7 @@ class BoardStore {
 
   RedisClient* redis_;
   KeySpace keys_;
+  BoardLayout layout_;
   BoardCacheOptions cache_;
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, Cached<std::string>> nicknames_ ABSL_GUARDED_BY(mutex_);

@@ -59,6 +59,9 @@ struct BoardOptions {
   // How long a finished period's board stays readable after it ended; the
   // totals behind it live at least as long (RecorderOptions).
   absl::Duration retention = absl::Hours(24 * 35);
+  // Parts of each city-wide citizen board (board_layout.h); 1: one key per
+  // board. Projector, rebuild and reads must agree (--board_partitions).
+  int partitions = 1;
 };
 
 // Every board an entry (recorded under its ward/team/organisation at

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "services/common/status_macros.h"
 #include "services/identity/accounts.h"
 #include "services/identity/identity_flags.h"
@@ -33,6 +34,12 @@ ABSL_FLAG(int, projector_resync_batch, 100,
           "Accounts whose board entries are re-derived per projector round trip (after a "
           "hidden/test change or on reaching --board_min_actions)");
 
+ABSL_FLAG(int, board_partitions, 1,
+          "Parts of each city-wide citizen board, each its own key and Redis Cluster slot "
+          "(1: one key per board). Read by merging the parts. Server, projector and "
+          "ecoact_rebuild must agree; after a change run ecoact_rebuild, which rewrites the "
+          "boards in the new layout (docs/operations.md, Sizing)");
+
 namespace ecoact::leaderboard {
 
 absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags(const CommonConfig& common) {
@@ -48,6 +55,11 @@ absl::StatusOr<ProjectorOptions> ProjectorOptionsFromFlags(const CommonConfig& c
     return absl::InvalidArgumentError("--projector_batch must be in [1, 100000]");
   }
   options.boards.retention = common.period_retention;
+  options.boards.partitions = absl::GetFlag(FLAGS_board_partitions);
+  if (options.boards.partitions < 1 || options.boards.partitions > kMaxBoardPartitions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--board_partitions must be in [1, ", kMaxBoardPartitions, "]"));
+  }
   options.min_actions = absl::GetFlag(FLAGS_board_min_actions);
   if (options.min_actions < 0 || options.min_actions > 1000000) {
     return absl::InvalidArgumentError("--board_min_actions must be in [0, 1000000]");
@@ -81,8 +93,8 @@ absl::Status AddLeaderboardService(Assembly& assembly) {
   if (cache.ttl < absl::ZeroDuration() || cache.ttl > absl::Seconds(60)) {
     return absl::InvalidArgumentError("--board_cache_ttl must be in [0s, 60s]");
   }
-  auto* boards =
-      assembly.Keep(std::make_unique<BoardStore>(assembly.redis, *assembly.keys, cache));
+  auto* boards = assembly.Keep(std::make_unique<BoardStore>(assembly.redis, *assembly.keys,
+                                                            cache, options.boards.partitions));
   ASSIGN_OR_RETURN(LeaderboardOptions service_options, LeaderboardOptionsFromFlags());
   // Ward race boards show the wards' display names ("中原区"), from the same
   // --wards list identity offers at sign-up.

@@ -31,11 +31,15 @@ void SetPeriod(const ResolvedBoard& board, Response* response) {
 
 template <typename Response>
 void SetPageTokens(const BoardPage& page, int64_t count, Response* response) {
-  if (page.offset + count < page.total) {
+  // A partitioned board pages down to page.depth only (BoardStore): no
+  // token leads past it, so a client following tokens never gets an error.
+  auto reachable = [&](int64_t offset) { return page.depth == 0 || offset + count <= page.depth; };
+  if (page.offset + count < page.total && reachable(page.offset + count)) {
     response->set_next_page_token(absl::StrCat(page.offset + count));
   }
-  if (page.offset > 0) {
-    response->set_prev_page_token(absl::StrCat(std::max<int64_t>(0, page.offset - count)));
+  const int64_t prev = std::max<int64_t>(0, page.offset - count);
+  if (page.offset > 0 && reachable(prev)) {
+    response->set_prev_page_token(absl::StrCat(prev));
   }
 }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
 #include "leaderboard_lua.h"
+#include "services/archive/archiver.h"
 #include "services/common/arith.h"
 #include "services/common/log.h"
 #include "services/common/status_macros.h"
@@ -29,7 +30,11 @@ using PairMap = absl::flat_hash_map<std::pair<std::string, std::string>, V>;
 
 Projector::Projector(RedisClient* redis, const KeySpace* keys, const CityCalendar* calendar,
                      ProjectorOptions options)
-    : redis_(redis), keys_(keys), calendar_(calendar), options_(std::move(options)) {}
+    : redis_(redis),
+      keys_(keys),
+      calendar_(calendar),
+      options_(std::move(options)),
+      layout_(keys, options_.boards.partitions) {}
 
 Projector::~Projector() { Stop(); }
 
@@ -119,6 +124,10 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
   auto reply = redis_->Command(command);
   if (!reply.ok()) {
     if (absl::StrContains(reply.status().message(), "NOGROUP")) groups_ready_ = false;
+    // In cluster mode the read is split per slot: some shards may have
+    // delivered entries before another failed. Read our own pending entries
+    // first next time, or they would stay pending until a lease change.
+    recovering_ = true;
     return reply.status();
   }
   std::map<std::string, int> shard_of_stream;
@@ -155,8 +164,12 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
     RETURN_IF_ERROR(Resync(std::move(accounts)));
     return 0;
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> resync, Apply(entries, acknowledge));
-  RETURN_IF_ERROR(Resync(std::move(resync)));
+  auto resync = Apply(entries, acknowledge);
+  if (!resync.ok()) {
+    recovering_ = true;  // the delivered entries are still pending: read them again
+    return resync.status();
+  }
+  RETURN_IF_ERROR(Resync(*std::move(resync)));
   return static_cast<int>(entries.size());
 }
 
@@ -267,7 +280,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   for (const Account& account : accounts) {
     reads.push_back({"HMGET", keys_->Account(account.id), "hidden", "test", "role"});
     reads.push_back({"HGET", keys_->Totals(account.id, "all"), "n"});
-    reads.push_back({"ZSCORE", keys_->Board("city::all:pts"), account.id});
+    reads.push_back({"ZSCORE", layout_.KeyOf("city::all:pts", account.id), account.id});
   }
   const size_t agg_reads = reads.size();
   for (const auto& [period, fields] : agg_fields) {
@@ -327,12 +340,15 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
       }
     }
   }
-  // One ZADD (score, member, ...) and one ZREM per board.
-  absl::flat_hash_map<absl::string_view, std::vector<std::string>> zadd, zrem;
-  auto append = [&](absl::flat_hash_map<absl::string_view, std::vector<std::string>>& commands,
-                    const char* verb, absl::string_view board) -> std::vector<std::string>& {
-    std::vector<std::string>& command = commands[board];
-    if (command.empty()) command = {verb, keys_->Board(board)};
+  // One ZADD (score, member, ...) and one ZREM per board key (per part of
+  // a partitioned board).
+  absl::flat_hash_map<std::string, std::vector<std::string>> zadd, zrem;
+  auto append = [&](absl::flat_hash_map<std::string, std::vector<std::string>>& commands,
+                    const char* verb, absl::string_view board,
+                    absl::string_view member) -> std::vector<std::string>& {
+    std::string key = layout_.KeyOf(board, member);
+    std::vector<std::string>& command = commands[key];
+    if (command.empty()) command = {verb, std::move(key)};
     return command;
   };
   for (size_t a = 0; a < accounts.size(); ++a) {
@@ -346,13 +362,13 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
         if (account.shapes.size() > 1 && !seen.insert(t.board).second) continue;
         if ((t.kind == BoardKind::kCitizen && !v.Visible(options_.min_actions)) ||
             (t.kind == BoardKind::kAudit && v.deleted)) {
-          append(zrem, "ZREM", t.board).push_back(account.id);
+          append(zrem, "ZREM", t.board, account.id).push_back(account.id);
           continue;
         }
         auto value = values[a].find({t.totals_period_key, t.totals_field});
         // Totals gone (period long over): leave the board as it is.
         if (value == values[a].end()) continue;
-        std::vector<std::string>& command = append(zadd, "ZADD", t.board);
+        std::vector<std::string>& command = append(zadd, "ZADD", t.board, account.id);
         command.push_back(*value->second);
         command.push_back(account.id);
       }
@@ -367,7 +383,7 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
       if (active == agg.end() || active->second.first <= 0) continue;
       score = FloorDiv(score, active->second.first);
     }
-    std::vector<std::string>& command = append(zadd, "ZADD", t->board);
+    std::vector<std::string>& command = append(zadd, "ZADD", t->board, t->group_id);
     command.push_back(absl::StrCat(score));
     command.push_back(t->group_id);
   }
@@ -375,7 +391,9 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
   for (auto& [board, command] : zadd) writes.push_back(std::move(command));
   for (auto& [board, command] : zrem) writes.push_back(std::move(command));
   for (const auto& [board, at] : expiries) {
-    writes.push_back({"EXPIREAT", keys_->Board(board), absl::StrCat(absl::ToUnixSeconds(at))});
+    for (const std::string& key : layout_.Keys(board)) {
+      writes.push_back({"EXPIREAT", key, absl::StrCat(absl::ToUnixSeconds(at))});
+    }
   }
   if (!visibility_changed.empty()) {
     std::vector<std::string> command = {"SADD", keys_->ResyncQueue()};
@@ -463,13 +481,14 @@ absl::Status Projector::ResyncBatch(const std::vector<std::string>& accounts) {
         writes.push_back({"ZREM", keys_->Board(AuditBoardName(key)), account});
       }
       for (const auto& [board, score] : CitizenBoardsFromTotals(key, fields)) {
+        const std::string board_key = layout_.KeyOf(board, account);
         if (!visible) {
-          writes.push_back({"ZREM", keys_->Board(board), account});
+          writes.push_back({"ZREM", board_key, account});
           continue;
         }
-        writes.push_back({"ZADD", keys_->Board(board), absl::StrCat(score), account});
+        writes.push_back({"ZADD", board_key, absl::StrCat(score), account});
         if (periods[key]) {
-          writes.push_back({"EXPIREAT", keys_->Board(board),
+          writes.push_back({"EXPIREAT", board_key,
                             absl::StrCat(absl::ToUnixSeconds(*periods[key]))});
         }
       }
@@ -530,7 +549,7 @@ void Projector::Loop() {
 absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
                                             const CityCalendar& calendar,
                                             const BoardOptions& options, absl::Time now,
-                                            int64_t min_actions) {
+                                            int64_t min_actions, archive::ArchiveStore* archive) {
   RebuildReport report;
   // Pause any projector: take its lease for as long as the rebuild can take,
   // then let an in-flight projector cycle finish before reading the ledger.
@@ -607,7 +626,8 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
   const absl::CivilDay epoch(1970, 1, 1);
   constexpr char kSep[] = "\x1f";  // between the parts of a key
   for (int shard = 0; shard < keys.shards(); ++shard) {
-    RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard), [&](const StoredEntry& stored) {
+    RETURN_IF_ERROR(archive::ForEachLedgerEntryWithArchive(redis, archive, keys, shard,
+                                                           [&](const StoredEntry& stored) {
       ++report.entries;
       const v1::LedgerEntry& e = stored.entry;
       const int32_t account = number(stored.account_id);
@@ -720,9 +740,12 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     commands.push_back(std::move(command));
     return pending_args >= 20000 ? flush() : absl::OkStatus();
   };
-  auto write_board = [&](const std::string& board, const Scores& members) -> absl::Status {
-    if (members.empty()) return absl::OkStatus();  // deleted below as unsupported
-    const std::string key = keys.Board(board);
+  const BoardLayout layout(&keys, options.partitions);
+  // One board key (`name` as in "{b:<name>}"), written under a temporary key
+  // then renamed.
+  auto write_key = [&](const std::string& board, const std::string& name,
+                       const auto& members) -> absl::Status {
+    const std::string key = keys.Board(name);
     const std::string temp = key + ":rebuild";
     RETURN_IF_ERROR(add({"DEL", temp}));
     std::vector<std::string> zadd = {"ZADD", temp};
@@ -741,7 +764,23 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
     if (expiry != expiries.end()) {
       RETURN_IF_ERROR(add({"EXPIREAT", key, absl::StrCat(absl::ToUnixSeconds(expiry->second))}));
     }
-    written.insert(board);
+    written.insert(name);
+    return absl::OkStatus();
+  };
+  auto write_board = [&](const std::string& board, const Scores& members) -> absl::Status {
+    if (members.empty()) return absl::OkStatus();  // deleted below as unsupported
+    if (layout.Partitioned(board)) {
+      std::vector<std::vector<std::pair<int32_t, int64_t>>> parts(layout.partitions());
+      for (const auto& [member, score] : members) {
+        parts[layout.PartOf(names[member])].emplace_back(member, score);
+      }
+      for (int part = 0; part < layout.partitions(); ++part) {
+        if (parts[part].empty()) continue;  // a part with no member has no key
+        RETURN_IF_ERROR(write_key(board, layout.PartName(board, part), parts[part]));
+      }
+    } else {
+      RETURN_IF_ERROR(write_key(board, board, members));
+    }
     ++report.boards;
     if (absl::StartsWith(board, "audit:")) {
       ++report.audit_boards;

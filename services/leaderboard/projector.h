@@ -28,11 +28,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "services/archive/archive_store.h"
 #include "services/common/keys.h"
 #include "services/common/ledger_format.h"
 #include "services/common/periods.h"
 #include "services/common/redis.h"
 #include "services/common/server.h"
+#include "services/leaderboard/board_layout.h"
 #include "services/leaderboard/board_store.h"
 #include "services/leaderboard/boards.h"
 
@@ -104,6 +106,7 @@ class Projector : public BackgroundWorker {
   const KeySpace* keys_;
   const CityCalendar* calendar_;
   ProjectorOptions options_;
+  BoardLayout layout_;
   bool recovering_ = true;  // first drain our own pending entries ("0")
   bool groups_ready_ = false;
   bool holds_lease_ = false;
@@ -139,14 +142,16 @@ struct Visibility {
 // boards in Redis (each written under a temporary key, then renamed), and
 // removes boards no entry supports. Boards whose retention has passed at
 // `now` are not recreated. It takes the projector lease for its duration, so
-// a running projector pauses and catches up afterwards.
+// a running projector pauses and catches up afterwards. With `archive`, the
+// archived part of each shard's ledger is read first (docs/operations.md).
 // The lease key shared by projectors and the rebuild.
 std::string ProjectorLeaseKey(const KeySpace& keys);
 
 absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& keys,
                                             const CityCalendar& calendar,
                                             const BoardOptions& options, absl::Time now,
-                                            int64_t min_actions = 1);
+                                            int64_t min_actions = 1,
+                                            archive::ArchiveStore* archive = nullptr);
 
 
 }  // namespace ecoact::leaderboard

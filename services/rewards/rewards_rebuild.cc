@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/archive/archiver.h"
 #include "services/common/status_macros.h"
 
 namespace ecoact::rewards {
@@ -108,7 +109,8 @@ absl::Status WriteCampaignAggregates(RedisClient* redis, const std::string& aggr
 
 absl::StatusOr<RewardsRebuildReport> RebuildRewards(
     RedisClient* redis, const KeySpace& keys, const CityCalendar& calendar,
-    const BadgeRuleSet& rules, const std::vector<CampaignDefinition>& campaigns) {
+    const BadgeRuleSet& rules, const std::vector<CampaignDefinition>& campaigns,
+    archive::ArchiveStore* archive) {
   std::map<std::string, BadgeRule> campaign_badges;
   for (const CampaignDefinition& c : campaigns) {
     if (c.individual_target > 0) campaign_badges[c.id] = CampaignBadge(c);
@@ -118,7 +120,8 @@ absl::StatusOr<RewardsRebuildReport> RebuildRewards(
     // An account's entries are all in its shard, in the order the script ran.
     std::map<std::string, AccountRewards> accounts;
     std::map<std::string, CampaignAggregate> campaign_sums;
-    RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard), [&](const StoredEntry& stored) {
+    RETURN_IF_ERROR(archive::ForEachLedgerEntryWithArchive(redis, archive, keys, shard,
+                                                           [&](const StoredEntry& stored) {
       ++report.entries;
       ApplyEntry(stored, calendar, rules, campaign_badges, &accounts[stored.account_id]);
       AddToCampaignAggregates(stored, &campaign_sums);

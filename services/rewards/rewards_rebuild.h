@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/archive/archive_store.h"
 #include "services/common/keys.h"
 #include "services/common/ledger_format.h"
 #include "services/common/periods.h"
@@ -69,9 +70,11 @@ struct RewardsRebuildReport {
 // MULTI/EXEC pipeline per account (atomic for readers); then replaces the
 // campaign fields of the shard's `agg:all` (collective campaign progress).
 // Not safe while actions are recorded: totals read earlier overwrite what a
-// concurrent RecordAction added (ecoact_rebuild --rewards says so).
+// concurrent RecordAction added (ecoact_rebuild --rewards says so). With
+// `archive`, each shard's archived entries are read first.
 absl::StatusOr<RewardsRebuildReport> RebuildRewards(
     RedisClient* redis, const KeySpace& keys, const CityCalendar& calendar,
-    const BadgeRuleSet& rules, const std::vector<CampaignDefinition>& campaigns);
+    const BadgeRuleSet& rules, const std::vector<CampaignDefinition>& campaigns,
+    archive::ArchiveStore* archive = nullptr);
 
 }  // namespace ecoact::rewards

@@ -1,5 +1,10 @@
 #include "services/surveys/survey_store.h"
 
+#include <openssl/rand.h>
+
+#include <map>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -17,10 +22,15 @@ const LuaScript& Script(int which) {
       {"create_survey", embedded::kCreateSurveyLua},
       {"publish_survey", embedded::kPublishSurveyLua},
       {"submit_response", embedded::kSubmitResponseLua},
+      {"behaviour_windows", embedded::kBehaviourWindowsLua},
   };
   return scripts[which];
 }
-enum { kCreate, kPublish, kSubmit };
+enum { kCreate, kPublish, kSubmit, kBehaviour };
+
+// Accounts per behaviour script call, and script calls per round trip.
+constexpr size_t kAccountsPerScript = 50;
+constexpr size_t kScriptsPerRoundTrip = 8;
 
 std::string Outcome(const RedisValue& reply) {
   return reply.elements.empty() ? "" : reply.elements[0].str;
@@ -215,6 +225,107 @@ absl::StatusOr<ResponsesByWave> SurveyStore::Responses(const v1::Survey& survey)
       }
     } while (cursor != "0");
   }
+  return out;
+}
+
+absl::Status SurveyStore::ScanWave(
+    const v1::Survey& survey, v1::SurveyWave wave,
+    const std::function<absl::Status(std::vector<ScannedResponse>)>& visit) {
+  const std::string name = WaveName(wave);
+  const std::string key = Key(survey.survey_id(), "resp:" + name);
+  const std::string revisions = Key(survey.survey_id(), "rev:" + name);
+  std::string cursor = "0";
+  do {
+    ASSIGN_OR_RETURN(RedisValue reply, redis_->Command({"HSCAN", key, cursor, "COUNT", "200"}));
+    if (reply.elements.size() != 2) return absl::InternalError("unexpected HSCAN reply");
+    cursor = reply.elements[0].str;
+    const auto& kv = reply.elements[1].elements;
+    std::vector<ScannedResponse> batch;
+    std::vector<std::string> hmget = {"HMGET", revisions};
+    for (size_t i = 0; i + 1 < kv.size(); i += 2) {
+      ScannedResponse r;
+      r.account = kv[i].str;
+      ASSIGN_OR_RETURN(r.response, DecodeResponse(kv[i + 1].str));
+      hmget.push_back(r.account);
+      batch.push_back(std::move(r));
+    }
+    if (batch.empty()) continue;
+    ASSIGN_OR_RETURN(RedisValue revs, redis_->Command(hmget));
+    for (size_t i = 0; i < batch.size() && i < revs.elements.size(); ++i) {
+      int64_t rev = 0;
+      if (absl::SimpleAtoi(revs.elements[i].str, &rev)) batch[i].revision = rev;
+    }
+    RETURN_IF_ERROR(visit(std::move(batch)));
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SurveyStore::PseudonymSalt(absl::string_view survey_id) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return absl::InternalError("no random bytes for the pseudonym salt");
+  }
+  const std::string key = Key(survey_id, "def");
+  ASSIGN_OR_RETURN(
+      std::vector<RedisValue> replies,
+      redis_->Pipeline({{"HSETNX", key, "salt",
+                         absl::BytesToHexString(absl::string_view(
+                             reinterpret_cast<const char*>(bytes), sizeof(bytes)))},
+                        {"HGET", key, "salt"}}));
+  for (const RedisValue& r : replies) {
+    if (r.IsError()) return RedisErrorToStatus("reading the pseudonym salt", r.str);
+  }
+  if (replies[1].str.empty()) return absl::InternalError("survey has no pseudonym salt");
+  return replies[1].str;
+}
+
+absl::StatusOr<std::vector<RespondentActivity>> SurveyStore::LedgerActivity(
+    const KeySpace& keys, const std::vector<std::string>& accounts, absl::Time from,
+    absl::Time reference, absl::Time until, int64_t* capped) {
+  std::vector<RespondentActivity> out(accounts.size());
+  // Each script call covers accounts of one shard (one slot).
+  std::map<int, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < accounts.size(); ++i) by_shard[keys.ShardOf(accounts[i])].push_back(i);
+  std::vector<RedisClient::ScriptCall> calls;
+  std::vector<std::vector<size_t>> call_accounts;
+  const std::vector<std::string> args = {
+      absl::StrCat(absl::ToUnixMillis(from)), absl::StrCat(absl::ToUnixMillis(reference)),
+      absl::StrCat(absl::ToUnixMillis(until)), absl::StrCat(kMaxEntriesPerWindow)};
+  auto flush = [&]() -> absl::Status {
+    if (calls.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->EvalMany(Script(kBehaviour), calls));
+    for (size_t c = 0; c < replies.size() && c < call_accounts.size(); ++c) {
+      if (replies[c].IsError()) return RedisErrorToStatus("reading ledger windows", replies[c].str);
+      const auto& rows = replies[c].elements;
+      for (size_t r = 0; r < rows.size() && r < call_accounts[c].size(); ++r) {
+        RespondentActivity& a = out[call_accounts[c][r]];
+        a.actions_before = ElementInt(rows[r], 0);
+        a.co2_before = ElementInt(rows[r], 1);
+        a.actions_after = ElementInt(rows[r], 2);
+        a.co2_after = ElementInt(rows[r], 3);
+        if (ElementInt(rows[r], 4) == 1) ++*capped;
+      }
+    }
+    calls.clear();
+    call_accounts.clear();
+    return absl::OkStatus();
+  };
+  for (const auto& [shard, members] : by_shard) {
+    for (size_t start = 0; start < members.size(); start += kAccountsPerScript) {
+      RedisClient::ScriptCall call;
+      call.keys.push_back(keys.Ledger(shard));
+      std::vector<size_t> chunk;
+      for (size_t i = start; i < members.size() && i < start + kAccountsPerScript; ++i) {
+        call.keys.push_back(keys.History(accounts[members[i]]));
+        chunk.push_back(members[i]);
+      }
+      call.args = args;
+      calls.push_back(std::move(call));
+      call_accounts.push_back(std::move(chunk));
+      if (calls.size() >= kScriptsPerRoundTrip) RETURN_IF_ERROR(flush());
+    }
+  }
+  RETURN_IF_ERROR(flush());
   return out;
 }
 

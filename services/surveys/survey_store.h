@@ -4,6 +4,7 @@
 // script in one slot. The list of surveys is a zset in its own slot.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ecoact/v1/surveys.pb.h"
+#include "services/common/keys.h"
 #include "services/common/redis.h"
 #include "services/surveys/surveys.h"
 
@@ -57,6 +59,30 @@ class SurveyStore {
                                        int max_revisions);
   // Every response of the survey's waves.
   absl::StatusOr<ResponsesByWave> Responses(const v1::Survey& survey);
+
+  // One wave's responses, a HSCAN batch at a time (a batch's accounts are
+  // distinct; across batches an account may repeat if the hash is resized
+  // during the scan).
+  struct ScannedResponse {
+    std::string account;
+    int64_t revision = 0;
+    StoredResponse response;
+  };
+  absl::Status ScanWave(const v1::Survey& survey, v1::SurveyWave wave,
+                        const std::function<absl::Status(std::vector<ScannedResponse>)>& visit);
+
+  // The survey's pseudonym salt (32 random bytes, hex), created on first use
+  // with HSETNX in the survey hash, so every export of a survey agrees.
+  absl::StatusOr<std::string> PseudonymSalt(absl::string_view survey_id);
+
+  // Ledger activity of `accounts` (the actions service's history zsets and
+  // ledger streams, see lua/behaviour_windows.lua) in [from, reference) and
+  // [reference, until), at most kMaxEntriesPerWindow entries per window;
+  // `capped` gets the number of accounts that hit that bound. Results are
+  // in the order of `accounts`.
+  absl::StatusOr<std::vector<RespondentActivity>> LedgerActivity(
+      const KeySpace& keys, const std::vector<std::string>& accounts, absl::Time from,
+      absl::Time reference, absl::Time until, int64_t* capped);
 
   std::string Key(absl::string_view id, absl::string_view what) const;
 

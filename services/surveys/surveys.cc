@@ -1,17 +1,23 @@
 #include "services/surveys/surveys.h"
 
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
 #include "services/common/clock.h"
+#include "services/common/csv.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
 
@@ -422,6 +428,188 @@ v1::SurveyResults Aggregate(const v1::Survey& survey, const ResponsesByWave& res
     }
   }
   return results;
+}
+
+std::vector<v1::SurveyAnswer> ToAnswers(const StoredResponse& response) {
+  std::vector<v1::SurveyAnswer> out;
+  for (const auto& [question, stored] : response) {  // std::map: by question id
+    v1::SurveyAnswer a;
+    a.set_question_id(question);
+    for (const std::string& o : stored.options) a.add_option_ids(o);
+    a.set_scale(stored.scale);
+    a.set_number(stored.number);
+    a.set_text(stored.text);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+namespace {
+
+// Mean and sample standard deviation.
+std::pair<double, double> MeanSd(const std::vector<double>& v) {
+  const double mean = Mean(v);
+  if (v.size() < 2) return {mean, 0};
+  double sq = 0;
+  for (double x : v) sq += (x - mean) * (x - mean);
+  return {mean, std::sqrt(sq / static_cast<double>(v.size() - 1))};
+}
+
+void FillGroup(v1::RespondentGroup group, const std::vector<const RespondentActivity*>& members,
+               v1::BehaviourGroup* out) {
+  out->set_group(group);
+  const int64_t n = static_cast<int64_t>(members.size());
+  out->set_respondents(n);
+  std::vector<double> action_changes, co2_changes;
+  v1::BehaviourWindow* before = out->mutable_before();
+  v1::BehaviourWindow* after = out->mutable_after();
+  for (const RespondentActivity* r : members) {
+    before->set_actions(before->actions() + r->actions_before);
+    before->set_co2_grams(before->co2_grams() + r->co2_before);
+    after->set_actions(after->actions() + r->actions_after);
+    after->set_co2_grams(after->co2_grams() + r->co2_after);
+    before->set_active_respondents(before->active_respondents() + (r->actions_before > 0));
+    after->set_active_respondents(after->active_respondents() + (r->actions_after > 0));
+    const int64_t change = r->actions_after - r->actions_before;
+    action_changes.push_back(static_cast<double>(change));
+    co2_changes.push_back(static_cast<double>(r->co2_after - r->co2_before));
+    if (change > 0) out->set_increased(out->increased() + 1);
+    if (change < 0) out->set_decreased(out->decreased() + 1);
+    if (change == 0) out->set_unchanged(out->unchanged() + 1);
+  }
+  if (n > 0) {
+    for (v1::BehaviourWindow* w : {before, after}) {
+      w->set_mean_actions(static_cast<double>(w->actions()) / static_cast<double>(n));
+      w->set_mean_co2_grams(static_cast<double>(w->co2_grams()) / static_cast<double>(n));
+    }
+  }
+  auto [action_mean, action_sd] = MeanSd(action_changes);
+  auto [co2_mean, co2_sd] = MeanSd(co2_changes);
+  out->set_mean_action_change(action_mean);
+  out->set_sd_action_change(action_sd);
+  out->set_mean_co2_change_grams(co2_mean);
+  out->set_sd_co2_change_grams(co2_sd);
+}
+
+}  // namespace
+
+void AggregateBehaviour(const std::vector<RespondentActivity>& respondents, bool two_waves,
+                        v1::BehaviourChange* out) {
+  std::vector<const RespondentActivity*> all, both, before_only, after_only;
+  for (const RespondentActivity& r : respondents) {
+    all.push_back(&r);
+    if (r.answered_before && r.answered_after) both.push_back(&r);
+    if (r.answered_before && !r.answered_after) before_only.push_back(&r);
+    if (!r.answered_before && r.answered_after) after_only.push_back(&r);
+  }
+  FillGroup(v1::RESPONDENT_GROUP_ALL, all, out->add_groups());
+  if (!two_waves) return;
+  FillGroup(v1::RESPONDENT_GROUP_BOTH_WAVES, both, out->add_groups());
+  FillGroup(v1::RESPONDENT_GROUP_BEFORE_ONLY, before_only, out->add_groups());
+  FillGroup(v1::RESPONDENT_GROUP_AFTER_ONLY, after_only, out->add_groups());
+}
+
+std::string Pseudonym(absl::string_view salt, absl::string_view account_id) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), salt.data(), static_cast<int>(salt.size()),
+       reinterpret_cast<const unsigned char*>(account_id.data()), account_id.size(), digest,
+       &length);
+  return "r-" + absl::BytesToHexString(
+                    absl::string_view(reinterpret_cast<const char*>(digest), 8));
+}
+
+namespace {
+
+std::string CsvLine(const std::vector<std::string>& fields) {
+  return absl::StrCat(absl::StrJoin(fields, ","), "\r\n");
+}
+
+std::string FormatNumber(double v) { return absl::StrCat(v); }
+
+}  // namespace
+
+std::string ResponsesCsvHeader(const v1::Survey& survey) {
+  std::vector<std::string> fields = {"respondent", "wave", "revision"};
+  for (const auto& q : survey.questions()) fields.push_back(CsvCell(q.question_id(), false));
+  return CsvLine(fields);
+}
+
+std::string ResponsesCsvRow(const v1::Survey& survey, absl::string_view pseudonym,
+                            v1::SurveyWave wave, int64_t revision,
+                            const StoredResponse& response, bool include_free_text) {
+  std::vector<std::string> fields = {std::string(pseudonym), WaveName(wave),
+                                     absl::StrCat(revision)};
+  for (const auto& q : survey.questions()) {
+    auto a = response.find(q.question_id());
+    if (a == response.end()) {
+      fields.emplace_back();
+      continue;
+    }
+    switch (q.type()) {
+      case v1::QUESTION_TYPE_SINGLE_CHOICE:
+      case v1::QUESTION_TYPE_MULTIPLE_CHOICE:
+        fields.push_back(CsvCell(absl::StrJoin(a->second.options, ";"), false));
+        break;
+      case v1::QUESTION_TYPE_SCALE:
+        fields.push_back(absl::StrCat(a->second.scale));
+        break;
+      case v1::QUESTION_TYPE_NUMBER:
+        fields.push_back(FormatNumber(a->second.number));
+        break;
+      case v1::QUESTION_TYPE_FREE_TEXT:
+        fields.push_back(include_free_text ? CsvCell(a->second.text, true) : "");
+        break;
+      default:
+        fields.emplace_back();
+    }
+  }
+  return CsvLine(fields);
+}
+
+std::vector<std::string> AggregatesCsvRows(const v1::SurveyResults& results) {
+  std::vector<std::string> rows = {
+      CsvLine({"wave", "question_id", "type", "measure", "key", "value"})};
+  auto row = [&](const std::string& wave, const std::string& question, const std::string& type,
+                 const std::string& measure, const std::string& key, const std::string& value) {
+    rows.push_back(CsvLine({wave, CsvCell(question, false), type, measure,
+                            CsvCell(key, false), value}));
+  };
+  for (const v1::WaveResult& w : results.waves()) {
+    const std::string wave = WaveName(w.wave());
+    row(wave, "", "", "responses", "", absl::StrCat(w.responses()));
+    if (results.checked_in_participants() > 0) {
+      row(wave, "", "", "checked_in_respondents", "", absl::StrCat(w.checked_in_respondents()));
+      row(wave, "", "", "response_rate", "", FormatNumber(w.response_rate()));
+    }
+    for (const v1::QuestionResult& q : w.questions()) {
+      std::string type(absl::StripPrefix(v1::QuestionType_Name(q.type()), "QUESTION_TYPE_"));
+      for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      row(wave, q.question_id(), type, "answered", "", absl::StrCat(q.answered()));
+      for (const v1::OptionCount& o : q.options()) {
+        row(wave, q.question_id(), type, "option", o.option_id(), absl::StrCat(o.count()));
+      }
+      for (int i = 0; i < q.scale_distribution_size(); ++i) {
+        row(wave, q.question_id(), type, "scale", absl::StrCat(i + 1),
+            absl::StrCat(q.scale_distribution(i)));
+      }
+      if (q.type() == v1::QUESTION_TYPE_SCALE || q.type() == v1::QUESTION_TYPE_NUMBER) {
+        row(wave, q.question_id(), type, "mean", "", FormatNumber(q.mean()));
+      }
+      if (q.type() == v1::QUESTION_TYPE_NUMBER) {
+        row(wave, q.question_id(), type, "median", "", FormatNumber(q.median()));
+      }
+    }
+  }
+  if (results.waves_size() == 2) {
+    row("both", "", "", "paired_respondents", "", absl::StrCat(results.paired_respondents()));
+    for (const v1::PairedScaleChange& p : results.paired()) {
+      row("both", p.question_id(), "scale", "paired_pairs", "", absl::StrCat(p.pairs()));
+      row("both", p.question_id(), "scale", "paired_mean_change", "",
+          FormatNumber(p.mean_change()));
+    }
+  }
+  return rows;
 }
 
 }  // namespace ecoact::surveys

@@ -69,4 +69,47 @@ using ResponsesByWave = std::map<v1::SurveyWave, std::map<std::string, StoredRes
 v1::SurveyResults Aggregate(const v1::Survey& survey, const ResponsesByWave& responses,
                             const std::set<std::string>* checked_in);
 
+// The stored answers as SurveyAnswer messages, ordered by question id
+// (for ExportMyData).
+std::vector<v1::SurveyAnswer> ToAnswers(const StoredResponse& response);
+
+// ------------------------------------------------------- behaviour link
+
+inline constexpr int kMaxBehaviourWeeks = 26;
+inline constexpr int kMaxBehaviourRespondents = 20000;
+inline constexpr int kMaxEntriesPerWindow = 500;
+
+// One respondent's ledger activity in the two windows, and which waves they
+// answered.
+struct RespondentActivity {
+  bool answered_before = false;
+  bool answered_after = false;
+  int64_t actions_before = 0;
+  int64_t co2_before = 0;
+  int64_t actions_after = 0;
+  int64_t co2_after = 0;
+};
+
+// Fills `out`'s groups (ALL, and with `two_waves` BOTH_WAVES, BEFORE_ONLY,
+// AFTER_ONLY) from the respondents' activity: sums, means per respondent,
+// the paired after - before mean and sample standard deviation, and how
+// many increased, decreased or kept their number of actions.
+void AggregateBehaviour(const std::vector<RespondentActivity>& respondents, bool two_waves,
+                        v1::BehaviourChange* out);
+
+// ---------------------------------------------------------------- CSV
+
+// "r-" + 16 hex digits of HMAC-SHA256(salt, account id).
+std::string Pseudonym(absl::string_view salt, absl::string_view account_id);
+
+// The RESPONSES header row: respondent, wave, revision, one column per
+// question id (CRLF-terminated).
+std::string ResponsesCsvHeader(const v1::Survey& survey);
+// One RESPONSES row (CRLF-terminated).
+std::string ResponsesCsvRow(const v1::Survey& survey, absl::string_view pseudonym,
+                            v1::SurveyWave wave, int64_t revision,
+                            const StoredResponse& response, bool include_free_text);
+// The AGGREGATES file: header row, then GetSurveyResults as rows.
+std::vector<std::string> AggregatesCsvRows(const v1::SurveyResults& results);
+
 }  // namespace ecoact::surveys

@@ -7,6 +7,7 @@
 #include "services/common/grpc_status.h"
 #include "services/common/status_macros.h"
 #include "services/common/validation.h"
+#include "services/rewards/campaign_definition.h"
 
 namespace ecoact::surveys {
 namespace {
@@ -174,21 +175,178 @@ absl::Status SurveysServiceImpl::DoSubmit(const grpc::ServerContext& context,
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::SurveyResults> SurveysServiceImpl::Results(const v1::Survey& survey) {
+  ASSIGN_OR_RETURN(ResponsesByWave responses, store_->Responses(survey));
+  std::set<std::string> checked_in;
+  if (!survey.event_id().empty()) {
+    ASSIGN_OR_RETURN(std::vector<std::string> accounts, events_->CheckedIn(survey.event_id()));
+    checked_in.insert(accounts.begin(), accounts.end());
+  }
+  return Aggregate(survey, responses, survey.event_id().empty() ? nullptr : &checked_in);
+}
+
 absl::Status SurveysServiceImpl::DoResults(const grpc::ServerContext& context,
                                            const v1::GetSurveyResultsRequest& request,
                                            v1::SurveyResults* out) {
   RETURN_IF_ERROR(auth_->Require(context, {v1::ROLE_ADMIN}).status());
   ASSIGN_OR_RETURN(StoredSurvey stored, Load(request.survey_id(), true));
-  ASSIGN_OR_RETURN(ResponsesByWave responses, store_->Responses(stored.survey));
-  std::set<std::string> checked_in;
-  if (!stored.survey.event_id().empty()) {
-    ASSIGN_OR_RETURN(std::vector<std::string> accounts,
-                     events_->CheckedIn(stored.survey.event_id()));
-    checked_in.insert(accounts.begin(), accounts.end());
-  }
-  *out = Aggregate(stored.survey, responses,
-                   stored.survey.event_id().empty() ? nullptr : &checked_in);
+  ASSIGN_OR_RETURN(*out, Results(stored.survey));
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> SurveysServiceImpl::DefaultReference(const v1::Survey& survey) {
+  if (!survey.event_id().empty()) {
+    ASSIGN_OR_RETURN(std::optional<events::EventRecord> event, events_->Get(survey.event_id()));
+    if (!event) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the survey's event ", QuoteForMessage(survey.event_id()),
+          " no longer exists; pass reference_time"));
+    }
+    return event->starts_at;
+  }
+  ASSIGN_OR_RETURN(RedisValue json,
+                   redis_->Command({"HGET", keys_->Campaigns(), survey.campaign_id()}));
+  absl::StatusOr<rewards::CampaignDefinition> campaign =
+      json.IsNil() ? absl::NotFoundError("missing") : rewards::CampaignFromJson(json.str);
+  if (!campaign.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "campaign '", survey.campaign_id(), "' has no readable definition to take its start "
+        "from; pass reference_time"));
+  }
+  return campaign->starts_at;
+}
+
+absl::Status SurveysServiceImpl::DoBehaviour(const grpc::ServerContext& context,
+                                             const v1::GetBehaviourChangeRequest& request,
+                                             v1::BehaviourChange* out) {
+  RETURN_IF_ERROR(auth_->Require(context, {v1::ROLE_ADMIN}).status());
+  if (request.weeks() < 1 || request.weeks() > kMaxBehaviourWeeks) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weeks must be 1 to ", kMaxBehaviourWeeks, ", got ", request.weeks()));
+  }
+  ASSIGN_OR_RETURN(StoredSurvey stored, Load(request.survey_id(), true));
+  absl::Time reference;
+  if (request.has_reference_time()) {
+    ASSIGN_OR_RETURN(reference, TimeFromProto(request.reference_time(), "reference_time"));
+  } else {
+    ASSIGN_OR_RETURN(reference, DefaultReference(stored.survey));
+  }
+  const absl::Duration window = absl::Hours(24 * 7) * request.weeks();
+  // account -> {answered before, answered after}; std::map keeps account
+  // ids sorted, so the analysed sample is the lowest (random) ids.
+  std::map<std::string, RespondentActivity> respondents;
+  for (v1::SurveyWave wave : {v1::SURVEY_WAVE_BEFORE, v1::SURVEY_WAVE_AFTER}) {
+    if (FindWave(stored.survey, wave) == nullptr) continue;
+    RETURN_IF_ERROR(store_->ScanWave(
+        stored.survey, wave, [&](std::vector<SurveyStore::ScannedResponse> batch) {
+          for (const auto& r : batch) {
+            RespondentActivity& a = respondents[r.account];
+            (wave == v1::SURVEY_WAVE_BEFORE ? a.answered_before : a.answered_after) = true;
+          }
+          return absl::OkStatus();
+        }));
+  }
+  std::vector<std::string> accounts;
+  std::vector<RespondentActivity> answered;
+  for (const auto& [account, a] : respondents) {
+    if (accounts.size() >= static_cast<size_t>(kMaxBehaviourRespondents)) break;
+    accounts.push_back(account);
+    answered.push_back(a);
+  }
+  int64_t capped = 0;
+  ASSIGN_OR_RETURN(std::vector<RespondentActivity> activity,
+                   store_->LedgerActivity(*keys_, accounts, reference - window, reference,
+                                          reference + window, &capped));
+  for (size_t i = 0; i < activity.size(); ++i) {
+    activity[i].answered_before = answered[i].answered_before;
+    activity[i].answered_after = answered[i].answered_after;
+  }
+  out->set_survey_id(stored.survey.survey_id());
+  *out->mutable_reference_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(reference));
+  *out->mutable_before_from() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(reference - window));
+  *out->mutable_after_until() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(reference + window));
+  out->set_weeks(request.weeks());
+  out->set_respondents_total(static_cast<int64_t>(respondents.size()));
+  out->set_respondents_analysed(static_cast<int64_t>(accounts.size()));
+  out->set_respondents_capped(capped);
+  AggregateBehaviour(activity, stored.survey.waves_size() == 2, out);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Collects CSV rows and sends them in chunks of at most kChunkBytes (a
+// single row longer than that goes alone).
+class CsvStream {
+ public:
+  static constexpr size_t kChunkBytes = 64 * 1024;
+  explicit CsvStream(grpc::ServerWriter<v1::SurveyCsvChunk>* writer) : writer_(writer) {}
+
+  absl::Status Add(std::string row, bool data) {
+    if (!chunk_.csv().empty() && chunk_.csv().size() + row.size() > kChunkBytes) {
+      RETURN_IF_ERROR(Flush());
+    }
+    chunk_.mutable_csv()->append(row);
+    if (data) chunk_.set_rows(chunk_.rows() + 1);
+    return absl::OkStatus();
+  }
+  absl::Status Flush() {
+    if (chunk_.csv().empty()) return absl::OkStatus();
+    if (!writer_->Write(chunk_)) {
+      return absl::CancelledError("the client stopped reading the export");
+    }
+    chunk_.Clear();
+    return absl::OkStatus();
+  }
+
+ private:
+  grpc::ServerWriter<v1::SurveyCsvChunk>* writer_;
+  v1::SurveyCsvChunk chunk_;
+};
+
+}  // namespace
+
+absl::Status SurveysServiceImpl::DoExport(const grpc::ServerContext& context,
+                                          const v1::ExportSurveyCsvRequest& request,
+                                          grpc::ServerWriter<v1::SurveyCsvChunk>* writer) {
+  RETURN_IF_ERROR(auth_->Require(context, {v1::ROLE_ADMIN}).status());
+  if (request.format() != v1::SURVEY_CSV_FORMAT_RESPONSES &&
+      request.format() != v1::SURVEY_CSV_FORMAT_AGGREGATES) {
+    return absl::InvalidArgumentError("format must be RESPONSES or AGGREGATES");
+  }
+  if (request.include_free_text() && request.format() != v1::SURVEY_CSV_FORMAT_RESPONSES) {
+    return absl::InvalidArgumentError("include_free_text applies to the RESPONSES format only");
+  }
+  ASSIGN_OR_RETURN(StoredSurvey stored, Load(request.survey_id(), true));
+  const v1::Survey& survey = stored.survey;
+  CsvStream csv(writer);
+  if (request.format() == v1::SURVEY_CSV_FORMAT_AGGREGATES) {
+    ASSIGN_OR_RETURN(v1::SurveyResults results, Results(survey));
+    std::vector<std::string> rows = AggregatesCsvRows(results);
+    for (size_t i = 0; i < rows.size(); ++i) RETURN_IF_ERROR(csv.Add(std::move(rows[i]), i > 0));
+    return csv.Flush();
+  }
+  ASSIGN_OR_RETURN(std::string salt, store_->PseudonymSalt(survey.survey_id()));
+  RETURN_IF_ERROR(csv.Add(ResponsesCsvHeader(survey), false));
+  for (const auto& window : survey.waves()) {
+    // A resized hash may hand an account to two HSCAN batches: one row each.
+    std::set<std::string> written;
+    RETURN_IF_ERROR(store_->ScanWave(
+        survey, window.wave(),
+        [&](std::vector<SurveyStore::ScannedResponse> batch) -> absl::Status {
+          for (const auto& r : batch) {
+            if (!written.insert(r.account).second) continue;
+            RETURN_IF_ERROR(csv.Add(ResponsesCsvRow(survey, Pseudonym(salt, r.account),
+                                                    window.wave(), r.revision, r.response,
+                                                    request.include_free_text()),
+                                    true));
+          }
+          return absl::OkStatus();
+        }));
+  }
+  return csv.Flush();
 }
 
 grpc::Status SurveysServiceImpl::CreateSurvey(grpc::ServerContext* c,
@@ -213,6 +371,16 @@ grpc::Status SurveysServiceImpl::SubmitResponse(grpc::ServerContext* c,
                                                 const v1::SubmitResponseRequest* r,
                                                 v1::SubmitResponseResult* out) {
   return ToGrpcStatus(DoSubmit(*c, *r, out));
+}
+grpc::Status SurveysServiceImpl::GetBehaviourChange(grpc::ServerContext* c,
+                                                    const v1::GetBehaviourChangeRequest* r,
+                                                    v1::BehaviourChange* out) {
+  return ToGrpcStatus(DoBehaviour(*c, *r, out));
+}
+grpc::Status SurveysServiceImpl::ExportSurveyCsv(grpc::ServerContext* c,
+                                                 const v1::ExportSurveyCsvRequest* r,
+                                                 grpc::ServerWriter<v1::SurveyCsvChunk>* writer) {
+  return ToGrpcStatus(DoExport(*c, *r, writer));
 }
 grpc::Status SurveysServiceImpl::GetSurveyResults(grpc::ServerContext* c,
                                                   const v1::GetSurveyResultsRequest* r,

@@ -36,6 +36,10 @@ class SurveysServiceImpl final : public v1::SurveysService::Service {
                               v1::SubmitResponseResult*) override;
   grpc::Status GetSurveyResults(grpc::ServerContext*, const v1::GetSurveyResultsRequest*,
                                 v1::SurveyResults*) override;
+  grpc::Status GetBehaviourChange(grpc::ServerContext*, const v1::GetBehaviourChangeRequest*,
+                                  v1::BehaviourChange*) override;
+  grpc::Status ExportSurveyCsv(grpc::ServerContext*, const v1::ExportSurveyCsvRequest*,
+                               grpc::ServerWriter<v1::SurveyCsvChunk>*) override;
 
  private:
   // The survey, or NOT_FOUND (also for a draft when `drafts` is false).
@@ -51,6 +55,13 @@ class SurveysServiceImpl final : public v1::SurveysService::Service {
                         v1::SubmitResponseResult* out);
   absl::Status DoResults(const grpc::ServerContext& c, const v1::GetSurveyResultsRequest& r,
                          v1::SurveyResults* out);
+  absl::StatusOr<v1::SurveyResults> Results(const v1::Survey& survey);
+  // The event's start, or the campaign's, for the behaviour windows.
+  absl::StatusOr<absl::Time> DefaultReference(const v1::Survey& survey);
+  absl::Status DoBehaviour(const grpc::ServerContext& c, const v1::GetBehaviourChangeRequest& r,
+                           v1::BehaviourChange* out);
+  absl::Status DoExport(const grpc::ServerContext& c, const v1::ExportSurveyCsvRequest& r,
+                        grpc::ServerWriter<v1::SurveyCsvChunk>* writer);
 
   SurveyStore* store_;
   events::EventStore* events_;

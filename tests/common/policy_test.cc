@@ -41,7 +41,8 @@ TEST(PolicyTable, EveryRpcDeclaresOnePolicy) {
                                                  "ecoact.v1.LeaderboardService",
                                                  "ecoact.v1.EventsService",
                                                  "ecoact.v1.RewardsService",
-                                                 "ecoact.v1.SurveysService"}));
+                                                 "ecoact.v1.SurveysService",
+                                                 "ecoact.v1.ReportsService"}));
   std::printf("%-48s %s\n", "method", "policy");
   for (const MethodDescriptor* method : methods) {
     absl::StatusOr<v1::Policy> policy = DeclaredPolicy(method->full_name());

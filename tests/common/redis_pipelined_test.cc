@@ -36,7 +36,12 @@ constexpr absl::Duration kFailsFastBound = absl::Seconds(5);
 class RedisPipelinedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = RedisServerProcess::Start();
+    // The connection machinery of one server (DEBUG SLEEP and blocked
+    // clients on the node a key lives on, error messages naming it): the
+    // cluster layer over it has its own tests (redis_cluster_test.cc).
+    test::RedisServerOptions options;
+    options.standalone = true;
+    auto server = RedisServerProcess::Start(options);
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
     prefix_ = UniqueKeyPrefix();

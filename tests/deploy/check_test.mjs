@@ -6,7 +6,7 @@ import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { checkObjects, parseManifests } from "../../deploy/k8s/check.mjs";
+import { checkObjects, parseManifests, protoServices } from "../../deploy/k8s/check.mjs";
 
 const k8s = join(dirname(fileURLToPath(import.meta.url)), "../../deploy/k8s");
 
@@ -17,7 +17,7 @@ function render(overlay) {
 for (const overlay of readdirSync(join(k8s, "overlays"))) {
   test(`overlay ${overlay} renders and passes every check`, async () => {
     const objects = render(overlay);
-    assert.deepEqual(await checkObjects(objects), []);
+    assert.deepEqual(await checkObjects(objects, { services: protoServices() }), []);
     const deployments = objects.filter((object) => object.kind === "Deployment");
     const autoscalers = objects.filter((object) => object.kind === "HorizontalPodAutoscaler");
     assert.ok(deployments.length >= 7, `${deployments.length} deployments`);
@@ -93,4 +93,15 @@ test("the HTTP gateway is probed at /livez, not /healthz", async () => {
   deployment.spec.template.spec.containers[0].readinessProbe.httpGet.path = "/healthz";
   const problems = (await checkObjects([deployment])).join("\n");
   assert.match(problems, /readinessProbe must GET \/livez/);
+});
+
+test("every service of protos/ needs an Ingress route", async () => {
+  const services = protoServices();
+  assert.ok(services.includes("ecoact.v1.ActionsService"), services.join(","));
+  const objects = render("pilot");
+  const ingress = objects.find((object) => object.kind === "Ingress");
+  const paths = ingress.spec.rules[0].http.paths;
+  ingress.spec.rules[0].http.paths = paths.filter((path) => path.path !== "/ecoact.v1.ReportsService");
+  const problems = await checkObjects(objects, { services });
+  assert.deepEqual(problems, ["Ingress: no route for /ecoact.v1.ReportsService (protos/ defines it)"]);
 });

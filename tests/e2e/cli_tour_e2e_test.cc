@@ -6,6 +6,8 @@
 // public boards while still counting for their team.
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -244,6 +246,48 @@ TEST_F(CliTourTest, SurveyDesignAnswersAndResults) {
   EXPECT_THAT(results, HasSubstr("Before/after, 2 citizens answered both waves"));
   // (5 - 3 + 4 - 1) / 2
   EXPECT_THAT(results, ::testing::ContainsRegex("care +2 +\\+2\\.50"));
+
+  // The behaviour link: Mika refused two bags an hour ago, before the
+  // campaign started, and three since; Ken one since.
+  Ecoact("mika", "record plastic_bag_refused 1 --at=" + at(-absl::Hours(1)));
+  Ecoact("mika", "record plastic_bag_refused 1 --at=" + at(-absl::Minutes(50)));
+  for (int i = 0; i < 3; ++i) Ecoact("mika", "record plastic_bag_refused 1");
+  Ecoact("ken", "record plastic_bag_refused 1");
+  const std::string behaviour = Ecoact("admin", "survey behaviour " + id + " --weeks=1");
+  EXPECT_THAT(behaviour, HasSubstr("2 of 2 respondents analysed"));
+  // all: before 2 / 2 = 1.00, after 4 / 2 = 2.00; both waves the same two.
+  EXPECT_THAT(behaviour, ::testing::ContainsRegex("all +2 +1\\.00 +2\\.00 +\\+1\\.00"));
+  EXPECT_THAT(behaviour, ::testing::ContainsRegex("both waves +2 +1\\.00 +2\\.00"));
+  EXPECT_THAT(Ecoact("admin", "survey behaviour " + id + " --weeks=27", &code),
+              HasSubstr("weeks must be 1 to 26"));
+  EXPECT_EQ(code, 1);
+
+  // The CSV export: pseudonyms only, one row per citizen and wave.
+  const std::string csv_path = absl::StrCat(dir_, "/responses.csv");
+  EXPECT_THAT(Ecoact("admin", "survey export " + id + " --out=" + csv_path),
+              HasSubstr("Saved 4 responses"));
+  std::ifstream csv_file(csv_path, std::ios::binary);
+  const std::string csv((std::istreambuf_iterator<char>(csv_file)), std::istreambuf_iterator<char>());
+  std::vector<std::string> lines = absl::StrSplit(csv, "\r\n", absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 5u) << csv;
+  EXPECT_EQ(lines[0], "respondent,wave,revision,often,care,kg");
+  EXPECT_THAT(lines, ::testing::Contains(::testing::MatchesRegex("r-[0-9a-f]{16},before,2,rarely,3,8")));
+  EXPECT_THAT(lines, ::testing::Contains(::testing::MatchesRegex("r-[0-9a-f]{16},after,1,rarely,4,")));
+  EXPECT_FALSE(absl::StrContains(csv, "Mika"));
+  const std::string aggregates_path = absl::StrCat(dir_, "/aggregates.csv");
+  Ecoact("admin", "survey export " + id + " --aggregates --out=" + aggregates_path);
+  std::ifstream aggregates_file(aggregates_path, std::ios::binary);
+  const std::string aggregates((std::istreambuf_iterator<char>(aggregates_file)),
+                               std::istreambuf_iterator<char>());
+  EXPECT_THAT(aggregates, HasSubstr("both,care,scale,paired_mean_change,,2.5\r\n"));
+  EXPECT_THAT(Ecoact("mika", "survey export " + id + " --out=" + csv_path + ".x", &code),
+              HasSubstr("PERMISSION_DENIED"));
+  EXPECT_EQ(code, 1);
+  EXPECT_FALSE(std::ifstream(csv_path + ".x").good());
+  EXPECT_FALSE(std::ifstream(csv_path + ".x.partial").good());
+
+  // Mika's own export carries her answers.
+  EXPECT_THAT(Ecoact("mika", "export"), HasSubstr("\"surveyResponses\""));
 }
 
 }  // namespace

@@ -2,7 +2,11 @@
 // (tests/support/stack.h), called over HTTP with cpp-httplib's client: every
 // ecoact.v1 RPC reachable as JSON, a citizen's whole flow, and each error a
 // browser or curl can meet.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -53,9 +57,9 @@ struct GatewayProcess {
                       absl::StrCat("--web_root=", web_root),
                       absl::StrCat("--vendor_root=", vendor_root)};
       options.args.insert(options.args.end(), extra_args.begin(), extra_args.end());
-      options.unset_env = {"ECOACT_HTTP_LISTEN", "ECOACT_UPSTREAM", "ECOACT_WEB_ROOT",
-                           "ECOACT_VENDOR_ROOT", "ECOACT_CORS_ORIGIN",
-                           "ECOACT_UPSTREAM_TLS_CA_FILE"};
+      options.unset_env = {"ECOACT_HTTP_LISTEN", "ECOACT_UPSTREAM",
+                           "ECOACT_WEB_ROOT",    "ECOACT_VENDOR_ROOT",
+                           "ECOACT_CORS_ORIGIN", "ECOACT_UPSTREAM_TLS_CA_FILE"};
       auto started = test::ProcessHandle::Start(options);
       EXPECT_TRUE(started.ok()) << started.status();
       if (!started.ok()) return nullptr;
@@ -95,9 +99,9 @@ class GatewayE2eTest : public ::testing::Test {
     std::ofstream(*web_root_ + "/staff/index.html") << "<!doctype html><title>staff</title>";
     std::ofstream(*dir + "/secret.txt") << "not for the web";
     std::ofstream(*vendor_root_ + "/chart.umd.js") << "/* chart */";
-    gateway_ = GatewayProcess::Start(stack_->port(), *web_root_, *vendor_root_,
-                                     {"--stream_timeout=1s"})
-                   .release();
+    gateway_ =
+        GatewayProcess::Start(stack_->port(), *web_root_, *vendor_root_, {"--stream_timeout=1s"})
+            .release();
     ASSERT_NE(gateway_, nullptr);
   }
   static void TearDownTestSuite() {
@@ -113,7 +117,9 @@ class GatewayE2eTest : public ::testing::Test {
     if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
     return gateway_->Client().Post(path.c_str(), headers, body, kJsonType);
   }
-  static std::string NewRequestId() { return absl::StrCat("gateway-e2e-request-", 1000 + ++request_counter_); }
+  static std::string NewRequestId() {
+    return absl::StrCat("gateway-e2e-request-", 1000 + ++request_counter_);
+  }
 
   static test::Stack* stack_;
   static GatewayProcess* gateway_;
@@ -150,13 +156,22 @@ TEST_F(GatewayE2eTest, EveryServiceIsReachableAsJson) {
     std::string token;
     switch (*policy) {
       case v1::POLICY_SIGNED_IN:
-      case v1::POLICY_CITIZEN: token = citizen; break;
+      case v1::POLICY_CITIZEN:
+        token = citizen;
+        break;
       case v1::POLICY_STAFF_OR_ADMIN:
-      case v1::POLICY_ADMIN: token = admin; break;
-      default: break;
+      case v1::POLICY_ADMIN:
+        token = admin;
+        break;
+      default:
+        break;
     }
     const std::string path = absl::StrCat("/api/", service, "/", method->name());
-    auto result = Post(path, "{}", token);
+    // Reports need a scope even for their simplest read; every other read
+    // answers an empty request.
+    const std::string body =
+        method->service()->name() == "ReportsService" ? R"({"scope":"SCOPE_CITY"})" : "{}";
+    auto result = Post(path, body, token);
     ASSERT_TRUE(result) << path << ": " << httplib::to_string(result.error());
     SCOPED_TRACE(absl::StrCat(path, " -> ", result->status, " ", result->body));
     EXPECT_TRUE(result->has_header("Grpc-Status")) << "not answered by the server";
@@ -167,9 +182,9 @@ TEST_F(GatewayE2eTest, EveryServiceIsReachableAsJson) {
     EXPECT_NE(result->status, 500);
     if (result->status == 200) {
       ++answered_ok[service];
-      EXPECT_THAT(result->get_header_value("Content-Type"),
-                  method->server_streaming() ? StartsWith("application/x-ndjson")
-                                             : StartsWith(kJsonType));
+      EXPECT_THAT(result->get_header_value("Content-Type"), method->server_streaming()
+                                                                ? StartsWith("application/x-ndjson")
+                                                                : StartsWith(kJsonType));
     } else {
       auto body = json::parse(result->body, nullptr, false);
       ASSERT_TRUE(body.is_object());
@@ -177,24 +192,21 @@ TEST_F(GatewayE2eTest, EveryServiceIsReachableAsJson) {
       EXPECT_FALSE(body.value("message", "").empty());
     }
   }
-  EXPECT_THAT(services, ::testing::IsSupersetOf({"ecoact.v1.IdentityService",
-                                                 "ecoact.v1.CatalogService",
-                                                 "ecoact.v1.ActionsService",
-                                                 "ecoact.v1.LeaderboardService",
-                                                 "ecoact.v1.EventsService",
-                                                 "ecoact.v1.RewardsService",
-                                                 "ecoact.v1.SurveysService"}));
-  // Each service answered at least one call in full: its reads need nothing.
+  EXPECT_THAT(services,
+              ::testing::IsSupersetOf({"ecoact.v1.IdentityService", "ecoact.v1.CatalogService",
+                                       "ecoact.v1.ActionsService", "ecoact.v1.LeaderboardService",
+                                       "ecoact.v1.EventsService", "ecoact.v1.RewardsService",
+                                       "ecoact.v1.SurveysService", "ecoact.v1.ReportsService"}));
+  // Each service answered at least one call in full.
   for (const std::string& service : services) {
     EXPECT_GE(answered_ok[service], 1) << service << " answered no call with 200";
   }
 }
 
 TEST_F(GatewayE2eTest, RegisterRecordAndSeeTheBoardAsJson) {
-  auto registered = Post("/api/ecoact.v1.IdentityService/Register",
-                         json{{"requestId", NewRequestId()}, {"nickname", "Mika"},
-                              {"ward", "nakahara"}}
-                             .dump());
+  auto registered =
+      Post("/api/ecoact.v1.IdentityService/Register",
+           json{{"requestId", NewRequestId()}, {"nickname", "Mika"}, {"ward", "nakahara"}}.dump());
   ASSERT_TRUE(registered);
   ASSERT_EQ(registered->status, 200) << registered->body;
   EXPECT_EQ(registered->get_header_value("Grpc-Status"), "0");
@@ -205,11 +217,11 @@ TEST_F(GatewayE2eTest, RegisterRecordAndSeeTheBoardAsJson) {
   EXPECT_EQ(account["profile"]["nickname"], "Mika");
 
   // Original field names are accepted too.
-  auto recorded = Post("/api/ecoact.v1.ActionsService/RecordAction",
-                       json{{"request_id", NewRequestId()}, {"action_type", "clothing_reuse"},
-                            {"quantity", 2.5}}
-                           .dump(),
-                       token);
+  auto recorded = Post(
+      "/api/ecoact.v1.ActionsService/RecordAction",
+      json{{"request_id", NewRequestId()}, {"action_type", "clothing_reuse"}, {"quantity", 2.5}}
+          .dump(),
+      token);
   ASSERT_TRUE(recorded);
   ASSERT_EQ(recorded->status, 200) << recorded->body;
   json entry = json::parse(recorded->body);
@@ -253,11 +265,10 @@ TEST_F(GatewayE2eTest, BadJsonIs400NamingTheProblem) {
 
 TEST_F(GatewayE2eTest, ServerValidationErrorsKeepTheirMessage) {
   const std::string token = stack_->Register("Zero", "nakahara").token;
-  auto result = Post("/api/ecoact.v1.ActionsService/RecordAction",
-                     json{{"requestId", NewRequestId()}, {"actionType", "clothing_reuse"},
-                          {"quantity", 0}}
-                         .dump(),
-                     token);
+  auto result = Post(
+      "/api/ecoact.v1.ActionsService/RecordAction",
+      json{{"requestId", NewRequestId()}, {"actionType", "clothing_reuse"}, {"quantity", 0}}.dump(),
+      token);
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 400);
   EXPECT_EQ(result->get_header_value("Grpc-Status"), "3");
@@ -267,9 +278,9 @@ TEST_F(GatewayE2eTest, ServerValidationErrorsKeepTheirMessage) {
 }
 
 TEST_F(GatewayE2eTest, UnknownServiceOrMethodIs404) {
-  for (const char* path : {"/api/ecoact.v1.IdentityService/NoSuchMethod",
-                           "/api/ecoact.v1.NoSuchService/ListWards", "/api/nothing",
-                           "/api/ecoact.v1.IdentityService/List-Wards"}) {
+  for (const char* path :
+       {"/api/ecoact.v1.IdentityService/NoSuchMethod", "/api/ecoact.v1.NoSuchService/ListWards",
+        "/api/nothing", "/api/ecoact.v1.IdentityService/List-Wards"}) {
     auto result = Post(path, "{}");
     ASSERT_TRUE(result) << path;
     EXPECT_EQ(result->status, 404) << path;
@@ -289,8 +300,7 @@ TEST_F(GatewayE2eTest, MissingOrForgedTokenIs401) {
   std::vector<std::string> parts = absl::StrSplit(token, '.');
   ASSERT_EQ(parts.size(), 3u);
   parts[2] = std::string(parts[2].size(), 'A');  // a signature of the right size, not the key's
-  auto forged = Post("/api/ecoact.v1.ActionsService/GetMyImpact", "{}",
-                     absl::StrJoin(parts, "."));
+  auto forged = Post("/api/ecoact.v1.ActionsService/GetMyImpact", "{}", absl::StrJoin(parts, "."));
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401);
   EXPECT_EQ(json::parse(forged->body)["code"], "UNAUTHENTICATED");
@@ -311,6 +321,32 @@ TEST_F(GatewayE2eTest, OversizedBodyIs413) {
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 413);
   EXPECT_THAT(result->body, HasSubstr("1048576"));
+}
+
+TEST_F(GatewayE2eTest, PostWithoutALengthIs400SayingWhatToSend) {
+  // What `curl -X POST URL` sends: no Content-Length, no body (httplib's
+  // client would add a length, so this goes over a plain socket).
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(gateway_->port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string request =
+      "POST /api/ecoact.v1.IdentityService/ListWards HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Connection: close\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) reply.append(buffer, n);
+  close(fd);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400"));
+  EXPECT_THAT(reply, HasSubstr("send {} for an empty request"));
+  // An empty body with its length is an empty request.
+  auto empty = gateway_->Client().Post("/api/ecoact.v1.IdentityService/ListWards", "", kJsonType);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 200) << empty->body;
 }
 
 TEST_F(GatewayE2eTest, OtherMethodsOnTheApiAre405) {
@@ -358,6 +394,39 @@ TEST_F(GatewayE2eTest, HealthzFollowsTheUpstream) {
   EXPECT_EQ(json::parse(call->body)["code"], "UNAVAILABLE");
 }
 
+TEST_F(GatewayE2eTest, CorsOnlyForTheConfiguredOrigin) {
+  // Off by default: no Access-Control-Allow-Origin, and no preflight.
+  auto plain = gateway_->Client().Post("/api/ecoact.v1.IdentityService/ListWards",
+                                       {{"Origin", "http://elsewhere.example"}}, "{}", kJsonType);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 200);
+  EXPECT_FALSE(plain->has_header("Access-Control-Allow-Origin"));
+  auto no_preflight = gateway_->Client().Options("/api/ecoact.v1.IdentityService/ListWards",
+                                                 {{"Origin", "http://elsewhere.example"}});
+  ASSERT_TRUE(no_preflight);
+  EXPECT_EQ(no_preflight->status, 405);
+
+  auto cors = GatewayProcess::Start(stack_->port(), *web_root_, *vendor_root_,
+                                    {"--cors_origin=http://console.example"});
+  ASSERT_NE(cors, nullptr);
+  auto preflight = cors->Client().Options(
+      "/api/ecoact.v1.IdentityService/ListWards",
+      {{"Origin", "http://console.example"}, {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "http://console.example");
+  EXPECT_THAT(preflight->get_header_value("Access-Control-Allow-Headers"),
+              HasSubstr("Authorization"));
+  auto allowed = cors->Client().Post("/api/ecoact.v1.IdentityService/ListWards",
+                                     {{"Origin", "http://console.example"}}, "{}", kJsonType);
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->get_header_value("Access-Control-Allow-Origin"), "http://console.example");
+  auto other = cors->Client().Post("/api/ecoact.v1.IdentityService/ListWards",
+                                   {{"Origin", "http://elsewhere.example"}}, "{}", kJsonType);
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin"));
+}
+
 TEST_F(GatewayE2eTest, StaticFilesWithTypesSecurityHeadersAndRevalidation) {
   auto index = gateway_->Client().Get("/");
   ASSERT_TRUE(index);
@@ -392,9 +461,9 @@ TEST_F(GatewayE2eTest, StaticFilesWithTypesSecurityHeadersAndRevalidation) {
   EXPECT_EQ(vendor->status, 200);
   EXPECT_EQ(vendor->body, "/* chart */");
 
-  for (const char* path : {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt",
-                           "/vendor/../secret.txt", "/vendor/%2e%2e/web/index.html",
-                           "/missing.html"}) {
+  for (const char* path :
+       {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/vendor/../secret.txt",
+        "/vendor/%2e%2e/web/index.html", "/missing.html"}) {
     auto result = gateway_->Client().Get(path);
     ASSERT_TRUE(result) << path;
     EXPECT_EQ(result->status, 404) << path;

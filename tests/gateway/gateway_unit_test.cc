@@ -35,10 +35,11 @@ TEST(ApiPathTest, SplitsServiceAndMethod) {
 }
 
 TEST(ApiPathTest, RejectsOtherShapes) {
-  for (const char* bad : {"/api/", "/api/ecoact.v1.IdentityService", "/api/ecoact.v1.IdentityService/",
-                          "/api//ListWards", "/api/ecoact.v1.IdentityService/List/Wards",
-                          "/api/ecoact.v1.IdentityService/List-Wards", "/api/.x/Y",
-                          "/api/ecoact..v1/../Y", "/apix/a.B/C", "/ecoact.v1.IdentityService/ListWards"}) {
+  for (const char* bad :
+       {"/api/", "/api/ecoact.v1.IdentityService", "/api/ecoact.v1.IdentityService/",
+        "/api//ListWards", "/api/ecoact.v1.IdentityService/List/Wards",
+        "/api/ecoact.v1.IdentityService/List-Wards", "/api/.x/Y", "/api/ecoact..v1/../Y",
+        "/apix/a.B/C", "/ecoact.v1.IdentityService/ListWards"}) {
     EXPECT_THAT(ParseApiPath(bad), StatusIs(absl::StatusCode::kNotFound)) << bad;
   }
 }
@@ -82,8 +83,8 @@ TEST(StatusMappingTest, InvalidUtf8InAMessageStillGivesJson) {
 
 TEST(RpcProxyTest, EveryEcoactServiceOfTheProtosIsInThePool) {
   std::vector<std::string> files;
-  ASSERT_TRUE(google::protobuf::DescriptorPool::internal_generated_database()->FindAllFileNames(
-      &files));
+  ASSERT_TRUE(
+      google::protobuf::DescriptorPool::internal_generated_database()->FindAllFileNames(&files));
   int services = 0;
   for (const std::string& name : files) {
     const auto* file = google::protobuf::DescriptorPool::generated_pool()->FindFileByName(name);
@@ -157,8 +158,8 @@ TEST(RpcProxyTest, ResponsesPrintDefaultsEnumNamesAndInt64AsStrings) {
   auto body = nlohmann::json::parse(*json);
   EXPECT_EQ(body["totalRanked"], "9007199254740993");
   EXPECT_EQ(body["entries"][0]["nickname"], "Mika");
-  EXPECT_EQ(body["entries"][0]["isMe"], false);     // a default, printed
-  EXPECT_EQ(body["nextPageToken"], "");             // likewise
+  EXPECT_EQ(body["entries"][0]["isMe"], false);  // a default, printed
+  EXPECT_EQ(body["nextPageToken"], "");          // likewise
   EXPECT_EQ(body["entries"][0]["score"], "0");
 }
 

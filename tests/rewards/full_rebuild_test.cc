@@ -214,11 +214,12 @@ TEST_F(FullRebuildTest, EveryProjectionRebuiltFromAHundredThousandActionsEqualsT
 
   // Damage every kind of projection, then rebuild from the ledger alone.
   const std::string& victim = citizens[0].account_id;
+  // One DEL per slot: on Redis Cluster a DEL of several slots is CROSSSLOT.
   ASSERT_THAT(stack_->redis().Command({"DEL", stack_->keys().Badges(victim),
                                       stack_->keys().Streak(victim),
-                                      stack_->keys().ActiveDays(victim),
-                                      stack_->keys().Board("teams::all:co2")}),
+                                      stack_->keys().ActiveDays(victim)}),
               IsOk());
+  ASSERT_THAT(stack_->redis().Command({"DEL", stack_->keys().Board("teams::all:co2")}), IsOk());
   ASSERT_THAT(stack_->redis().Command({"ZADD", stack_->keys().Board("city::all:pts"), "99999",
                                       citizens[2].account_id}),
               IsOk());

@@ -444,8 +444,31 @@ absl::Status ProcessHandle::WaitForPort(const std::string& host, int port,
 
 // ----------------------------------------------------------- RedisServerProcess
 
+bool ClusterTestsRequested() {
+  const char* value = std::getenv("ECOACT_TEST_REDIS_CLUSTER");
+  return value != nullptr && std::string(value) == "1";
+}
+
 absl::StatusOr<std::unique_ptr<RedisServerProcess>> RedisServerProcess::Start(
     RedisServerOptions options) {
+  if (options.cluster_primaries == 0 && !options.standalone && ClusterTestsRequested()) {
+    options.cluster_primaries = 3;
+    // No replicas here: a primary marked failing would take the whole
+    // cluster down, so give a busy test machine time before that.
+    options.cluster_node_timeout = std::max(options.cluster_node_timeout, absl::Seconds(5));
+    // The servers a test starts find the cluster with --redis=address()
+    // (or ECOACT_REDIS): they need cluster mode too.
+    ::setenv("ECOACT_REDIS_CLUSTER", "true", 1);
+  }
+  if (options.cluster_primaries > 0) {
+    // First, so that a test's own extra_args still win.
+    std::vector<std::string> cluster_args = {
+        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+        "--cluster-node-timeout",
+        absl::StrCat(absl::ToInt64Milliseconds(options.cluster_node_timeout))};
+    options.extra_args.insert(options.extra_args.begin(), cluster_args.begin(),
+                              cluster_args.end());
+  }
   std::unique_ptr<RedisServerProcess> server(new RedisServerProcess(std::move(options)));
   auto binary = FindExecutable(
       server->options_.binary.empty() ? "redis-server" : server->options_.binary,
@@ -461,13 +484,27 @@ absl::StatusOr<std::unique_ptr<RedisServerProcess>> RedisServerProcess::Start(
   server->dir_ = *dir;
 
   absl::Status last = absl::UnavailableError("no attempt made");
+  const bool cluster_node = std::find(server->options_.extra_args.begin(),
+                                      server->options_.extra_args.end(),
+                                      "--cluster-enabled") != server->options_.extra_args.end();
   for (int attempt = 0; attempt < kRedisPortAttempts; ++attempt) {
     auto port = PickFreePort();
     if (!port.ok()) return port.status();
+    if (cluster_node) {
+      // The cluster bus listens on a port of its own (default: port + 10000,
+      // often out of range or taken for an ephemeral port).
+      auto bus_port = PickFreePort();
+      if (!bus_port.ok()) return bus_port.status();
+      server->bus_port_ = *bus_port;
+    }
     bool port_taken = false;
     last = server->Launch(*port, &port_taken);
     if (last.ok()) {
       server->port_ = *port;
+      if (server->options_.cluster_primaries > 0) {
+        absl::Status formed = server->FormCluster();
+        if (!formed.ok()) return formed;
+      }
       return server;
     }
     if (!port_taken) break;
@@ -482,13 +519,117 @@ RedisServerProcess::~RedisServerProcess() {
   RemoveTree(dir_);
 }
 
-std::string RedisServerProcess::address() const { return absl::StrCat(host(), ":", port_); }
+std::string RedisServerProcess::address() const {
+  std::string address = absl::StrCat(host(), ":", port_);
+  for (const auto& peer : peers_) absl::StrAppend(&address, ",", peer->host(), ":", peer->port());
+  return address;
+}
 
 RedisOptions RedisServerProcess::client_options() const {
   RedisOptions options;
   options.host = host();
   options.port = port_;
+  options.cluster = is_cluster();
+  for (const auto& peer : peers_) {
+    options.cluster_seeds.push_back(absl::StrCat(peer->host(), ":", peer->port()));
+  }
   return options;
+}
+
+std::vector<RedisServerProcess*> RedisServerProcess::nodes() {
+  std::vector<RedisServerProcess*> all = {this};
+  for (const auto& peer : peers_) all.push_back(peer.get());
+  return all;
+}
+
+absl::Status RedisServerProcess::FormCluster() {
+  const int total = options_.cluster_primaries * (1 + options_.cluster_replicas);
+  RedisServerOptions peer_options = options_;  // with the cluster arguments
+  peer_options.cluster_primaries = 0;
+  peer_options.standalone = true;
+  for (int i = 1; i < total; ++i) {
+    auto peer = RedisServerProcess::Start(peer_options);
+    if (!peer.ok()) return peer.status();
+    peers_.push_back(*std::move(peer));
+  }
+  auto cli = FindExecutable("redis-cli", {"/usr/bin/redis-cli", "/usr/local/bin/redis-cli"});
+  if (!cli.ok()) return cli.status();
+  ProcessOptions create;
+  create.binary = *cli;
+  create.args = {"--cluster", "create"};
+  for (RedisServerProcess* node : nodes()) {
+    create.args.push_back(absl::StrCat(node->host(), ":", node->port()));
+  }
+  create.args.insert(create.args.end(), {"--cluster-replicas",
+                                         absl::StrCat(options_.cluster_replicas), "--cluster-yes"});
+  create.log_path = absl::StrCat(dir_, "/cluster-create.log");
+  auto process = ProcessHandle::Start(create);
+  if (!process.ok()) return process.status();
+  auto ended = (*process)->Wait(absl::Seconds(60));
+  if (!ended.ok() || !ended->Success()) {
+    return absl::UnavailableError(absl::StrCat("redis-cli --cluster create failed: ",
+                                               Tail(ReadFileFrom(create.log_path, 0), 2048)));
+  }
+  return WaitForClusterReady();
+}
+
+namespace {
+
+// "first-last:port ..." as the node at `port` sees the slot map, or "" if
+// its state is not ok (or it does not answer).
+std::string ClusterView(int port) {
+  const timeval timeout = absl::ToTimeval(absl::Milliseconds(500));
+  redisContext* context = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  if (context == nullptr) return "";
+  std::string view;
+  if (context->err == 0 && redisSetTimeout(context, timeout) == REDIS_OK) {
+    auto* info = static_cast<redisReply*>(redisCommand(context, "CLUSTER INFO"));
+    const bool ok = info != nullptr && info->type == REDIS_REPLY_STRING &&
+                    absl::StrContains(absl::string_view(info->str, info->len), "cluster_state:ok");
+    if (info != nullptr) freeReplyObject(info);
+    auto* slots = ok ? static_cast<redisReply*>(redisCommand(context, "CLUSTER SLOTS")) : nullptr;
+    if (slots != nullptr && slots->type == REDIS_REPLY_ARRAY) {
+      std::vector<std::string> ranges;
+      int64_t covered = 0;
+      for (size_t i = 0; i < slots->elements; ++i) {
+        const redisReply* range = slots->element[i];
+        if (range->elements < 3) continue;
+        covered += range->element[1]->integer - range->element[0]->integer + 1;
+        ranges.push_back(absl::StrCat(range->element[0]->integer, "-", range->element[1]->integer,
+                                      ":", range->element[2]->element[1]->integer));
+      }
+      std::sort(ranges.begin(), ranges.end());
+      if (covered == 16384) view = absl::StrJoin(ranges, " ");
+    }
+    if (slots != nullptr) freeReplyObject(slots);
+  }
+  redisFree(context);
+  return view;
+}
+
+}  // namespace
+
+absl::Status RedisServerProcess::WaitForClusterReady(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string last;
+  while (true) {
+    std::set<std::string> views;
+    bool ready = true;
+    for (RedisServerProcess* node : nodes()) {
+      if (!node->IsRunning()) continue;
+      std::string view = ClusterView(node->port());
+      if (view.empty()) ready = false;
+      last = view;
+      views.insert(std::move(view));
+    }
+    if (ready && views.size() == 1) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the Redis Cluster did not agree on a full slot map within ",
+          absl::FormatDuration(timeout), "; last view: '", last, "'"));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
 }
 
 std::string RedisServerProcess::log_path() const {
@@ -512,6 +653,7 @@ std::vector<std::string> RedisServerProcess::Arguments(int port) const {
   } else {
     args.insert(args.end(), {"--appendonly", "no"});
   }
+  if (bus_port_ > 0) args.insert(args.end(), {"--cluster-port", absl::StrCat(bus_port_)});
   if (options_.enable_debug_command) {
     args.insert(args.end(), {"--enable-debug-command", "local"});
   }
@@ -555,6 +697,10 @@ absl::Status RedisServerProcess::Launch(int port, bool* port_taken) {
 }
 
 absl::Status RedisServerProcess::Stop() {
+  for (auto& peer : peers_) {
+    absl::Status stopped = peer->Stop();
+    if (!stopped.ok()) return stopped;
+  }
   if (process_ == nullptr) return absl::OkStatus();
   auto ended = process_->Terminate(absl::Seconds(10));
   process_.reset();
@@ -562,17 +708,26 @@ absl::Status RedisServerProcess::Stop() {
 }
 
 void RedisServerProcess::Kill() {
+  for (auto& peer : peers_) peer->Kill();
   if (process_ == nullptr) return;
   process_->Kill();
   process_.reset();
 }
 
 absl::Status RedisServerProcess::Pause() {
+  for (auto& peer : peers_) {
+    absl::Status paused = peer->Pause();
+    if (!paused.ok()) return paused;
+  }
   if (process_ == nullptr) return absl::FailedPreconditionError("redis-server is stopped");
   return process_->Signal(SIGSTOP);
 }
 
 absl::Status RedisServerProcess::Resume() {
+  for (auto& peer : peers_) {
+    absl::Status resumed = peer->Resume();
+    if (!resumed.ok()) return resumed;
+  }
   if (process_ == nullptr) return absl::FailedPreconditionError("redis-server is stopped");
   return process_->Signal(SIGCONT);
 }
@@ -586,6 +741,14 @@ absl::Status RedisServerProcess::Restart() {
   while (true) {
     bool port_taken = false;
     absl::Status launched = Launch(port_, &port_taken);
+    if (launched.ok() && is_cluster()) {
+      // Each node comes back with its nodes.conf; the cluster re-forms.
+      for (auto& peer : peers_) {
+        absl::Status restarted = peer->Restart();
+        if (!restarted.ok()) return restarted;
+      }
+      return WaitForClusterReady();
+    }
     if (launched.ok() || !port_taken || absl::Now() >= deadline) return launched;
     absl::SleepFor(absl::Milliseconds(100));
   }

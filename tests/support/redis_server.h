@@ -136,7 +136,25 @@ struct RedisServerOptions {
   std::vector<std::string> extra_args;
   // How long to wait for PING to answer PONG at start and restart.
   absl::Duration startup_timeout = absl::Seconds(5);
+  // A Redis Cluster of this many primaries (each with `cluster_replicas`
+  // replicas) instead of one server, made with `redis-cli --cluster create`.
+  // 0: one server, unless the environment has ECOACT_TEST_REDIS_CLUSTER=1,
+  // which turns every RedisServerProcess of the tests into a cluster of 3
+  // primaries (and sets ECOACT_REDIS_CLUSTER=true for the servers the test
+  // starts): the integration suite's second pass (scripts/test.sh).
+  int cluster_primaries = 0;
+  int cluster_replicas = 0;
+  // --cluster-node-timeout: how long a primary may be unreachable before
+  // its replica takes over.
+  absl::Duration cluster_node_timeout = absl::Milliseconds(1000);
+  // Never a cluster, whatever the environment says (tests of one server's
+  // behaviour).
+  bool standalone = false;
 };
+
+// True if ECOACT_TEST_REDIS_CLUSTER=1: RedisServerProcess::Start() makes
+// clusters.
+bool ClusterTestsRequested();
 
 // A private redis-server bound to 127.0.0.1 on a free port, with its data
 // directory and log in a unique temp dir. Integration tests never assume a
@@ -153,10 +171,21 @@ class RedisServerProcess {
 
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1"; }
-  // "127.0.0.1:PORT", the form --redis and ECOACT_REDIS take.
+  // "127.0.0.1:PORT", the form --redis and ECOACT_REDIS take; for a cluster
+  // every node's address, separated by commas (with --redis_cluster).
   std::string address() const;
-  // Client options pointing at this server (other fields at their defaults).
+  // Client options pointing at this server (other fields at their defaults);
+  // for a cluster, `cluster` set and every node a seed.
   RedisOptions client_options() const;
+
+  // A cluster: this object is its first node and starts, stops, kills,
+  // pauses and restarts all of them. nodes() lists them all (this first),
+  // for tests that act on one node (kill a primary, migrate a slot).
+  bool is_cluster() const { return !peers_.empty(); }
+  std::vector<RedisServerProcess*> nodes();
+  // OK once every running node says cluster_state:ok and serves every slot
+  // in its view; DEADLINE_EXCEEDED after `timeout`.
+  absl::Status WaitForClusterReady(absl::Duration timeout = absl::Seconds(20));
   const std::string& data_dir() const { return dir_; }
   std::string log_path() const;
   // The server's log (all runs, restarts included).
@@ -185,12 +214,17 @@ class RedisServerProcess {
   // Starts redis-server on `port` and waits for PONG. `*port_taken` is set
   // when the port was in use.
   absl::Status Launch(int port, bool* port_taken);
+  // Turns this started node and `options_.cluster_primaries` x (1 +
+  // replicas) - 1 new peers into one cluster.
+  absl::Status FormCluster();
 
   RedisServerOptions options_;
   std::string binary_;
   std::string dir_;
   int port_ = 0;
+  int bus_port_ = 0;  // cluster nodes: --cluster-port
   std::unique_ptr<ProcessHandle> process_;
+  std::vector<std::unique_ptr<RedisServerProcess>> peers_;
 };
 
 }  // namespace ecoact::test

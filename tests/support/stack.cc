@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/catalog/equivalents.h"
 #include "services/common/clock.h"
 
 namespace ecoact::test {
@@ -111,6 +112,23 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis,
       stack->survey_store_.get(), stack->event_store_.get(), stack->redis_.get(),
       stack->keys_.get(), stack->auth_.get(), surveys::SurveysOptions{});
 
+  stack->report_store_ =
+      std::make_unique<reports::ReportStore>(stack->redis_.get(), stack->keys_.get());
+  reports::ReportsOptions reports_options;
+  for (const auto& ward : stack->wards_->wards()) reports_options.ward_names[ward.id] = ward.name;
+  auto equivalents = catalog::ParseEquivalents(catalog::EmbeddedEquivalentsText());
+  if (!equivalents.ok()) return equivalents.status();
+  reports_options.equivalents = *std::move(equivalents);
+  stack->reports_service_ = std::make_unique<reports::ReportsServiceImpl>(
+      stack->report_store_.get(), stack->event_store_.get(), stack->redis_.get(),
+      stack->keys_.get(), stack->calendar_.get(), stack->catalog_.get(), stack->auth_.get(),
+      reports_options);
+  reports::ReportProjectorOptions report_projector_options;
+  report_projector_options.consumer = "test-reports";
+  report_projector_options.block = absl::Milliseconds(20);
+  stack->report_projector_ = std::make_unique<reports::ReportProjector>(
+      stack->redis_.get(), stack->keys_.get(), stack->calendar_.get(), report_projector_options);
+
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   server_options.health_interval = absl::Milliseconds(100);
@@ -131,6 +149,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(RedisServerProcess* redis,
   stack->server_->AddService(stack->events_service_.get(), "ecoact.v1.EventsService");
   stack->server_->AddService(stack->rewards_service_.get(), "ecoact.v1.RewardsService");
   stack->server_->AddService(stack->surveys_service_.get(), "ecoact.v1.SurveysService");
+  stack->server_->AddService(stack->reports_service_.get(), "ecoact.v1.ReportsService");
   absl::Status started = stack->server_->Start();
   if (!started.ok()) return started;
   stack->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", stack->server_->port()),
@@ -233,6 +252,17 @@ int Stack::DrainProjector() {
   int total = 0;
   for (int round = 0; round < 1000; ++round) {
     auto applied = projector_->RunOnce();
+    EXPECT_TRUE(applied.ok()) << applied.status();
+    if (!applied.ok() || *applied == 0) break;
+    total += *applied;
+  }
+  return total;
+}
+
+int Stack::DrainReports() {
+  int total = 0;
+  for (int round = 0; round < 1000; ++round) {
+    auto applied = report_projector_->RunOnce();
     EXPECT_TRUE(applied.ok()) << applied.status();
     if (!applied.ok() || *applied == 0) break;
     total += *applied;

@@ -14,6 +14,7 @@
 #include "ecoact/v1/events.grpc.pb.h"
 #include "ecoact/v1/identity.grpc.pb.h"
 #include "ecoact/v1/leaderboard.grpc.pb.h"
+#include "ecoact/v1/reports.grpc.pb.h"
 #include "ecoact/v1/rewards.grpc.pb.h"
 #include "ecoact/v1/surveys.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -26,6 +27,8 @@
 #include "services/identity/identity_service.h"
 #include "services/leaderboard/leaderboard_service.h"
 #include "services/leaderboard/projector.h"
+#include "services/reports/report_projector.h"
+#include "services/reports/reports_service.h"
 #include "services/rewards/rewards_service.h"
 #include "services/surveys/surveys_service.h"
 #include "tests/support/redis_server.h"
@@ -59,6 +62,8 @@ class Stack {
   const CityCalendar& calendar() const { return *calendar_; }
   const catalog::Catalog& catalog() const { return *catalog_; }
   leaderboard::Projector& projector() { return *projector_; }
+  // The reports projector (not started either): DrainReports() drives it.
+  reports::ReportProjector& report_projector() { return *report_projector_; }
   const TokenService& tokens() const { return *tokens_; }
   const rewards::BadgeRuleSet& badge_rules() const { return *badge_rules_; }
   // Tests write `ea:{campaigns}:def` directly, then Invalidate().
@@ -82,6 +87,7 @@ class Stack {
   std::unique_ptr<v1::EventsService::Stub> events() { return v1::EventsService::NewStub(channel_); }
   std::unique_ptr<v1::RewardsService::Stub> rewards() { return v1::RewardsService::NewStub(channel_); }
   std::unique_ptr<v1::SurveysService::Stub> surveys() { return v1::SurveysService::NewStub(channel_); }
+  std::unique_ptr<v1::ReportsService::Stub> reports() { return v1::ReportsService::NewStub(channel_); }
 
   // Creates a staff account through the API and returns its token.
   std::string StaffToken(const std::string& login);
@@ -109,6 +115,8 @@ class Stack {
                       v1::RecordActionResponse* response = nullptr);
   // Runs the projector until nothing is waiting.
   int DrainProjector();
+  // Runs the reports projector until nothing is waiting.
+  int DrainReports();
 
   static constexpr char kAdminPassword[] = "integration-admin-pw";
 
@@ -144,6 +152,9 @@ class Stack {
   std::unique_ptr<rewards::RewardsServiceImpl> rewards_service_;
   std::unique_ptr<surveys::SurveyStore> survey_store_;
   std::unique_ptr<surveys::SurveysServiceImpl> surveys_service_;
+  std::unique_ptr<reports::ReportStore> report_store_;
+  std::unique_ptr<reports::ReportsServiceImpl> reports_service_;
+  std::unique_ptr<reports::ReportProjector> report_projector_;
   std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<EcoactServer> server_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -3,6 +3,7 @@
 // (including a paired before/after change with a known effect), replays,
 // amendments, closed waves, roles, unknown ids and bad answers.
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
@@ -514,6 +515,338 @@ TEST_F(SurveysTest, AmendmentLimitAndMissingWave) {
                      "weekly", 3),
               StatusIs(grpc::StatusCode::FAILED_PRECONDITION, HasSubstr("has no after wave")));
   EXPECT_EQ(Results(survey.survey_id()).paired_size(), 0);
+}
+
+// ------------------------------------------------- behaviour link, CSV
+
+// Records one "refused a plastic bag" (61 g CO2) at `at`.
+void RecordAt(Stack& stack, const Citizen& c, absl::Time at, const std::string& request_id) {
+  v1::RecordActionRequest request;
+  request.set_request_id(request_id);
+  request.set_action_type("plastic_bag_refused");
+  request.set_quantity(1);
+  *request.mutable_occurred_at() = Ts(at);
+  v1::RecordActionResponse response;
+  grpc::Status status =
+      stack.actions()->RecordAction(Stack::Context(c.token).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+}
+
+const v1::BehaviourGroup* FindGroup(const v1::BehaviourChange& change, v1::RespondentGroup g) {
+  for (const auto& group : change.groups()) {
+    if (group.group() == g) return &group;
+  }
+  return nullptr;
+}
+
+// Generated data with a known effect: the four citizens who answered both
+// waves record twice as many actions in the week after the drive as in the
+// week before; the two who answered only BEFORE record the same number; a
+// non-respondent records a lot (must not count), and an action after the
+// after window must not count either.
+TEST_F(SurveysTest, BehaviourChangeFindsAKnownEffectInTheLedger) {
+  const std::string id = CreatePublished("survey-request-20").survey_id();
+  std::vector<Citizen> both, before_only;
+  for (int i = 0; i < 4; ++i) both.push_back(stack_->Register(absl::StrCat("Both", i), "nakahara"));
+  for (int i = 0; i < 2; ++i) before_only.push_back(stack_->Register(absl::StrCat("Once", i), "tama"));
+  Citizen outsider = stack_->Register("Outsider", "tama");
+  // The drive started at t0 - 1h: that is the reference. Two actions each
+  // in the week before it.
+  int n = 0;
+  for (auto* group : {&both, &before_only}) {
+    for (const Citizen& c : *group) {
+      RecordAt(*stack_, c, t0_ - absl::Hours(50), absl::StrCat("behaviour-", n++));
+      RecordAt(*stack_, c, t0_ - absl::Hours(75), absl::StrCat("behaviour-", n++));
+      ASSERT_TRUE(Submit(c.token, id, v1::SURVEY_WAVE_BEFORE, absl::StrCat("bresp-000", n), "weekly", 2).ok());
+    }
+  }
+  for (int i = 0; i < 5; ++i) RecordAt(*stack_, outsider, t0_ - absl::Hours(30), absl::StrCat("behaviour-", n++));
+
+  std::vector<Citizen*> everyone = {&outsider};
+  for (auto& c : both) everyone.push_back(&c);
+  for (auto& c : before_only) everyone.push_back(&c);
+  MoveTo(t0_ + absl::Hours(3), everyone);
+  for (const Citizen& c : both) {
+    ASSERT_TRUE(Submit(c.token, id, v1::SURVEY_WAVE_AFTER, absl::StrCat("aresp-000", n++), "rarely", 4).ok());
+  }
+  // In the week after: four actions each for those who answered both waves
+  // (twice as many), two for the others.
+  MoveTo(t0_ + absl::Hours(48), everyone);
+  for (const Citizen& c : both) {
+    for (int i = 0; i < 4; ++i) RecordAt(*stack_, c, stack_->now(), absl::StrCat("behaviour-", n++));
+  }
+  for (const Citizen& c : before_only) {
+    for (int i = 0; i < 2; ++i) RecordAt(*stack_, c, stack_->now(), absl::StrCat("behaviour-", n++));
+  }
+  for (int i = 0; i < 10; ++i) RecordAt(*stack_, outsider, stack_->now(), absl::StrCat("behaviour-", n++));
+  // After the one-week after window (it ends at t0 - 1h + 7 days).
+  MoveTo(t0_ + absl::Hours(24 * 8), everyone);
+  for (int i = 0; i < 5; ++i) RecordAt(*stack_, both[0], stack_->now(), absl::StrCat("behaviour-", n++));
+
+  v1::GetBehaviourChangeRequest request;
+  request.set_survey_id(id);
+  request.set_weeks(1);
+  v1::BehaviourChange change;
+  grpc::Status status =
+      stack_->surveys()->GetBehaviourChange(Stack::Context(admin_).get(), request, &change);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(change.reference_time()),
+            absl::ToUnixMillis(t0_ - absl::Hours(1)));
+  EXPECT_EQ(change.respondents_total(), 6);
+  EXPECT_EQ(change.respondents_analysed(), 6);
+  EXPECT_EQ(change.respondents_capped(), 0);
+  ASSERT_EQ(change.groups_size(), 4);
+
+  const v1::BehaviourGroup* all = FindGroup(change, v1::RESPONDENT_GROUP_ALL);
+  ASSERT_NE(all, nullptr);
+  EXPECT_EQ(all->respondents(), 6);
+  EXPECT_EQ(all->before().actions(), 12);
+  EXPECT_EQ(all->after().actions(), 4 * 4 + 2 * 2);
+
+  const v1::BehaviourGroup* paired = FindGroup(change, v1::RESPONDENT_GROUP_BOTH_WAVES);
+  ASSERT_NE(paired, nullptr);
+  EXPECT_EQ(paired->respondents(), 4);
+  EXPECT_DOUBLE_EQ(paired->before().mean_actions(), 2.0);
+  EXPECT_DOUBLE_EQ(paired->after().mean_actions(), 4.0);
+  EXPECT_DOUBLE_EQ(paired->mean_action_change(), 2.0);
+  EXPECT_DOUBLE_EQ(paired->sd_action_change(), 0.0);
+  EXPECT_EQ(paired->increased(), 4);
+  EXPECT_GT(paired->before().co2_grams(), 0);
+  EXPECT_EQ(paired->after().co2_grams(), 2 * paired->before().co2_grams());
+  EXPECT_DOUBLE_EQ(paired->mean_co2_change_grams(),
+                   static_cast<double>(paired->before().co2_grams()) / 4);
+  EXPECT_EQ(paired->after().active_respondents(), 4);
+
+  const v1::BehaviourGroup* once = FindGroup(change, v1::RESPONDENT_GROUP_BEFORE_ONLY);
+  ASSERT_NE(once, nullptr);
+  EXPECT_EQ(once->respondents(), 2);
+  EXPECT_DOUBLE_EQ(once->mean_action_change(), 0.0);
+  EXPECT_EQ(once->unchanged(), 2);
+  const v1::BehaviourGroup* late = FindGroup(change, v1::RESPONDENT_GROUP_AFTER_ONLY);
+  ASSERT_NE(late, nullptr);
+  EXPECT_EQ(late->respondents(), 0);
+  EXPECT_DOUBLE_EQ(late->before().mean_actions(), 0.0);
+
+  // An explicit reference time moves the windows: from t0 + 30 h, the
+  // "before" week holds every earlier action of the respondents (12) and
+  // the "after" week the later ones, the late five of both[0] included.
+  request.mutable_reference_time()->CopyFrom(Ts(t0_ + absl::Hours(30)));
+  ASSERT_TRUE(stack_->surveys()
+                  ->GetBehaviourChange(Stack::Context(admin_).get(), request, &change)
+                  .ok());
+  all = FindGroup(change, v1::RESPONDENT_GROUP_ALL);
+  ASSERT_NE(all, nullptr);
+  EXPECT_EQ(all->before().actions(), 12);
+  EXPECT_EQ(all->after().actions(), 20 + 5);
+}
+
+TEST_F(SurveysTest, BehaviourChangeBadInputAndRoles) {
+  const std::string id = CreatePublished("survey-request-21").survey_id();
+  Citizen a = stack_->Register("Aoi", "nakahara");
+  v1::GetBehaviourChangeRequest request;
+  request.set_survey_id(id);
+  v1::BehaviourChange out;
+  for (int weeks : {0, -1, 27}) {
+    request.set_weeks(weeks);
+    EXPECT_THAT(stack_->surveys()->GetBehaviourChange(Stack::Context(admin_).get(), request, &out),
+                StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("weeks must be 1 to 26")));
+  }
+  request.set_weeks(2);
+  EXPECT_THAT(stack_->surveys()->GetBehaviourChange(Stack::Context(a.token).get(), request, &out),
+              StatusIs(grpc::StatusCode::PERMISSION_DENIED));
+  request.set_survey_id("sv-unknown");
+  EXPECT_THAT(stack_->surveys()->GetBehaviourChange(Stack::Context(admin_).get(), request, &out),
+              StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("unknown survey")));
+  // A campaign survey whose campaign definition cannot be read (the fixture
+  // stores "{}") needs an explicit reference time.
+  v1::CreateSurveyRequest design = Design("survey-request-22");
+  design.clear_event_id();
+  design.set_campaign_id("denim-nov");
+  v1::Survey survey;
+  ASSERT_TRUE(Create(design, &survey).ok());
+  request.set_survey_id(survey.survey_id());
+  EXPECT_THAT(stack_->surveys()->GetBehaviourChange(Stack::Context(admin_).get(), request, &out),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("pass reference_time")));
+  *request.mutable_reference_time() = Ts(t0_);
+  ASSERT_TRUE(
+      stack_->surveys()->GetBehaviourChange(Stack::Context(admin_).get(), request, &out).ok());
+  EXPECT_EQ(out.respondents_total(), 0);
+  EXPECT_EQ(out.groups(0).respondents(), 0);
+}
+
+// Reads a whole CSV export; the status of the stream.
+grpc::Status ExportCsv(Stack& stack, const std::string& token,
+                       const v1::ExportSurveyCsvRequest& request, std::string* csv,
+                       int64_t* rows = nullptr) {
+  auto context = Stack::Context(token);
+  auto reader = stack.surveys()->ExportSurveyCsv(context.get(), request);
+  v1::SurveyCsvChunk chunk;
+  csv->clear();
+  int64_t n = 0;
+  while (reader->Read(&chunk)) {
+    csv->append(chunk.csv());
+    n += chunk.rows();
+  }
+  if (rows) *rows = n;
+  return reader->Finish();
+}
+
+std::vector<std::string> Lines(const std::string& csv) {
+  std::vector<std::string> lines = absl::StrSplit(csv, "\r\n", absl::SkipEmpty());
+  return lines;
+}
+
+TEST_F(SurveysTest, CsvExportHasPseudonymsAnswersAndAggregates) {
+  const std::string id = CreatePublished("survey-request-23").survey_id();
+  Citizen a = stack_->Register("Aoi", "nakahara");
+  Citizen b = stack_->Register("Ben", "nakahara");
+  ASSERT_TRUE(Submit(a.token, id, v1::SURVEY_WAVE_BEFORE, "csv-resp-0001", "weekly", 2, 12.5).ok());
+  // Free text a spreadsheet would run as a formula, with a comma and quotes.
+  v1::SubmitResponseRequest r;
+  r.set_request_id("csv-resp-0002");
+  r.set_survey_id(id);
+  r.set_wave(v1::SURVEY_WAVE_BEFORE);
+  auto* q = r.add_answers();
+  q->set_question_id("often");
+  q->add_option_ids("monthly");
+  q = r.add_answers();
+  q->set_question_id("care");
+  q->set_scale(5);
+  q = r.add_answers();
+  q->set_question_id("note");
+  q->set_text("=HYPERLINK(\"x\"), ok");
+  v1::SubmitResponseResult ignored;
+  ASSERT_TRUE(stack_->surveys()->SubmitResponse(Stack::Context(b.token).get(), r, &ignored).ok());
+  // Amended once: revision 2.
+  r.set_request_id("csv-resp-0003");
+  ASSERT_TRUE(stack_->surveys()->SubmitResponse(Stack::Context(b.token).get(), r, &ignored).ok());
+  MoveTo(t0_ + absl::Hours(3), {&a});
+  ASSERT_TRUE(Submit(a.token, id, v1::SURVEY_WAVE_AFTER, "csv-resp-0004", "rarely", 4).ok());
+
+  v1::ExportSurveyCsvRequest request;
+  request.set_survey_id(id);
+  request.set_format(v1::SURVEY_CSV_FORMAT_RESPONSES);
+  std::string csv;
+  int64_t rows = 0;
+  ASSERT_TRUE(ExportCsv(*stack_, admin_, request, &csv, &rows).ok());
+  EXPECT_EQ(rows, 3);
+  std::vector<std::string> lines = Lines(csv);
+  ASSERT_EQ(lines.size(), 4u) << csv;
+  EXPECT_EQ(lines[0], "respondent,wave,revision,often,care,kg,note");
+  // No account id and no nickname anywhere.
+  for (const std::string& secret : {a.account_id, b.account_id, std::string("Aoi"),
+                                    std::string("Ben")}) {
+    EXPECT_EQ(csv.find(secret), std::string::npos) << secret;
+  }
+  std::map<std::string, std::vector<std::string>> by_row;  // "<wave> <often>" -> fields
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> f = absl::StrSplit(lines[i], ',');
+    ASSERT_GE(f.size(), 7u) << lines[i];
+    EXPECT_THAT(f[0], ::testing::MatchesRegex("r-[0-9a-f]{16}"));
+    by_row[absl::StrCat(f[1], " ", f[3])] = f;
+  }
+  ASSERT_EQ(by_row.size(), 3u) << csv;
+  const auto& a_before = by_row["before weekly"];
+  const auto& a_after = by_row["after rarely"];
+  const auto& b_before = by_row["before monthly"];
+  EXPECT_EQ(a_before[0], a_after[0]);  // one pseudonym for both waves
+  EXPECT_NE(a_before[0], b_before[0]);
+  EXPECT_EQ(a_before[2], "1");
+  EXPECT_EQ(a_before[4], "2");
+  EXPECT_EQ(a_before[5], "12.5");
+  EXPECT_EQ(b_before[2], "2");  // amended once
+  EXPECT_EQ(b_before[4], "5");
+  EXPECT_EQ(b_before[6], "");   // free text withheld by default
+  EXPECT_EQ(csv.find("HYPERLINK"), std::string::npos);
+
+  // Pseudonyms are stable across exports; free text on request, quoted and
+  // guarded against formula injection.
+  request.set_include_free_text(true);
+  std::string with_text;
+  ASSERT_TRUE(ExportCsv(*stack_, admin_, request, &with_text).ok());
+  EXPECT_NE(with_text.find(absl::StrCat(b_before[0], ",before,2,monthly,5,,\"'=HYPERLINK(\"\"x\"\"), ok\"")),
+            std::string::npos)
+      << with_text;
+
+  // Another survey gives the same citizen another pseudonym.
+  const std::string other = CreatePublished("survey-request-24").survey_id();
+  MoveTo(t0_, {&a});
+  ASSERT_TRUE(Submit(a.token, other, v1::SURVEY_WAVE_BEFORE, "csv-resp-0005", "weekly", 3).ok());
+  v1::ExportSurveyCsvRequest other_request = request;
+  other_request.set_survey_id(other);
+  std::string other_csv;
+  ASSERT_TRUE(ExportCsv(*stack_, admin_, other_request, &other_csv).ok());
+  EXPECT_EQ(other_csv.find(a_before[0]), std::string::npos);
+
+  // Aggregates: GetSurveyResults as rows.
+  MoveTo(t0_ + absl::Hours(5));
+  request.set_format(v1::SURVEY_CSV_FORMAT_AGGREGATES);
+  request.set_include_free_text(false);
+  ASSERT_TRUE(ExportCsv(*stack_, admin_, request, &csv, &rows).ok());
+  lines = Lines(csv);
+  EXPECT_EQ(lines[0], "wave,question_id,type,measure,key,value");
+  EXPECT_EQ(rows, static_cast<int64_t>(lines.size()) - 1);
+  EXPECT_THAT(lines, ::testing::Contains("before,,,responses,,2"));
+  EXPECT_THAT(lines, ::testing::Contains("after,,,responses,,1"));
+  EXPECT_THAT(lines, ::testing::Contains("before,often,single_choice,option,weekly,1"));
+  EXPECT_THAT(lines, ::testing::Contains("before,care,scale,scale,5,1"));
+  EXPECT_THAT(lines, ::testing::Contains("before,care,scale,mean,,3.5"));
+  EXPECT_THAT(lines, ::testing::Contains("both,,,paired_respondents,,1"));
+  EXPECT_THAT(lines, ::testing::Contains("both,care,scale,paired_mean_change,,2"));
+}
+
+TEST_F(SurveysTest, CsvExportBadInputAndRoles) {
+  const std::string id = CreatePublished("survey-request-25").survey_id();
+  Citizen a = stack_->Register("Aoi", "nakahara");
+  v1::ExportSurveyCsvRequest request;
+  request.set_survey_id(id);
+  std::string csv;
+  EXPECT_THAT(ExportCsv(*stack_, admin_, request, &csv),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                       HasSubstr("format must be RESPONSES or AGGREGATES")));
+  request.set_format(v1::SURVEY_CSV_FORMAT_AGGREGATES);
+  request.set_include_free_text(true);
+  EXPECT_THAT(ExportCsv(*stack_, admin_, request, &csv),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("RESPONSES format only")));
+  request.set_include_free_text(false);
+  EXPECT_THAT(ExportCsv(*stack_, a.token, request, &csv),
+              StatusIs(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_THAT(ExportCsv(*stack_, "", request, &csv),
+              StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+  request.set_survey_id("sv-unknown");
+  EXPECT_THAT(ExportCsv(*stack_, admin_, request, &csv),
+              StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("unknown survey")));
+  // No responses: the header row alone.
+  request.set_survey_id(id);
+  request.set_format(v1::SURVEY_CSV_FORMAT_RESPONSES);
+  int64_t rows = -1;
+  ASSERT_TRUE(ExportCsv(*stack_, admin_, request, &csv, &rows).ok());
+  EXPECT_EQ(csv, "respondent,wave,revision,often,care,kg,note\r\n");
+  EXPECT_EQ(rows, 0);
+}
+
+TEST_F(SurveysTest, ExportMyDataIncludesTheCallersResponses) {
+  const std::string id = CreatePublished("survey-request-26").survey_id();
+  Citizen a = stack_->Register("Aoi", "nakahara");
+  Citizen b = stack_->Register("Ben", "nakahara");
+  ASSERT_TRUE(Submit(a.token, id, v1::SURVEY_WAVE_BEFORE, "my-resp-0001", "weekly", 2, 7).ok());
+  ASSERT_TRUE(Submit(a.token, id, v1::SURVEY_WAVE_BEFORE, "my-resp-0002", "monthly", 3, 7).ok());
+  ASSERT_TRUE(Submit(b.token, id, v1::SURVEY_WAVE_BEFORE, "my-resp-0003", "rarely", 5).ok());
+  v1::ExportMyDataResponse data;
+  ASSERT_TRUE(stack_->identity()->ExportMyData(Stack::Context(a.token).get(), {}, &data).ok());
+  ASSERT_EQ(data.survey_responses_size(), 1);
+  EXPECT_FALSE(data.survey_responses_truncated());
+  const v1::ExportedSurveyResponse& mine = data.survey_responses(0);
+  EXPECT_EQ(mine.survey_id(), id);
+  EXPECT_EQ(mine.wave(), v1::SURVEY_WAVE_BEFORE);
+  EXPECT_EQ(mine.revision(), 2);
+  ASSERT_EQ(mine.answers_size(), 3);  // by question id: care, kg, often
+  EXPECT_EQ(mine.answers(0).question_id(), "care");
+  EXPECT_EQ(mine.answers(0).scale(), 3);
+  EXPECT_EQ(mine.answers(1).question_id(), "kg");
+  EXPECT_DOUBLE_EQ(mine.answers(1).number(), 7);
+  EXPECT_EQ(mine.answers(2).question_id(), "often");
+  EXPECT_THAT(mine.answers(2).option_ids(), ::testing::ElementsAre("monthly"));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // rate, paired before/after change).
 #include "services/surveys/surveys.h"
 
+#include <cmath>
+
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -258,6 +260,77 @@ TEST(AggregateTest, EvenMedianAndNoEventAndNoResponses) {
   EXPECT_EQ(r.paired_respondents(), 0);
   EXPECT_EQ(r.paired(0).pairs(), 0);
   EXPECT_DOUBLE_EQ(r.paired(0).mean_change(), 0);
+}
+
+RespondentActivity Activity(bool before, bool after, int64_t n_before, int64_t n_after) {
+  RespondentActivity a;
+  a.answered_before = before;
+  a.answered_after = after;
+  a.actions_before = n_before;
+  a.actions_after = n_after;
+  a.co2_before = 100 * n_before;
+  a.co2_after = 100 * n_after;
+  return a;
+}
+
+TEST(BehaviourTest, GroupsMeansAndPairedChange) {
+  // Both waves: changes +1, +3 (mean 2, sample sd sqrt(2)); before only: -1.
+  std::vector<RespondentActivity> people = {Activity(true, true, 1, 2), Activity(true, true, 2, 5),
+                                            Activity(true, false, 3, 2)};
+  v1::BehaviourChange out;
+  AggregateBehaviour(people, true, &out);
+  ASSERT_EQ(out.groups_size(), 4);
+  const v1::BehaviourGroup& all = out.groups(0);
+  EXPECT_EQ(all.group(), v1::RESPONDENT_GROUP_ALL);
+  EXPECT_EQ(all.respondents(), 3);
+  EXPECT_EQ(all.before().actions(), 6);
+  EXPECT_EQ(all.after().actions(), 9);
+  EXPECT_DOUBLE_EQ(all.before().mean_actions(), 2);
+  EXPECT_DOUBLE_EQ(all.after().mean_co2_grams(), 300);
+  EXPECT_EQ(all.increased(), 2);
+  EXPECT_EQ(all.decreased(), 1);
+  const v1::BehaviourGroup& both = out.groups(1);
+  EXPECT_EQ(both.group(), v1::RESPONDENT_GROUP_BOTH_WAVES);
+  EXPECT_DOUBLE_EQ(both.mean_action_change(), 2);
+  EXPECT_DOUBLE_EQ(both.sd_action_change(), std::sqrt(2.0));
+  EXPECT_DOUBLE_EQ(both.mean_co2_change_grams(), 200);
+  EXPECT_EQ(out.groups(2).group(), v1::RESPONDENT_GROUP_BEFORE_ONLY);
+  EXPECT_DOUBLE_EQ(out.groups(2).mean_action_change(), -1);
+  EXPECT_DOUBLE_EQ(out.groups(2).sd_action_change(), 0);  // one person: no spread
+  EXPECT_EQ(out.groups(3).respondents(), 0);
+  EXPECT_DOUBLE_EQ(out.groups(3).before().mean_actions(), 0);
+
+  v1::BehaviourChange one_wave;
+  AggregateBehaviour(people, false, &one_wave);
+  EXPECT_EQ(one_wave.groups_size(), 1);
+}
+
+TEST(CsvTest, PseudonymsAreKeyedAndStable) {
+  const std::string p = Pseudonym("salt-1", "account-a");
+  EXPECT_THAT(p, ::testing::MatchesRegex("r-[0-9a-f]{16}"));
+  EXPECT_EQ(p, Pseudonym("salt-1", "account-a"));
+  EXPECT_NE(p, Pseudonym("salt-2", "account-a"));
+  EXPECT_NE(p, Pseudonym("salt-1", "account-b"));
+  EXPECT_EQ(p.find("account"), std::string::npos);
+}
+
+TEST(CsvTest, ResponseRowsFollowTheQuestions) {
+  v1::Survey survey;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    questions { question_id: "pick" type: QUESTION_TYPE_MULTIPLE_CHOICE }
+    questions { question_id: "scale" type: QUESTION_TYPE_SCALE }
+    questions { question_id: "num" type: QUESTION_TYPE_NUMBER }
+    questions { question_id: "text" type: QUESTION_TYPE_FREE_TEXT }
+  )pb", &survey));
+  EXPECT_EQ(ResponsesCsvHeader(survey), "respondent,wave,revision,pick,scale,num,text\r\n");
+  StoredResponse r;
+  r["pick"].options = {"a", "c"};
+  r["num"].number = -2.5;
+  r["text"].text = "+call me";
+  EXPECT_EQ(ResponsesCsvRow(survey, "r-00", v1::SURVEY_WAVE_AFTER, 3, r, false),
+            "r-00,after,3,a;c,,-2.5,\r\n");
+  EXPECT_EQ(ResponsesCsvRow(survey, "r-00", v1::SURVEY_WAVE_AFTER, 3, r, true),
+            "r-00,after,3,a;c,,-2.5,'+call me\r\n");
 }
 
 }  // namespace
