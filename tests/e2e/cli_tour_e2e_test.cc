@@ -51,7 +51,8 @@ class CliTourTest : public ::testing::Test {
                      int* exit_code = nullptr) {
     const std::string command =
         absl::StrCat(ECOACT_CLI_BINARY, " --server=", server_->server_target(),
-                     server_->split() ? " --routes=" + server_->routes_flag() : "", " --session=", dir_, "/", session, ".json ", args, " 2>&1");
+                     server_->split() ? " --routes=" + server_->routes_flag() : "",
+                     " --session=", dir_, "/", session, ".json ", args, " 2>&1");
     FILE* pipe = popen(command.c_str(), "r");
     EXPECT_NE(pipe, nullptr);
     std::string out;

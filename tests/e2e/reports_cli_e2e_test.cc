@@ -1,5 +1,6 @@
 // Impact reports end to end through the command-line client: redis-server
-// and ecoact_server run as processes (with the reports projector), citizens
+// and ecoact_server run as processes (with the reports projector; split.*:
+// each service's own process, `ecoact report` through its --routes), citizens
 // record actions with `ecoact record`, anyone reads `ecoact report`, an
 // admin streams `ecoact report export` to a CSV file, and `ecoact_rebuild
 // --reports` recounts the figures on the live system without changing them.
@@ -33,6 +34,7 @@ class ReportsCliTest : public ::testing::Test {
     options.binary = ECOACT_SERVER_BINARY;
     options.admin_password = kAdminPassword;
     options.extra_args = {"--ledger_shards=4"};
+    if (SplitRequested()) options.split_binaries = SplitBinaries(ECOACT_SERVICES_DIR);
     auto server = EcoactServerProcess::Start(*redis_, options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -56,7 +58,8 @@ class ReportsCliTest : public ::testing::Test {
   std::string Ecoact(const std::string& session, const std::string& args, int expected = 0) {
     int code = 0;
     std::string out =
-        Run(absl::StrCat(ECOACT_CLI_BINARY, " --server=127.0.0.1:", server_->options().port,
+        Run(absl::StrCat(ECOACT_CLI_BINARY, " --server=", server_->server_target(),
+                         server_->split() ? " --routes=" + server_->routes_flag() : "",
                          " --session=", dir_, "/", session, ".json ", args),
             &code);
     EXPECT_EQ(code, expected) << "ecoact " << args << "\n" << out;

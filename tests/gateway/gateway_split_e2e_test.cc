@@ -118,13 +118,17 @@ TEST_F(GatewaySplitTest, EveryServiceAnswersThroughItsOwnRoute) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_THAT(board, HasSubstr("\"nickname\":\"Mika\""));
-  for (const char* rpc : {"ecoact.v1.RewardsService/ListMyBadges",
-                          "ecoact.v1.EventsService/ListEvents",
-                          "ecoact.v1.SurveysService/ListSurveys"}) {
+  for (const char* rpc :
+       {"ecoact.v1.RewardsService/ListMyBadges", "ecoact.v1.EventsService/ListEvents",
+        "ecoact.v1.SurveysService/ListSurveys"}) {
     auto reply = Post(rpc, json::object(), token);
     ASSERT_TRUE(reply) << rpc;
     EXPECT_EQ(reply->status, 200) << rpc << ": " << reply->body;
   }
+  // Reports need a scope even for their simplest read.
+  auto report = Post("ecoact.v1.ReportsService/GetImpactReport", {{"scope", "SCOPE_CITY"}}, token);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->status, 200) << report->body;
   httplib::Client client("127.0.0.1", port_);
   auto health = client.Get("/healthz");
   ASSERT_TRUE(health);

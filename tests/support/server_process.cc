@@ -26,8 +26,8 @@ bool SplitRequested() {
 
 std::map<std::string, std::string> SplitBinaries(const std::string& services_dir) {
   std::map<std::string, std::string> binaries;
-  for (const char* name :
-       {"identity", "catalog", "actions", "leaderboard", "events", "rewards", "surveys"}) {
+  for (const char* name : {"identity", "catalog", "actions", "leaderboard", "events", "rewards",
+                           "surveys", "reports"}) {
     std::string service = absl::StrCat("ecoact.v1.", name, "Service");
     service[10] = absl::ascii_toupper(service[10]);  // ecoact.v1.Identity...
     binaries[service] = absl::StrCat(services_dir, "/", name, "/", name, "_server");
