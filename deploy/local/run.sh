@@ -8,11 +8,12 @@
 #   deploy/local/run.sh --detach   return once all is up; deploy/local/stop.sh stops it
 #   deploy/local/run.sh --split    the split deployment (also ECOACT_SPLIT=1): each
 #       service's own binary (identity_server, actions_server, ...) as its own
-#       process on its own loopback port, ECOACT_PORT+1 .. ECOACT_PORT+7
+#       process on its own loopback port, ECOACT_PORT+1 .. ECOACT_PORT+8
 #       (7701 identity, 7702 actions, 7703 catalog, 7704 leaderboard, 7705
-#       events, 7706 rewards, 7707 surveys), the gateway routed to them
-#       (--routes); the CLI needs ECOACT_ROUTES, which .data/routes holds.
-#       Only the leaderboard process runs the projector.
+#       events, 7706 rewards, 7707 surveys, 7708 reports), the gateway routed
+#       to them (--routes); the CLI needs ECOACT_ROUTES, which .data/routes
+#       holds. The leaderboard process runs the boards' projector, the
+#       reports process the reports' projector.
 #
 # Environment:
 #   ECOACT_PORT (7700), ECOACT_REDIS_PORT (6390)   loopback ports
@@ -90,7 +91,7 @@ if [[ "${split}" == true ]]; then
   offset=1
   for entry in identity:IdentityService actions:ActionsService catalog:CatalogService \
     leaderboard:LeaderboardService events:EventsService rewards:RewardsService \
-    surveys:SurveysService; do
+    surveys:SurveysService reports:ReportsService; do
     split_services+=("${entry%%:*}:ecoact.v1.${entry#*:}:$((port + offset))")
     offset=$((offset + 1))
   done
@@ -107,8 +108,8 @@ done
   die "ECOACT_HTTP_PORT ${http_port} is also ECOACT_PORT or ECOACT_REDIS_PORT"
 for p in "${service_ports[@]}"; do
   [[ "${p}" != "${redis_port}" && "${p}" != "${http_port}" ]] ||
-    die "the split services' ports $((port + 1))-$((port + 7)) include ECOACT_REDIS_PORT or" \
-      "ECOACT_HTTP_PORT; pick other ports"
+    die "the split services' ports $((port + 1))-$((port + ${#service_ports[@]})) include" \
+      "ECOACT_REDIS_PORT or ECOACT_HTTP_PORT; pick other ports"
 done
 case "${redis_fsync}" in
   everysec | always) ;;
@@ -125,7 +126,7 @@ chmod 700 "${data}"
 for entry in gateway:ecoact_gateway server:ecoact_server redis:redis-server \
   identity:identity_server actions:actions_server catalog:catalog_server \
   leaderboard:leaderboard_server events:events_server rewards:rewards_server \
-  surveys:surveys_server; do
+  surveys:surveys_server reports:reports_server; do
   name="${entry%%:*}" program="${entry#*:}"
   pid="$(cat "${data}/${name}.pid" 2>/dev/null || true)"
   if [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null &&

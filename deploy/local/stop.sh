@@ -56,7 +56,7 @@ fi
 
 # The split deployment's services: SIGTERM to all, then wait for each.
 split_pids=()
-for name in identity actions catalog leaderboard events rewards surveys; do
+for name in identity actions catalog leaderboard events rewards surveys reports; do
   if pid="$(live_pid "${name}" "${name}_server")"; then
     log "stopping ${name}_server (pid ${pid})"
     kill -TERM "${pid}" 2>/dev/null || true
