@@ -144,6 +144,8 @@ class Client {
   Client(GlobalOptions options, std::shared_ptr<const RoutedChannels> channels);
 
   const GlobalOptions& options() const { return options_; }
+  // Every service's channel (--server and --routes).
+  const RoutedChannels& channels() const { return *channels_; }
   v1::IdentityService::Stub& identity() { return *identity_; }
   v1::CatalogService::Stub& catalog() { return *catalog_; }
   v1::ActionsService::Stub& actions() { return *actions_; }

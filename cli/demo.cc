@@ -151,13 +151,17 @@ CitizenPlan PlanCitizen(uint64_t seed, int index) {
 
 class Demo {
  public:
-  Demo(std::shared_ptr<grpc::Channel> channel, const DemoOptions& options)
+  Demo(const RoutedChannels& channels, const DemoOptions& options)
       : options_(options),
-        identity_(v1::IdentityService::NewStub(channel)),
-        actions_(v1::ActionsService::NewStub(channel)),
-        events_(v1::EventsService::NewStub(channel)),
-        rewards_(v1::RewardsService::NewStub(channel)),
-        surveys_(v1::SurveysService::NewStub(channel)) {}
+        identity_(
+            v1::IdentityService::NewStub(channels.For(v1::IdentityService::service_full_name()))),
+        actions_(
+            v1::ActionsService::NewStub(channels.For(v1::ActionsService::service_full_name()))),
+        events_(v1::EventsService::NewStub(channels.For(v1::EventsService::service_full_name()))),
+        rewards_(
+            v1::RewardsService::NewStub(channels.For(v1::RewardsService::service_full_name()))),
+        surveys_(
+            v1::SurveysService::NewStub(channels.For(v1::SurveysService::service_full_name()))) {}
 
   absl::StatusOr<DemoSummary> Run();
 
@@ -608,9 +612,8 @@ absl::StatusOr<DemoSummary> Demo::Run() {
 
 }  // namespace
 
-absl::StatusOr<DemoSummary> RunDemo(std::shared_ptr<grpc::Channel> channel,
-                                    const DemoOptions& options) {
-  Demo demo(std::move(channel), options);
+absl::StatusOr<DemoSummary> RunDemo(const RoutedChannels& channels, const DemoOptions& options) {
+  Demo demo(channels, options);
   return demo.Run();
 }
 

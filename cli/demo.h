@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/routes.h"
 
 namespace ecoact::demo {
 
@@ -67,10 +68,9 @@ struct DemoSummary {
   double actions_per_second = 0;
 };
 
-// Seeds the pilot through `channel`. An error names the step and the
-// server's status.
-absl::StatusOr<DemoSummary> RunDemo(std::shared_ptr<grpc::Channel> channel,
-                                    const DemoOptions& options);
+// Seeds the pilot through `channels` (each service's own in a split
+// deployment). An error names the step and the server's status.
+absl::StatusOr<DemoSummary> RunDemo(const RoutedChannels& channels, const DemoOptions& options);
 
 // SplitMix64: a tiny PRNG with the same sequence everywhere (unlike the
 // distributions of <random>, whose output is implementation-defined).

@@ -32,12 +32,7 @@ int Demo(Client& client, const Invocation& in) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   };
-  auto channel = OpenChannel(client.options().server, client.options().tls);
-  if (!channel.ok()) {
-    Client::Fail(channel.status().message());
-    return kExitError;
-  }
-  absl::StatusOr<demo::DemoSummary> summary = demo::RunDemo(*channel, options);
+  absl::StatusOr<demo::DemoSummary> summary = demo::RunDemo(client.channels(), options);
   if (!summary.ok()) {
     Client::Fail(absl::StrCat("demo: ", summary.status().message()));
     return kExitError;

@@ -457,10 +457,10 @@ namespace {
 
 // The services the CLI calls: the names --routes may route.
 std::set<std::string> CalledServices() {
-  return {v1::IdentityService::service_full_name(),    v1::CatalogService::service_full_name(),
-          v1::ActionsService::service_full_name(),     v1::LeaderboardService::service_full_name(),
-          v1::EventsService::service_full_name(),      v1::RewardsService::service_full_name(),
-          v1::SurveysService::service_full_name(),     v1::ReportsService::service_full_name()};
+  return {v1::IdentityService::service_full_name(), v1::CatalogService::service_full_name(),
+          v1::ActionsService::service_full_name(),  v1::LeaderboardService::service_full_name(),
+          v1::EventsService::service_full_name(),   v1::RewardsService::service_full_name(),
+          v1::SurveysService::service_full_name(),  v1::ReportsService::service_full_name()};
 }
 
 }  // namespace
@@ -468,14 +468,17 @@ std::set<std::string> CalledServices() {
 Client::Client(GlobalOptions options, std::shared_ptr<const RoutedChannels> channels)
     : options_(std::move(options)),
       channels_(std::move(channels)),
-      identity_(v1::IdentityService::NewStub(
-          channels_->For(v1::IdentityService::service_full_name()))),
-      catalog_(v1::CatalogService::NewStub(channels_->For(v1::CatalogService::service_full_name()))),
-      actions_(v1::ActionsService::NewStub(channels_->For(v1::ActionsService::service_full_name()))),
+      identity_(
+          v1::IdentityService::NewStub(channels_->For(v1::IdentityService::service_full_name()))),
+      catalog_(
+          v1::CatalogService::NewStub(channels_->For(v1::CatalogService::service_full_name()))),
+      actions_(
+          v1::ActionsService::NewStub(channels_->For(v1::ActionsService::service_full_name()))),
       leaderboard_(v1::LeaderboardService::NewStub(
           channels_->For(v1::LeaderboardService::service_full_name()))),
       events_(v1::EventsService::NewStub(channels_->For(v1::EventsService::service_full_name()))),
-      rewards_(v1::RewardsService::NewStub(channels_->For(v1::RewardsService::service_full_name()))),
+      rewards_(
+          v1::RewardsService::NewStub(channels_->For(v1::RewardsService::service_full_name()))),
       surveys_(
           v1::SurveysService::NewStub(channels_->For(v1::SurveysService::service_full_name()))),
       reports_(
