@@ -145,6 +145,10 @@ absl::StatusOr<std::vector<SlotRange>> FetchSlots(const std::string& address,
   if (reply == nullptr) {
     status = absl::UnavailableError(
         absl::StrCat("redis cluster: ", address, ": CLUSTER SLOTS: ", context->errstr));
+  } else if (reply->type == REDIS_REPLY_ERROR && absl::StartsWith(reply->str, "NOAUTH")) {
+    // A password is needed (none configured): say so, not "not a cluster node".
+    status = RedisErrorToStatus(absl::StrCat("redis cluster: ", address, ": CLUSTER SLOTS"),
+                                std::string(reply->str, reply->len));
   } else if (reply->type == REDIS_REPLY_ERROR) {
     status = absl::FailedPreconditionError(absl::StrCat(
         "redis cluster: ", address, " is not a cluster node: ", std::string(reply->str, reply->len)));

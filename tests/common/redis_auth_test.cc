@@ -264,6 +264,16 @@ TEST(RedisAuthClusterTest, ClusterWithRequirepassAndMasterauthServesAnAuthentica
               StatusIs(absl::StatusCode::kUnavailable,
                        AllOf(HasSubstr("refused the credentials for user default"),
                              Not(HasSubstr(kWrongPassword)))));
+
+  // No password: the slot map fetch says NOAUTH and names the option, not
+  // "not a cluster node".
+  RedisOptions missing = (*cluster)->client_options();
+  missing.password.clear();
+  RedisClient without(missing);
+  EXPECT_THAT(without.Command({"GET", absl::StrCat(prefix, ":x")}),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("NOAUTH"), HasSubstr("--redis_password_file"),
+                             Not(HasSubstr("not a cluster node")))));
 }
 
 }  // namespace
