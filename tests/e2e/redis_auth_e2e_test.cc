@@ -233,6 +233,24 @@ TEST_F(RedisAuthE2eTest, UnreadablePasswordFileStopsStartUpNamingTheVariable) {
   EXPECT_EQ(ended->exit_code, 2);
   EXPECT_THAT((*started)->ReadLog(),
               AllOf(HasSubstr("ECOACT_REDIS_PASSWORD_FILE"), HasSubstr("no-such-file")));
+
+  // An empty file, and a user without a password, are mistakes too.
+  const std::string empty = PasswordFile("empty", "");
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"ECOACT_REDIS_PASSWORD_FILE", empty},
+                                                        {"ECOACT_REDIS_USER", "ecoact"}}) {
+    ProcessOptions bad = process;
+    bad.env.erase("ECOACT_REDIS_PASSWORD_FILE");
+    bad.env[name] = value;
+    auto run = ProcessHandle::Start(bad);
+    ASSERT_TRUE(run.ok()) << run.status();
+    auto exit = (*run)->Wait(absl::Seconds(20));
+    ASSERT_TRUE(exit.ok()) << exit.status();
+    EXPECT_EQ(exit->exit_code, 2) << name;
+    EXPECT_THAT((*run)->ReadLog(), HasSubstr(name == "ECOACT_REDIS_USER"
+                                                 ? "needs --redis_password_file"
+                                                 : "is empty"));
+  }
 }
 
 }  // namespace
