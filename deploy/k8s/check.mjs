@@ -11,7 +11,9 @@
 //   - the gateway's ECOACT_ROUTES names rendered Services and routes every
 //     ecoact.v1 service of the Ingress;
 //   - every gRPC service of protos/ecoact/v1 has an Ingress route;
-//   - no Secret is committed.
+//   - no Secret is committed;
+//   - the Redis password file ECOACT_REDIS_PASSWORD_FILE names is mounted
+//     from a Secret in every container whose config names it.
 //
 //   node deploy/k8s/check.mjs [OVERLAY_DIR...]     (default: every overlay)
 // Exits 1 and names each problem (object, field, rule) when one is found.
@@ -134,6 +136,20 @@ export async function checkObjects(objects, { services = [] } = {}) {
     for (const source of (pod.containers ?? []).flatMap((container) => container.envFrom ?? [])) {
       if (source.configMapRef && !names("ConfigMap").has(source.configMapRef.name)) {
         problems.push(`${where}: envFrom names ConfigMap ${source.configMapRef.name}, which is not rendered`);
+      }
+    }
+    // The Redis password file a container's config names must be on a
+    // volume from a Secret, or the process stops at start-up without it.
+    for (const container of pod.containers ?? []) {
+      for (const source of container.envFrom ?? []) {
+        const config = byKind("ConfigMap").find((map) => map.metadata.name === source.configMapRef?.name);
+        const file = config?.data?.ECOACT_REDIS_PASSWORD_FILE;
+        if (!file) continue;
+        const mount = (container.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+        const volume = (pod.volumes ?? []).find((v) => v.name === mount?.name);
+        if (!volume?.secret?.secretName) {
+          problems.push(`${where} container ${container.name}: ECOACT_REDIS_PASSWORD_FILE ${file} is not on a volume mounted from a Secret`);
+        }
       }
     }
   }

@@ -1,7 +1,11 @@
 #include "services/common/config.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -35,6 +39,14 @@ ABSL_FLAG(int, redis_pool_size, 16,
           "Redis connections kept per process with --redis_mode=pool");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(2),
           "Timeout of one Redis round trip; also the connect timeout / 4");
+ABSL_FLAG(std::string, redis_user, "",
+          "Redis ACL user to log in as (env ECOACT_REDIS_USER); empty: Redis's \"default\" "
+          "user, i.e. requirepass. Needs --redis_password_file. docs/security.md");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "File holding the Redis password, e.g. a mounted Kubernetes Secret (env "
+          "ECOACT_REDIS_PASSWORD_FILE); read once at start-up, trailing newline stripped. "
+          "Every connection sends AUTH with it first. Empty: no AUTH (a Redis on loopback "
+          "without a password). docs/security.md \"Redis credentials\"");
 ABSL_FLAG(std::string, key_prefix, "ea",
           "Prefix of every Redis key; lets several deployments share one Redis");
 ABSL_FLAG(int, ledger_shards, 16,
@@ -95,6 +107,48 @@ ABSL_FLAG(int, max_threads, 64,
           "instead of waiting on a thread (a hung Redis must not pile threads up)");
 
 namespace ecoact {
+namespace {
+
+// --redis_user and --redis_password_file into `redis`. The password comes
+// from a file only, never a flag (visible in ps) nor the environment (in
+// `docker inspect`, /proc/PID/environ and every child process); messages
+// name the file, never its content.
+absl::Status ReadRedisCredentials(RedisOptions* redis) {
+  redis->user = absl::GetFlag(FLAGS_redis_user);
+  const std::string path = absl::GetFlag(FLAGS_redis_password_file);
+  if (path.empty()) {
+    if (!redis->user.empty()) {
+      return absl::InvalidArgumentError(
+          "--redis_user (ECOACT_REDIS_USER) needs --redis_password_file "
+          "(ECOACT_REDIS_PASSWORD_FILE)");
+    }
+    return absl::OkStatus();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--redis_password_file (ECOACT_REDIS_PASSWORD_FILE): cannot open '", path,
+                     "': ", std::strerror(errno)));
+  }
+  std::string password((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--redis_password_file (ECOACT_REDIS_PASSWORD_FILE): cannot read '", path, "'"));
+  }
+  // `echo pw > file` and Kubernetes Secrets made from such files end in a
+  // newline that is not part of the password.
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+    password.pop_back();
+  }
+  if (password.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--redis_password_file (ECOACT_REDIS_PASSWORD_FILE): '", path, "' is empty"));
+  }
+  redis->password = std::move(password);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
   CommonConfig config;
@@ -139,6 +193,8 @@ absl::StatusOr<CommonConfig> CommonConfigFromFlags() {
   if (config.redis.command_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--redis_timeout must be positive");
   }
+  absl::Status credentials = ReadRedisCredentials(&config.redis);
+  if (!credentials.ok()) return credentials;
   config.key_prefix = absl::GetFlag(FLAGS_key_prefix);
   if (config.key_prefix.empty() || absl::StrContains(config.key_prefix, '{')) {
     return absl::InvalidArgumentError("--key_prefix must be non-empty and contain no '{'");

@@ -23,7 +23,8 @@ namespace ecoact {
 struct CommonConfig {
   std::string listen;             // --listen HOST:PORT
   RedisOptions redis;             // --redis, --redis_mode, --redis_connections,
-                                  // --redis_pool_size, --redis_timeout
+                                  // --redis_pool_size, --redis_timeout,
+                                  // --redis_user, --redis_password_file
   std::string key_prefix;         // --key_prefix
   int ledger_shards = 16;         // --ledger_shards
   std::string time_zone;          // --time_zone

@@ -160,21 +160,96 @@ bool IdleConnectionUsable(redisContext* context) {
   return ::poll(&socket, 1, 0) == 0;
 }
 
-// A blocking connection to `options`' address, or UNAVAILABLE naming it.
-absl::StatusOr<redisContext*> ConnectTo(const RedisOptions& options) {
-  redisContext* context = redisConnectWithTimeout(options.host.c_str(), options.port,
-                                                  absl::ToTimeval(options.connect_timeout));
+// How long a client fails new connections at once after Redis refused its
+// credentials (RedisClient::LoginGate).
+constexpr absl::Duration kRefusedLoginHoldOff = absl::Seconds(1);
+
+std::string RedisUserName(const RedisOptions& options) {
+  return options.user.empty() ? "default" : options.user;
+}
+
+}  // namespace
+
+namespace redis_internal {
+
+absl::StatusOr<redisContext*> ConnectAndAuthenticate(const std::string& host, int port,
+                                                     const RedisOptions& options,
+                                                     bool* refused) {
+  if (refused != nullptr) *refused = false;
+  redisContext* context =
+      redisConnectWithTimeout(host.c_str(), port, absl::ToTimeval(options.connect_timeout));
   if (context == nullptr) return absl::UnavailableError("redis: out of memory");
   if (context->err != 0) {
-    std::string message = absl::StrFormat("cannot reach Redis at %s:%d: %s", options.host,
-                                          options.port, context->errstr);
+    std::string message =
+        absl::StrFormat("cannot reach Redis at %s:%d: %s", host, port, context->errstr);
     redisFree(context);
     return absl::UnavailableError(message);
+  }
+  redisSetTimeout(context, absl::ToTimeval(options.command_timeout));
+  if (options.password.empty()) return context;
+  std::vector<const char*> argv = {"AUTH"};
+  std::vector<size_t> lengths = {4};
+  if (!options.user.empty()) {
+    argv.push_back(options.user.data());
+    lengths.push_back(options.user.size());
+  }
+  argv.push_back(options.password.data());
+  lengths.push_back(options.password.size());
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  absl::Status status;
+  if (reply == nullptr) {
+    status = absl::UnavailableError(absl::StrFormat(
+        "redis %s:%d: AUTH: %s", host, port,
+        context->errstr[0] != '\0' ? context->errstr : "connection lost"));
+  } else if (reply->type == REDIS_REPLY_ERROR) {
+    // Redis's reply ("WRONGPASS invalid username-password pair or user is
+    // disabled.") never repeats the password.
+    if (refused != nullptr) *refused = true;
+    status = absl::UnavailableError(absl::StrFormat(
+        "Redis at %s:%d refused the credentials for user %s (--redis_user, "
+        "--redis_password_file): %s",
+        host, port, RedisUserName(options), absl::string_view(reply->str, reply->len)));
+  }
+  if (reply != nullptr) freeReplyObject(reply);
+  if (!status.ok()) {
+    redisFree(context);
+    return status;
   }
   return context;
 }
 
-}  // namespace
+}  // namespace redis_internal
+
+// After Redis refused this client's credentials, its new connections fail
+// at once with the same status for kRefusedLoginHoldOff instead of logging
+// in again: a wrong password then costs Redis about one refused AUTH per
+// client and second, not one per call (no storm of logins under load, nor
+// of "refused" lines in Redis's ACL LOG). Tried again afterwards, since an
+// operator may fix the user on Redis (ACL SETUSER) without restarting us.
+class RedisClient::LoginGate {
+ public:
+  absl::StatusOr<redisContext*> Connect(const RedisOptions& options) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (absl::Now() < refused_until_) return refusal_;
+    }
+    bool refused = false;
+    auto context =
+        redis_internal::ConnectAndAuthenticate(options.host, options.port, options, &refused);
+    if (refused) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      refused_until_ = absl::Now() + kRefusedLoginHoldOff;
+      refusal_ = context.status();
+    }
+    return context;
+  }
+
+ private:
+  std::mutex mutex_;
+  absl::Time refused_until_ = absl::InfinitePast();
+  absl::Status refusal_;
+};
 
 RedisDeadlineScope::RedisDeadlineScope(absl::Time deadline) : previous_(call_deadline) {
   call_deadline = std::min(previous_, deadline);
@@ -203,6 +278,13 @@ absl::Status RedisErrorToStatus(absl::string_view what, const std::string& error
       absl::StartsWith(error, "TRYAGAIN") || absl::StartsWith(error, "BUSY") ||
       absl::StartsWith(error, "CLUSTERDOWN")) {
     return absl::UnavailableError(message);
+  }
+  // The connection is up but not logged in, or Redis dropped the login (a
+  // password changed under us): a deployment fault, not the caller's.
+  if (absl::StartsWith(error, "NOAUTH") || absl::StartsWith(error, "WRONGPASS")) {
+    return absl::UnavailableError(absl::StrCat(
+        message, " (Redis wants credentials: set --redis_password_file / "
+                 "ECOACT_REDIS_PASSWORD_FILE, and --redis_user for an ACL user)"));
   }
   return absl::InternalError(message);
 }
@@ -278,7 +360,8 @@ class RedisClient::MultiplexedConnection {
     std::vector<RedisValue> replies;
   };
 
-  explicit MultiplexedConnection(const RedisOptions& options) : options_(options) {
+  MultiplexedConnection(const RedisOptions& options, LoginGate* login)
+      : options_(options), login_(login) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -412,7 +495,7 @@ class RedisClient::MultiplexedConnection {
   std::string Where() const { return absl::StrFormat("redis %s:%d", options_.host, options_.port); }
 
   absl::Status Connect() {
-    ASSIGN_OR_RETURN(redisContext * context, ConnectTo(options_));
+    ASSIGN_OR_RETURN(redisContext * context, login_->Connect(options_));
     // Our own poll()-driven I/O on hiredis's socket, parsed by its reader.
     int flags = ::fcntl(context->fd, F_GETFL);
     if (flags < 0 || ::fcntl(context->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
@@ -482,6 +565,7 @@ class RedisClient::MultiplexedConnection {
   }
 
   const RedisOptions options_;
+  LoginGate* const login_;
   std::mutex mutex_;
   std::condition_variable queued_;
   std::vector<std::unique_ptr<Request>> queue_;
@@ -494,14 +578,15 @@ class RedisClient::MultiplexedConnection {
   std::thread thread_;
 };
 
-RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
+RedisClient::RedisClient(RedisOptions options)
+    : options_(std::move(options)), login_(std::make_unique<LoginGate>()) {
   if (options_.cluster) {
     cluster_ = std::make_unique<Cluster>(options_);
     return;
   }
   if (options_.mode == RedisMode::kPipelined) {
     for (int i = 0; i < std::max(1, options_.connections); ++i) {
-      multiplexed_.push_back(std::make_unique<MultiplexedConnection>(options_));
+      multiplexed_.push_back(std::make_unique<MultiplexedConnection>(options_, login_.get()));
     }
   }
 }
@@ -515,9 +600,7 @@ RedisClient::~RedisClient() {
 }
 
 absl::StatusOr<redisContext*> RedisClient::Connect() {
-  ASSIGN_OR_RETURN(redisContext * context, ConnectTo(options_));
-  redisSetTimeout(context, absl::ToTimeval(options_.command_timeout));
-  return context;
+  return login_->Connect(options_);
 }
 
 absl::StatusOr<redisContext*> RedisClient::Acquire() {

@@ -91,6 +91,13 @@ struct RedisOptions {
   // `connections`) per primary.
   bool cluster = false;
   std::vector<std::string> cluster_seeds;
+  // Credentials (--redis_user, --redis_password_file; docs/security.md
+  // "Redis credentials"): with a password, every new connection sends AUTH
+  // before any other command (pool, pipelined, cluster nodes, slot-map
+  // fetches, reconnects). An empty user logs in as Redis's "default" user
+  // (requirepass). No password: no AUTH. Never logged nor put in a status.
+  std::string user;
+  std::string password;
 };
 
 // "pool" or "pipelined".
@@ -120,7 +127,9 @@ using RedisReplyCallback = std::function<void(absl::StatusOr<RedisValue>)>;
 using RedisPipelineCallback = std::function<void(absl::StatusOr<std::vector<RedisValue>>)>;
 
 // An error reply as a status: UNAVAILABLE for LOADING, MASTERDOWN, TRYAGAIN
-// and BUSY (retry later), INTERNAL otherwise; `what` names the command.
+// and BUSY (retry later), and for NOAUTH/WRONGPASS (Redis wants other
+// credentials: the message says which option to set), INTERNAL otherwise;
+// `what` names the command.
 absl::Status RedisErrorToStatus(absl::string_view what, const std::string& error);
 
 // "host:port" -> options with that address.
@@ -197,6 +206,7 @@ class RedisClient {
  private:
   class Cluster;
   class Lease;
+  class LoginGate;
   class MultiplexedConnection;
   absl::StatusOr<std::vector<RedisValue>> PoolPipeline(
       const std::vector<std::vector<std::string>>& commands);
@@ -206,6 +216,7 @@ class RedisClient {
   absl::Status IoError(redisContext* context) const;
 
   RedisOptions options_;
+  std::unique_ptr<LoginGate> login_;  // every connection's AUTH (pool and pipelined)
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<redisContext*> idle_;

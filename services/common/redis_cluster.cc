@@ -132,20 +132,23 @@ absl::StatusOr<std::vector<SlotRange>> FetchSlots(const std::string& address,
   if (!SplitAddress(address, &host, &port)) {
     return absl::InvalidArgumentError(absl::StrCat("redis cluster: bad node address '", address, "'"));
   }
-  redisContext* context =
-      redisConnectWithTimeout(host.c_str(), port, absl::ToTimeval(options.connect_timeout));
-  if (context == nullptr || context->err != 0) {
-    std::string error = context != nullptr ? context->errstr : "out of memory";
-    if (context != nullptr) redisFree(context);
-    return absl::UnavailableError(absl::StrCat("redis cluster: cannot reach ", address, ": ", error));
+  // Logged in like every other connection (AUTH first, when configured).
+  auto connected = redis_internal::ConnectAndAuthenticate(host, port, options);
+  if (!connected.ok()) {
+    return absl::Status(connected.status().code(),
+                        absl::StrCat("redis cluster: ", connected.status().message()));
   }
-  redisSetTimeout(context, absl::ToTimeval(options.command_timeout));
+  redisContext* context = *connected;
   auto* reply = static_cast<redisReply*>(redisCommand(context, "CLUSTER SLOTS"));
   absl::Status status;
   std::vector<SlotRange> ranges;
   if (reply == nullptr) {
     status = absl::UnavailableError(
         absl::StrCat("redis cluster: ", address, ": CLUSTER SLOTS: ", context->errstr));
+  } else if (reply->type == REDIS_REPLY_ERROR && absl::StartsWith(reply->str, "NOAUTH")) {
+    // A password is needed (none configured): say so, not "not a cluster node".
+    status = RedisErrorToStatus(absl::StrCat("redis cluster: ", address, ": CLUSTER SLOTS"),
+                                std::string(reply->str, reply->len));
   } else if (reply->type == REDIS_REPLY_ERROR) {
     status = absl::FailedPreconditionError(absl::StrCat(
         "redis cluster: ", address, " is not a cluster node: ", std::string(reply->str, reply->len)));

@@ -70,6 +70,16 @@ test("dangling references and committed secrets are refused", async () => {
   assert.match(problems, /Secret\/leak: secrets are never committed/);
 });
 
+test("a container whose config names a Redis password file must mount it from a Secret", async () => {
+  const objects = render("pilot");
+  const deployment = objects.find((object) => object.kind === "Deployment" && object.metadata.name === "actions");
+  const config = objects.filter((object) => object.kind === "ConfigMap");
+  assert.deepEqual(await checkObjects([deployment, ...config]), []);
+  delete deployment.spec.template.spec.containers[0].volumeMounts;
+  const problems = (await checkObjects([deployment, ...config])).join("\n");
+  assert.match(problems, /container actions: ECOACT_REDIS_PASSWORD_FILE .* not on a volume mounted from a Secret/);
+});
+
 test("an unknown kind is refused rather than skipped", async () => {
   const problems = await checkObjects([{ apiVersion: "apps/v1", kind: "Deplyoment", metadata: { name: "typo" } }]);
   assert.deepEqual(problems, ["Deplyoment/typo: unknown apiVersion/kind apps/v1 Deplyoment"]);

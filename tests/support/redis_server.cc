@@ -119,15 +119,32 @@ bool TryConnect(const std::string& host, int port, absl::Duration timeout) {
   return connected;
 }
 
+// A connection to 127.0.0.1:port with `timeout` on connect and commands,
+// logged in with `password` if not empty; null, or a context with err set,
+// when that fails.
+redisContext* ConnectToTestRedis(int port, absl::Duration timeout, const std::string& password) {
+  redisContext* context = redisConnectWithTimeout("127.0.0.1", port, absl::ToTimeval(timeout));
+  if (context == nullptr || context->err != 0) return context;
+  if (redisSetTimeout(context, absl::ToTimeval(timeout)) != REDIS_OK) {
+    context->err = REDIS_ERR_IO;
+    return context;
+  }
+  if (password.empty()) return context;
+  auto* auth = static_cast<redisReply*>(redisCommand(context, "AUTH %b", password.data(),
+                                                     password.size()));
+  if (auth == nullptr || auth->type == REDIS_REPLY_ERROR) context->err = REDIS_ERR_OTHER;
+  if (auth != nullptr) freeReplyObject(auth);
+  return context;
+}
+
 // PONG from the redis-server with pid `pid` on 127.0.0.1:port. Checking the
 // pid guards against a foreign server that owns the port while ours fails to
 // bind it.
-bool RedisAnswers(int port, pid_t pid) {
-  const timeval timeout = absl::ToTimeval(absl::Milliseconds(250));
-  redisContext* context = redisConnectWithTimeout("127.0.0.1", port, timeout);
+bool RedisAnswers(int port, pid_t pid, const std::string& password) {
+  redisContext* context = ConnectToTestRedis(port, absl::Milliseconds(250), password);
   if (context == nullptr) return false;
   bool ready = false;
-  if (context->err == 0 && redisSetTimeout(context, timeout) == REDIS_OK) {
+  if (context->err == 0) {
     auto* pong = static_cast<redisReply*>(redisCommand(context, "PING"));
     if (pong != nullptr && pong->type == REDIS_REPLY_STATUS &&
         absl::string_view(pong->str, pong->len) == "PONG") {
@@ -530,6 +547,7 @@ RedisOptions RedisServerProcess::client_options() const {
   options.host = host();
   options.port = port_;
   options.cluster = is_cluster();
+  options.password = options_.password;
   for (const auto& peer : peers_) {
     options.cluster_seeds.push_back(absl::StrCat(peer->host(), ":", peer->port()));
   }
@@ -563,6 +581,9 @@ absl::Status RedisServerProcess::FormCluster() {
   create.args.insert(create.args.end(), {"--cluster-replicas",
                                          absl::StrCat(options_.cluster_replicas), "--cluster-yes"});
   create.log_path = absl::StrCat(dir_, "/cluster-create.log");
+  // From the environment rather than -a: no "using a password on the
+  // command line" warning, and not in ps.
+  if (!options_.password.empty()) create.env["REDISCLI_AUTH"] = options_.password;
   auto process = ProcessHandle::Start(create);
   if (!process.ok()) return process.status();
   auto ended = (*process)->Wait(absl::Seconds(60));
@@ -577,12 +598,11 @@ namespace {
 
 // "first-last:port ..." as the node at `port` sees the slot map, or "" if
 // its state is not ok (or it does not answer).
-std::string ClusterView(int port) {
-  const timeval timeout = absl::ToTimeval(absl::Milliseconds(500));
-  redisContext* context = redisConnectWithTimeout("127.0.0.1", port, timeout);
+std::string ClusterView(int port, const std::string& password) {
+  redisContext* context = ConnectToTestRedis(port, absl::Milliseconds(500), password);
   if (context == nullptr) return "";
   std::string view;
-  if (context->err == 0 && redisSetTimeout(context, timeout) == REDIS_OK) {
+  if (context->err == 0) {
     auto* info = static_cast<redisReply*>(redisCommand(context, "CLUSTER INFO"));
     const bool ok = info != nullptr && info->type == REDIS_REPLY_STRING &&
                     absl::StrContains(absl::string_view(info->str, info->len), "cluster_state:ok");
@@ -617,7 +637,7 @@ absl::Status RedisServerProcess::WaitForClusterReady(absl::Duration timeout) {
     bool ready = true;
     for (RedisServerProcess* node : nodes()) {
       if (!node->IsRunning()) continue;
-      std::string view = ClusterView(node->port());
+      std::string view = ClusterView(node->port(), options_.password);
       if (view.empty()) ready = false;
       last = view;
       views.insert(std::move(view));
@@ -657,6 +677,10 @@ std::vector<std::string> RedisServerProcess::Arguments(int port) const {
   if (options_.enable_debug_command) {
     args.insert(args.end(), {"--enable-debug-command", "local"});
   }
+  if (!options_.password.empty()) {
+    args.insert(args.end(),
+                {"--requirepass", options_.password, "--masterauth", options_.password});
+  }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;
 }
@@ -681,7 +705,7 @@ absl::Status RedisServerProcess::Launch(int port, bool* port_taken) {
                                                  process->exit_info()->ToString(), "): ",
                                                  Tail(log, 2048)));
     }
-    if (RedisAnswers(port, process->pid())) {
+    if (RedisAnswers(port, process->pid(), options_.password)) {
       process_ = std::move(process);
       return absl::OkStatus();
     }

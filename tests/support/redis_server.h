@@ -150,6 +150,11 @@ struct RedisServerOptions {
   // Never a cluster, whatever the environment says (tests of one server's
   // behaviour).
   bool standalone = false;
+  // `--requirepass` (and `--masterauth`, for a cluster's replicas): clients
+  // must AUTH with it. The harness's own connections (start-up PING, cluster
+  // create and checks) log in with it and client_options() carries it.
+  // Empty (the default): no password. ACL users: `--user ...` in extra_args.
+  std::string password;
 };
 
 // True if ECOACT_TEST_REDIS_CLUSTER=1: RedisServerProcess::Start() makes
@@ -174,8 +179,9 @@ class RedisServerProcess {
   // "127.0.0.1:PORT", the form --redis and ECOACT_REDIS take; for a cluster
   // every node's address, separated by commas (with --redis_cluster).
   std::string address() const;
-  // Client options pointing at this server (other fields at their defaults);
-  // for a cluster, `cluster` set and every node a seed.
+  // Client options pointing at this server (other fields at their defaults,
+  // the password of RedisServerOptions set); for a cluster, `cluster` set and
+  // every node a seed.
   RedisOptions client_options() const;
 
   // A cluster: this object is its first node and starts, stops, kills,
