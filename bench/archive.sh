@@ -47,8 +47,10 @@ ledger_bytes() {
 ledger_entries=0
 for key in $("${cli[@]}" --scan --pattern '*:ledger'); do
   ledger_entries=$((ledger_entries + $("${cli[@]}" XLEN "$key")))
-  # A projector that has read and acknowledged everything.
+  # Both projectors (ecoact_archive requires their groups), having read and
+  # acknowledged everything.
   "${cli[@]}" XGROUP CREATE "$key" boards '$' >/dev/null
+  "${cli[@]}" XGROUP CREATE "$key" reports '$' >/dev/null
 done
 used_before=$(used)
 ledger_before=$(ledger_bytes)

@@ -19,6 +19,7 @@ PACKAGES=(
   libcpp-httplib-dev   # the HTTP/JSON gateway (services/gateway) and its tests' HTTP client
   zlib1g-dev   # the ledger archive segments (services/archive)
   redis-server
+  locales   # localedef: a test runs redis-server under en_US.UTF-8 (tests/leaderboard)
   googletest libgtest-dev libgmock-dev
   procps openssl
   nghttp2-client jq   # bench/h2load.sh (h2load, nghttp); the bench scripts read and merge JSON

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "services/common/status_macros.h"
 
@@ -21,6 +23,12 @@ ABSL_FLAG(int64_t, archive_trim_batch, 1000,
 ABSL_FLAG(absl::Duration, archive_lease_ttl, absl::Minutes(10),
           "Lifetime of the archiver's lease (renewed per segment); another run waits that long "
           "after a crash (10s to 24h)");
+ABSL_FLAG(std::string, archive_required_groups, "boards,reports",
+          "Ledger consumer groups (comma-separated) that must exist on every shard stream, "
+          "and have acknowledged the entries, before ecoact_archive trims them: every "
+          "projector's group (leaderboard \"boards\", reports \"reports\"). A missing one "
+          "stops the run (exit code 3) so that a projector deployed later does not start on a "
+          "trimmed ledger; leave a group out only if its service is never deployed");
 
 namespace ecoact::archive {
 
@@ -52,6 +60,22 @@ absl::StatusOr<ArchiveConfig> ArchiveConfigFromFlags() {
   if (o.lease_ttl < absl::Seconds(10) || o.lease_ttl > absl::Hours(24)) {
     return absl::InvalidArgumentError(
         "--archive_lease_ttl (ECOACT_ARCHIVE_LEASE_TTL) must be in [10s, 24h]");
+  }
+  o.required_groups.clear();
+  for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_archive_required_groups), ',',
+                                               absl::SkipWhitespace())) {
+    name = absl::StripAsciiWhitespace(name);
+    if (name.find_first_of(" \t") != absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--archive_required_groups (ECOACT_ARCHIVE_REQUIRED_GROUPS): \"", name,
+          "\" is not a consumer group name"));
+    }
+    o.required_groups.emplace_back(name);
+  }
+  if (o.required_groups.empty()) {
+    return absl::InvalidArgumentError(
+        "--archive_required_groups (ECOACT_ARCHIVE_REQUIRED_GROUPS) must name at least one "
+        "consumer group, e.g. boards,reports");
   }
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);

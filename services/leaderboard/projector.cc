@@ -39,16 +39,10 @@ Projector::Projector(RedisClient* redis, const KeySpace* keys, const CityCalenda
 Projector::~Projector() { Stop(); }
 
 absl::Status Projector::EnsureGroups() {
-  std::vector<std::vector<std::string>> commands;
-  for (int shard = 0; shard < keys_->shards(); ++shard) {
-    commands.push_back({"XGROUP", "CREATE", keys_->Ledger(shard), options_.group, "0", "MKSTREAM"});
-  }
-  ASSIGN_OR_RETURN(std::vector<RedisValue> replies, redis_->Pipeline(commands));
-  for (const RedisValue& reply : replies) {
-    if (reply.IsError() && !absl::StartsWith(reply.str, "BUSYGROUP")) {
-      return absl::InternalError(absl::StrCat("XGROUP CREATE: ", reply.str));
-    }
-  }
+  // A group created on a trimmed ledger is logged as an error (the boards
+  // then lack the archived entries until a rebuild with --archive_dir).
+  RETURN_IF_ERROR(
+      archive::CreateConsumerGroups(redis_, *keys_, options_.group, "leaderboards").status());
   groups_ready_ = true;
   return absl::OkStatus();
 }
@@ -550,6 +544,8 @@ absl::StatusOr<RebuildReport> RebuildBoards(RedisClient* redis, const KeySpace& 
                                             const CityCalendar& calendar,
                                             const BoardOptions& options, absl::Time now,
                                             int64_t min_actions, archive::ArchiveStore* archive) {
+  // Refused before the projector is paused: a trimmed ledger needs the archive.
+  RETURN_IF_ERROR(archive::CheckLedgerComplete(redis, archive, keys));
   RebuildReport report;
   // Pause any projector: take its lease for as long as the rebuild can take,
   // then let an in-flight projector cycle finish before reading the ledger.

@@ -5,8 +5,9 @@
 //   build/services/leaderboard/ecoact_rebuild --redis=127.0.0.1:6390 --rewards
 //   build/services/leaderboard/ecoact_rebuild --redis=127.0.0.1:6390 --reports
 // With --archive_dir, each shard's archived entries (ecoact_archive) are read
-// before what is left of its stream, so boards and rewards come out the same
-// after archiving as before.
+// before what is left of its stream, so boards, rewards and reports come out
+// the same after archiving as before. Without it, once a stream has been
+// trimmed, the rebuild refuses (exit code 3) and changes nothing.
 // Boards are safe to rebuild while the services run; rewards are not (they
 // overwrite all-time totals with figures read earlier), so they must be
 // asked for, with the actions and events services stopped.
@@ -47,16 +48,17 @@ int main(int argc, char** argv) {
   if (!archive_config.ok()) ecoact::ExitWithConfigError(archive_config.status());
   auto archive = ecoact::archive::OpenArchive(*archive_config);
   if (!archive.ok()) ecoact::ExitWithConfigError(archive.status());
-  if (absl::GetFlag(FLAGS_reports) && !archive_config->directory.empty()) {
-    // The reports rebuild recounts from the streams in Redis only: the
-    // archived months would drop out of the reports (docs/operations.md).
-    ecoact::ExitWithConfigError(absl::FailedPreconditionError(
-        "--reports cannot read the ledger archive yet: rebuilding the reports would drop the "
-        "archived entries' figures; run --reports before archiving starts, or not at all "
-        "once entries are archived"));
-  }
   ecoact::RedisClient redis(config->redis);
   ecoact::KeySpace keys(config->key_prefix, config->ledger_shards);
+  // Before anything is rewritten: once ecoact_archive has trimmed a stream,
+  // the streams alone (or a wrong --archive_dir) would give partial numbers.
+  if (absl::Status complete =
+          ecoact::archive::CheckLedgerComplete(&redis, archive->get(), keys);
+      !complete.ok()) {
+    std::fprintf(stderr, "rebuild refused, nothing changed: %s\n",
+                 std::string(complete.message()).c_str());
+    return complete.code() == absl::StatusCode::kFailedPrecondition ? 3 : 1;
+  }
   const absl::Time started = absl::Now();
   auto report = ecoact::leaderboard::RebuildBoards(&redis, keys, *calendar, options->boards,
                                                    absl::Now(), options->min_actions,
@@ -78,7 +80,9 @@ int main(int argc, char** argv) {
               static_cast<long long>(report->stale_boards_removed));
   if (absl::GetFlag(FLAGS_reports)) {
     const absl::Time reports_started = absl::Now();
-    auto reports = ecoact::reports::RebuildReports(&redis, keys, *calendar);
+    ecoact::reports::RebuildOptions reports_options;
+    reports_options.archive = archive->get();
+    auto reports = ecoact::reports::RebuildReports(&redis, keys, *calendar, reports_options);
     if (!reports.ok()) {
       std::fprintf(stderr, "reports rebuild failed: %s\n",
                    std::string(reports.status().message()).c_str());

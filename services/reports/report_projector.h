@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "services/archive/archive_store.h"
 #include "services/common/keys.h"
 #include "services/common/ledger_format.h"
 #include "services/common/periods.h"
@@ -111,6 +112,9 @@ struct RebuildOptions {
   size_t chunk = 5000;
   // Tests only: called after every chunk, before the lease is renewed.
   std::function<void()> after_chunk;
+  // The ledger archive (ecoact_archive), read before each shard stream;
+  // null: the streams alone, refused once a stream has been trimmed.
+  archive::ArchiveStore* archive = nullptr;
 };
 
 // Deletes every report key and counts the whole ledger again, shard by
@@ -119,7 +123,8 @@ struct RebuildOptions {
 // rebuild stopped, without counting an entry twice). Safe while actions are
 // recorded. A rebuild that lost the lease or a shard's ownership stops at
 // once with ABORTED (the report keys are then incomplete until a rebuild
-// completes: run it again).
+// completes: run it again). FAILED_PRECONDITION, before anything changes,
+// if a stream was trimmed beyond `options.archive`.
 absl::StatusOr<ReportsRebuild> RebuildReports(RedisClient* redis, const KeySpace& keys,
                                               const CityCalendar& calendar,
                                               const RebuildOptions& options = {});

@@ -111,6 +111,9 @@ absl::StatusOr<RewardsRebuildReport> RebuildRewards(
     RedisClient* redis, const KeySpace& keys, const CityCalendar& calendar,
     const BadgeRuleSet& rules, const std::vector<CampaignDefinition>& campaigns,
     archive::ArchiveStore* archive) {
+  // Shards are rewritten one by one: refuse before the first when a trimmed
+  // stream lacks its archive.
+  RETURN_IF_ERROR(archive::CheckLedgerComplete(redis, archive, keys));
   std::map<std::string, BadgeRule> campaign_badges;
   for (const CampaignDefinition& c : campaigns) {
     if (c.individual_target > 0) campaign_badges[c.id] = CampaignBadge(c);

@@ -56,8 +56,22 @@ TEST(ArchiveCommandTest, ArchivesTrimsAndTheRebuildReadsTheArchive) {
   // The retention is counted on the stream ids (recording time): let one
   // second pass so that a 1 s retention covers every entry.
   absl::SleepFor(absl::Milliseconds(1100));
-  auto [code, out] = RunCommand(absl::StrCat(ECOACT_ARCHIVE_BINARY, Common(*stack),
-                                             " --archive_dir=", dir, " --ledger_retention=1s"));
+  const std::string archive_command = absl::StrCat(ECOACT_ARCHIVE_BINARY, Common(*stack),
+                                                   " --archive_dir=", dir,
+                                                   " --ledger_retention=1s");
+  // The reports projector has not run yet (its group does not exist): the
+  // run refuses with exit code 3 and says which group, trimming nothing.
+  auto [code, out] = RunCommand(archive_command);
+  ASSERT_EQ(code, 3) << out;
+  EXPECT_THAT(out, HasSubstr("\"reports\""));
+  EXPECT_THAT(out, HasSubstr("nothing was trimmed"));
+  const std::string stream = stack->keys().Ledger(stack->keys().ShardOf(citizen.account_id));
+  auto untouched = stack->redis().Command({"XLEN", stream});
+  ASSERT_THAT(untouched, IsOk());
+  EXPECT_EQ(untouched->integer, 3);
+
+  stack->DrainReports();
+  std::tie(code, out) = RunCommand(archive_command);
   ASSERT_EQ(code, 0) << out;
   EXPECT_THAT(out, HasSubstr("archived 3 ledger entries"));
   EXPECT_THAT(out, HasSubstr("trimmed 3 from Redis"));
@@ -67,10 +81,19 @@ TEST(ArchiveCommandTest, ArchivesTrimsAndTheRebuildReadsTheArchive) {
   EXPECT_EQ(length->integer, 0);
 
   ASSERT_THAT(stack->redis().Command({"DEL", board}), IsOk());
+  // Without the archive the rebuild refuses and changes nothing.
+  std::tie(code, out) = RunCommand(absl::StrCat(ECOACT_REBUILD_BINARY, Common(*stack), " --reports"));
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_THAT(out, HasSubstr("--archive_dir"));
+  auto still_gone = stack->redis().Command({"EXISTS", board});
+  ASSERT_THAT(still_gone, IsOk());
+  EXPECT_EQ(still_gone->integer, 0);
+
   std::tie(code, out) = RunCommand(
-      absl::StrCat(ECOACT_REBUILD_BINARY, Common(*stack), " --archive_dir=", dir));
+      absl::StrCat(ECOACT_REBUILD_BINARY, Common(*stack), " --reports --archive_dir=", dir));
   ASSERT_EQ(code, 0) << out;
   EXPECT_THAT(out, HasSubstr("from 3 ledger entries"));
+  EXPECT_THAT(out, HasSubstr("rebuilt impact reports from 3 ledger entries"));
   auto rebuilt = stack->redis().Command({"ZSCORE", board, citizen.account_id});
   ASSERT_THAT(rebuilt, IsOk());
   EXPECT_EQ(rebuilt->str, score->str);
@@ -87,6 +110,9 @@ TEST(ArchiveCommandTest, BadFlagsNameTheVariable) {
   std::tie(code, out) = RunCommand(binary + " --archive_trim_batch=0");
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("ECOACT_ARCHIVE_TRIM_BATCH"));
+  std::tie(code, out) = RunCommand("ECOACT_ARCHIVE_REQUIRED_GROUPS=, " + binary);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("ECOACT_ARCHIVE_REQUIRED_GROUPS"));
   std::tie(code, out) = RunCommand(binary + " --archive_lease_ttl=1s");
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("ECOACT_ARCHIVE_LEASE_TTL"));

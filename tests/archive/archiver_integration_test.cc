@@ -1,17 +1,23 @@
 // The ledger archiver on a real Redis (docs/operations.md, "Ledger
-// archive"): archive, trim and rebuild give the same boards and rewards;
-// what a consumer group has not acknowledged stays in Redis; a crash between
-// writing a segment and trimming neither loses nor doubles an entry.
+// archive"): archive, trim and rebuild give the same boards, rewards and
+// reports; what a consumer group has not acknowledged stays in Redis, and
+// nothing is trimmed while a projector's group is missing; a crash between
+// writing a segment and trimming neither loses nor doubles an entry; a
+// trimmed ledger is never rebuilt without its archive; a run that loses its
+// lease mid-trim stops.
 #include "services/archive/archiver.h"
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/leaderboard/projector.h"
+#include "services/reports/report_projector.h"
 #include "services/rewards/rewards_rebuild.h"
 #include "tests/support/stack.h"
 #include "tests/support/status_matchers.h"
@@ -23,8 +29,11 @@ using ::ecoact::test::Citizen;
 using ::ecoact::test::IsOk;
 using ::ecoact::test::Stack;
 using ::ecoact::test::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
 
 std::string MakeTempDir() {
   std::string pattern = absl::StrCat(::testing::TempDir(), "/archiver_test_XXXXXX");
@@ -63,6 +72,55 @@ class ArchiverTest : public ::testing::Test {
       if (n.ok()) total += n->integer;
     }
     return total;
+  }
+
+  // Both projectors (the archiver requires both groups) until caught up.
+  void Drain() {
+    stack_->DrainProjector();
+    stack_->DrainReports();
+  }
+
+  // Every report key (but the shards' writer) with its content: hashes as
+  // sorted field/value lists, sets as sorted members, HyperLogLogs as counts.
+  std::map<std::string, std::vector<std::string>> ReportKeys() {
+    std::map<std::string, std::vector<std::string>> out;
+    for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+      auto keys = stack_->redis().Command(
+          {"KEYS", absl::StrCat(stack_->keys().ShardPrefix(shard), "rpt*")});
+      EXPECT_THAT(keys, IsOk());
+      if (!keys.ok()) continue;
+      for (const RedisValue& key : keys->elements) {
+        if (absl::EndsWith(key.str, "rpt-owner")) continue;
+        auto type = stack_->redis().Command({"TYPE", key.str});
+        EXPECT_THAT(type, IsOk());
+        std::vector<std::string>& values = out[key.str];
+        if (type->str == "hash") {
+          auto all = stack_->redis().Command({"HGETALL", key.str});
+          for (size_t i = 0; i + 1 < all->elements.size(); i += 2) {
+            values.push_back(all->elements[i].str + "=" + all->elements[i + 1].str);
+          }
+        } else if (type->str == "set") {
+          auto all = stack_->redis().Command({"SMEMBERS", key.str});
+          for (const RedisValue& v : all->elements) values.push_back(v.str);
+        } else if (type->str == "string" && !absl::EndsWith(key.str, "rpt-applied")) {
+          auto count = stack_->redis().Command({"PFCOUNT", key.str});
+          EXPECT_THAT(count, IsOk());
+          values.push_back(absl::StrCat(count->integer));
+        } else {
+          auto value = stack_->redis().Command({"GET", key.str});
+          values.push_back(type->str + ":" + value->str);
+        }
+        std::sort(values.begin(), values.end());
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<reports::ReportsRebuild> RebuildReports(ArchiveStore* archive) {
+    reports::RebuildOptions options;
+    options.archive = archive;
+    return reports::RebuildReports(&stack_->redis(), stack_->keys(), stack_->calendar(),
+                                   options);
   }
 
   int64_t ArchivedSegments() {
@@ -130,8 +188,11 @@ TEST_F(ArchiverTest, ArchiveTrimAndRebuildGiveTheSameBoardsAndRewards) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(stack_->Record(b.token, "train_instead_of_car", 2 + i).ok());
   }
-  stack_->DrainProjector();
+  Drain();
   ASSERT_EQ(LedgerLength(), 11);
+  // The reports as the projector counted them.
+  const auto reports_before = ReportKeys();
+  ASSERT_FALSE(reports_before.empty());
 
   auto before = RebuildBoards(nullptr);
   ASSERT_THAT(before, IsOk());
@@ -151,11 +212,13 @@ TEST_F(ArchiverTest, ArchiveTrimAndRebuildGiveTheSameBoardsAndRewards) {
   EXPECT_GE(report->segments, 2);  // 6 entries or fewer per shard, 4 per segment
   EXPECT_EQ(LedgerLength(), 0);
 
-  // Without the archive the ledger is empty: the archive is what the
-  // rebuild reads.
-  auto without = RebuildBoards(nullptr);
-  ASSERT_THAT(without, IsOk());
-  EXPECT_EQ(without->entries, 0);
+  // Without the archive the trimmed streams are not the ledger: every
+  // rebuild refuses, before it changes anything.
+  EXPECT_THAT(RebuildBoards(nullptr), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(RebuildRewards(nullptr), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(RebuildReports(nullptr), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(Boards(), boards_before);
+  EXPECT_EQ(ReportKeys(), reports_before);
 
   auto after = RebuildBoards(store_.get());
   ASSERT_THAT(after, IsOk());
@@ -168,12 +231,24 @@ TEST_F(ArchiverTest, ArchiveTrimAndRebuildGiveTheSameBoardsAndRewards) {
   EXPECT_EQ(rewards_after->badges, rewards_before->badges);
   EXPECT_EQ(Rewards(a.account_id), rewards_a);
   EXPECT_EQ(Rewards(b.account_id), rewards_b);
+  // The reports rebuild reads the archive, then the streams: the same
+  // figures as the projector counted before the trim.
+  auto reports_after = RebuildReports(store_.get());
+  ASSERT_THAT(reports_after, IsOk());
+  EXPECT_EQ(reports_after->entries, 11);
+  EXPECT_EQ(ReportKeys(), reports_before);
 
   // New entries after the archive: the rebuild reads both parts once.
   ASSERT_TRUE(stack_->Record(a.token, "own_bottle", 1).ok());
   auto mixed = RebuildBoards(store_.get());
   ASSERT_THAT(mixed, IsOk());
   EXPECT_EQ(mixed->entries, 12);
+  stack_->DrainReports();
+  const auto reports_live = ReportKeys();
+  auto reports_mixed = RebuildReports(store_.get());
+  ASSERT_THAT(reports_mixed, IsOk());
+  EXPECT_EQ(reports_mixed->entries, 12);
+  EXPECT_EQ(ReportKeys(), reports_live);
 
   // ListMyActions names the archived entries instead of dropping them.
   v1::ListMyActionsRequest request;
@@ -188,7 +263,7 @@ TEST_F(ArchiverTest, ArchiveTrimAndRebuildGiveTheSameBoardsAndRewards) {
 TEST_F(ArchiverTest, WhatAConsumerGroupHasNotAcknowledgedIsNeverTrimmed) {
   const Citizen a = stack_->Register("unacked", "saiwai");
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(stack_->Record(a.token, "own_bottle", 1).ok());
-  stack_->DrainProjector();
+  Drain();
   const int shard = stack_->keys().ShardOf(a.account_id);
   const std::string stream = stack_->keys().Ledger(shard);
   // A second reader that has taken the first entry and not acknowledged it.
@@ -237,7 +312,7 @@ TEST_F(ArchiverTest, WhatAConsumerGroupHasNotAcknowledgedIsNeverTrimmed) {
   // Nothing is older than a 1-hour retention yet.
   ArchiverOptions patient = Options();
   patient.retention = absl::Hours(2);
-  stack_->DrainProjector();
+  Drain();
   report = RunArchive(&stack_->redis(), stack_->keys(), store_.get(), patient, Later());
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->archived, 0);
@@ -247,7 +322,7 @@ TEST_F(ArchiverTest, WhatAConsumerGroupHasNotAcknowledgedIsNeverTrimmed) {
 TEST_F(ArchiverTest, CrashBetweenSegmentAndTrimNeitherLosesNorDoubles) {
   const Citizen a = stack_->Register("crashy", "saiwai");
   for (int i = 0; i < 7; ++i) ASSERT_TRUE(stack_->Record(a.token, "own_bottle", 1).ok());
-  stack_->DrainProjector();
+  Drain();
   const int shard = stack_->keys().ShardOf(a.account_id);
 
   // Step 1 only, as if the process died before trimming.
@@ -292,6 +367,114 @@ TEST_F(ArchiverTest, OneArchiverAtATime) {
   auto lease = stack_->redis().Command({"EXISTS", ArchiveLeaseKey(stack_->keys())});
   ASSERT_THAT(lease, IsOk());
   EXPECT_EQ(lease->integer, 0);  // released at the end of the run
+}
+
+TEST_F(ArchiverTest, RequiredGroupsAreEveryProjectorsGroup) {
+  EXPECT_THAT(ArchiverOptions().required_groups,
+              UnorderedElementsAre(leaderboard::ProjectorOptions().group,
+                                   reports::ReportProjectorOptions().group));
+}
+
+TEST_F(ArchiverTest, NothingIsTrimmedWhileAProjectorsGroupIsMissing) {
+  const Citizen a = stack_->Register("early", "saiwai");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(stack_->Record(a.token, "own_bottle", 1).ok());
+  // The reports service is not deployed yet: only the boards group exists.
+  stack_->DrainProjector();
+  const int shard = stack_->keys().ShardOf(a.account_id);
+
+  auto refused = RunArchive(&stack_->redis(), stack_->keys(), store_.get(), Options(), Later());
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("\"reports\""));
+  EXPECT_EQ(LedgerLength(), 5);
+  EXPECT_EQ(ArchivedSegments(), 0);
+  ShardArchiveReport held;
+  ASSERT_THAT(WriteSegments(&stack_->redis(), stack_->keys(), store_.get(), shard, Options(),
+                            Later(), &held),
+              IsOk());
+  EXPECT_EQ(held.archived, 0);
+  EXPECT_EQ(held.held_back_by, "missing group reports");
+
+  // An operator who never deploys the reports service says so: then the
+  // boards group alone decides, and the trim is recorded.
+  ArchiverOptions boards_only = Options();
+  boards_only.required_groups = {"boards"};
+  auto report = RunArchive(&stack_->redis(), stack_->keys(), store_.get(), boards_only, Later());
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->trimmed, 5);
+  auto segments = store_->List(shard);
+  ASSERT_THAT(segments, IsOk());
+  ASSERT_FALSE(segments->empty());
+  auto marker = LedgerTrimmedUpTo(&stack_->redis(), stack_->keys(), shard);
+  ASSERT_THAT(marker, IsOk());
+  ASSERT_TRUE(marker->has_value());
+  EXPECT_EQ(**marker, segments->back().last);
+
+  // The reports projector deployed now starts on a trimmed ledger: its group
+  // creation reports that shard (and logs it as an error), once.
+  auto created = CreateConsumerGroups(&stack_->redis(), stack_->keys(),
+                                      reports::ReportProjectorOptions().group, "impact reports");
+  ASSERT_THAT(created, IsOk());
+  EXPECT_THAT(*created, ElementsAre(shard));
+  auto again = CreateConsumerGroups(&stack_->redis(), stack_->keys(),
+                                    reports::ReportProjectorOptions().group, "impact reports");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_THAT(*again, IsEmpty());
+  // ... and a rebuild with the archive gives it the archived entries.
+  stack_->DrainReports();
+  auto rebuilt = RebuildReports(store_.get());
+  ASSERT_THAT(rebuilt, IsOk());
+  EXPECT_EQ(rebuilt->entries, 5);
+}
+
+TEST_F(ArchiverTest, ARebuildRefusesAnArchiveThatLacksTrimmedEntries) {
+  const Citizen a = stack_->Register("elsewhere", "saiwai");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(stack_->Record(a.token, "own_bottle", 1).ok());
+  Drain();
+  ASSERT_THAT(RunArchive(&stack_->redis(), stack_->keys(), store_.get(), Options(), Later()),
+              IsOk());
+  EXPECT_THAT(CheckLedgerComplete(&stack_->redis(), store_.get(), stack_->keys()), IsOk());
+  EXPECT_THAT(CheckLedgerComplete(&stack_->redis(), nullptr, stack_->keys()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // Another (empty) directory: --archive_dir pointing at the wrong place.
+  auto wrong = FileArchiveStore::Open(MakeTempDir());
+  ASSERT_THAT(wrong, IsOk());
+  EXPECT_THAT(CheckLedgerComplete(&stack_->redis(), wrong->get(), stack_->keys()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(RebuildBoards(wrong->get()), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(ArchiverTest, ARunThatLosesItsLeaseMidTrimStops) {
+  const Citizen a = stack_->Register("long-trim", "saiwai");
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(stack_->Record(a.token, "own_bottle", 1).ok());
+  Drain();
+  const int shard = stack_->keys().ShardOf(a.account_id);
+  ArchiverOptions options = Options();  // trim_batch 3: three batches
+  int batches = 0;
+  options.after_trim_batch = [&] {
+    // Another run takes over after the first batch (this one stalled past
+    // its lease's time to live).
+    if (++batches == 1) {
+      ASSERT_THAT(stack_->redis().Command({"SET", ArchiveLeaseKey(stack_->keys()),
+                                           "other-host:1", "PX", "60000"}),
+                  IsOk());
+    }
+  };
+  auto report = RunArchive(&stack_->redis(), stack_->keys(), store_.get(), options, Later());
+  EXPECT_THAT(report, StatusIs(absl::StatusCode::kAborted));
+  EXPECT_EQ(batches, 1);
+  EXPECT_EQ(LedgerLength(), 4);  // only the first batch went
+  // The other run's lease is left alone.
+  auto lease = stack_->redis().Command({"GET", ArchiveLeaseKey(stack_->keys())});
+  ASSERT_THAT(lease, IsOk());
+  EXPECT_EQ(lease->str, "other-host:1");
+  // What was trimmed is recorded, and the archive still covers it.
+  auto marker = LedgerTrimmedUpTo(&stack_->redis(), stack_->keys(), shard);
+  ASSERT_THAT(marker, IsOk());
+  EXPECT_TRUE(marker->has_value());
+  EXPECT_THAT(CheckLedgerComplete(&stack_->redis(), store_.get(), stack_->keys()), IsOk());
+  auto rebuilt = RebuildBoards(store_.get());
+  ASSERT_THAT(rebuilt, IsOk());
+  EXPECT_EQ(rebuilt->entries, 7);
 }
 
 }  // namespace

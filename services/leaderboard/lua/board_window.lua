@@ -11,13 +11,30 @@ local card = redis.call('ZCARD', KEYS[1])
 local above = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
 local below = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
 local ties = card - above - below
+-- Whether `a` sorts after `b` byte by byte, as Redis orders a sorted set's
+-- ties and as the C++ merge does. Not Lua's `>` on strings: that is strcoll,
+-- which follows the Redis server's locale (LC_COLLATE from its environment;
+-- in en_US.UTF-8 'a' < 'B').
+local function after(a, b)
+  if a == b then return false end
+  local n = math.min(#a, #b)
+  local i = 1
+  -- Skip the common prefix 8 bytes at a time (sub compares bytes for equality).
+  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
+  while i <= n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+    i = i + 1
+  end
+  return #a > #b
+end
 -- The ties sit at ascending indexes [below, below + ties) in member order:
--- find the first one that sorts after ARGV[2] (Lua compares bytes, as Redis).
+-- find the first one that sorts after ARGV[2].
 local lo, hi = 0, ties
 while lo < hi do
   local mid = math.floor((lo + hi) / 2)
   local m = redis.call('ZRANGE', KEYS[1], below + mid, below + mid)[1]
-  if m > ARGV[2] then hi = mid else lo = mid + 1 end
+  if after(m, ARGV[2]) then hi = mid else lo = mid + 1 end
 end
 local ahead = above + ties - lo
 local k = tonumber(ARGV[3])
