@@ -738,8 +738,13 @@ void RedisClient::Cluster::Finish(const std::shared_ptr<Job>& job, Round& round)
     ++job->reconnects;
     std::sort(again.begin(), again.end());
     again.erase(std::unique(again.begin(), again.end()), again.end());
-    // Not on this thread: it may be a node's I/O thread, and the refresh
-    // may wait for connects to nodes that are down.
+    if (options_.mode == RedisMode::kPool) {
+      // Pool mode runs a whole call on the caller's thread: refresh here.
+      (void)Refresh(/*force=*/true);
+      return Send(job, std::move(again), std::move(ask));
+    }
+    // Not on this thread: it is a node's I/O thread, and the refresh may
+    // wait for connects to nodes that are down.
     auto resend = [this, job, again = std::move(again), ask = std::move(ask)]() mutable {
       Send(job, std::move(again), std::move(ask));
     };

@@ -19,11 +19,12 @@
 //
 // The map refresh after a node failure connects to nodes synchronously (a
 // dead host costs up to connect_timeout each), so it never runs on a node's
-// I/O thread, where it would hold up every reply of that node: the round
-// that saw the failure hands its retry to the refresher thread, which
-// fetches the map once for all the retries queued meanwhile and then sends
-// them. A MOVED needs no refresh first (the reply names the slot's node):
-// the map is refreshed in the background.
+// I/O thread (pipelined mode), where it would hold up every reply of that
+// node: the round that saw the failure hands its retry to the refresher
+// thread, which fetches the map once for all the retries queued meanwhile
+// and then sends them. In pool mode a call runs on its caller's thread,
+// which refreshes and retries itself. A MOVED needs no refresh first (the
+// reply names the slot's node): the map is refreshed in the background.
 #pragma once
 
 #include <condition_variable>
