@@ -759,12 +759,19 @@ void RedisClient::EvalAsync(const LuaScript& script, const std::vector<std::stri
     if (!reply.IsError() || !absl::StartsWith(reply.str, "NOSCRIPT")) {
       return done(ScriptResult(script, std::move(reply)));
     }
-    // Not cached (a Redis restart, SCRIPT FLUSH): load and run in one round
-    // trip (on the next connection in turn); SCRIPT LOAD returns the same
-    // SHA1. The retry keeps the call's deadline: it runs on an I/O thread,
-    // which has no deadline scope of its own.
+    // Not cached (a Redis restart, SCRIPT FLUSH, a cluster node that joined
+    // since): load and run in one round trip (on the next connection in
+    // turn). SCRIPT LOAD caches it for the next calls (in cluster mode on
+    // every primary); the call itself runs as EVAL, which carries the source,
+    // so it also runs on a node SCRIPT LOAD did not reach (the target of an
+    // ASK redirect: a node importing the slot, not yet serving any). The
+    // retry keeps the call's deadline: it runs on an I/O thread, which has
+    // no deadline scope of its own.
     RedisDeadlineScope scope(deadline);
-    PipelineAsync({{"SCRIPT", "LOAD", script.source()}, commands->front()},
+    std::vector<std::string> eval = commands->front();
+    eval[0] = "EVAL";
+    eval[1] = script.source();
+    PipelineAsync({{"SCRIPT", "LOAD", script.source()}, std::move(eval)},
                   [&script, done = std::move(done)](
                       absl::StatusOr<std::vector<RedisValue>> retried) {
                     if (!retried.ok()) return done(retried.status());
@@ -794,8 +801,13 @@ absl::StatusOr<std::vector<RedisValue>> RedisClient::EvalMany(
     }
   }
   if (missing.empty()) return replies;
+  // As in EvalAsync: load for the next calls, run as EVAL now.
   std::vector<std::vector<std::string>> retry = {{"SCRIPT", "LOAD", script.source()}};
-  for (size_t i : missing) retry.push_back(commands[i]);
+  for (size_t i : missing) {
+    retry.push_back(commands[i]);
+    retry.back()[0] = "EVAL";
+    retry.back()[1] = script.source();
+  }
   auto retried = Pipeline(retry);
   if (!retried.ok()) return retried.status();
   for (size_t j = 0; j < missing.size(); ++j) (*replies)[missing[j]] = (*retried)[j + 1];

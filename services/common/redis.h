@@ -161,8 +161,9 @@ class RedisClient {
   absl::StatusOr<std::vector<RedisValue>> Pipeline(
       const std::vector<std::vector<std::string>>& commands);
 
-  // EVALSHA, falling back to SCRIPT LOAD on NOSCRIPT (e.g. after a Redis
-  // restart). An error reply becomes INTERNAL naming the script.
+  // EVALSHA; on NOSCRIPT (a Redis restart, a cluster node that never saw
+  // the script, e.g. the target of an ASK) SCRIPT LOAD + EVAL in one round
+  // trip. An error reply becomes INTERNAL naming the script.
   absl::StatusOr<RedisValue> Eval(const LuaScript& script,
                                   const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);

@@ -264,9 +264,18 @@ RedisClient::Cluster::Cluster(const RedisOptions& options)
     : options_(options), slots_(kSlots, nullptr) {
   seeds_.push_back(absl::StrCat(options.host, ":", options.port));
   for (const std::string& seed : options.cluster_seeds) seeds_.push_back(seed);
+  refresher_ = std::thread([this] { RefresherLoop(); });
 }
 
 RedisClient::Cluster::~Cluster() {
+  // The refresher runs what is queued (the retries it sends still find
+  // their nodes), then ends; later failures fail their calls at once.
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    stopping_ = true;
+  }
+  tasks_ready_.notify_one();
+  if (refresher_.joinable()) refresher_.join();
   // Stopping a node completes its queued commands, whose callbacks may take
   // mutex_: destroy the nodes outside it (and before the other members).
   std::map<std::string, std::unique_ptr<RedisClient>> nodes;
@@ -275,6 +284,41 @@ RedisClient::Cluster::~Cluster() {
     nodes.swap(nodes_);
   }
   nodes.clear();
+}
+
+bool RedisClient::Cluster::AfterRefresh(bool force, std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    if (stopping_) return false;
+    force_ = force_ || force;
+    // A refresh alone is queued once (Send asks for one per call while the
+    // map is stale).
+    if (task || tasks_.empty()) tasks_.push_back(std::move(task));
+  }
+  tasks_ready_.notify_one();
+  return true;
+}
+
+void RedisClient::Cluster::RefresherLoop() {
+  while (true) {
+    std::deque<std::function<void()>> tasks;
+    bool force;
+    {
+      std::unique_lock<std::mutex> lock(tasks_mutex_);
+      tasks_ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping, nothing left
+      tasks.swap(tasks_);
+      force = force_;
+      force_ = false;
+    }
+    // One refresh for every task queued meanwhile (a failover fails many
+    // calls at once); the tasks then route on the map it got, or on the old
+    // one if no node answered (they fail again, within their bounds).
+    (void)Refresh(force);
+    for (auto& task : tasks) {
+      if (task) task();
+    }
+  }
 }
 
 RedisClient* RedisClient::Cluster::NodeLocked(const std::string& address) {
@@ -452,7 +496,11 @@ void RedisClient::Cluster::Send(const std::shared_ptr<Job>& job, std::vector<siz
     std::lock_guard<std::mutex> lock(mutex_);
     stale = stale_;
   }
-  if (stale) (void)Refresh(/*force=*/false);  // best effort: MOVED already fixed the slot
+  // Best effort, in the background: a MOVED already fixed its slot.
+  if (stale) (void)AfterRefresh(/*force=*/false, nullptr);
+  // A command sent again must not keep the reply of its last round (a MOVED
+  // would be followed again if its node now fails).
+  for (size_t i : indices) job->replies[i] = RedisValue();
 
   struct Part {
     size_t index;
@@ -622,27 +670,13 @@ void RedisClient::Cluster::Finish(const std::shared_ptr<Job>& job, Round& round)
     }
   }
   job->scans.clear();
-  if (!round.failures.empty()) {
-    // The node may have failed over: learn the new map from any node that
-    // answers. Reads go again, to whoever serves their slot now.
-    (void)Refresh(/*force=*/true);
-    bool retry = job->reconnects < kMaxReconnects;
-    std::vector<size_t> again;
-    for (const auto& [status, indices] : round.failures) {
-      for (size_t i : indices) {
-        if (!RetrySafe(job->commands[i]) || job->block_start[i] != kNone) retry = false;
-        again.push_back(i);
-      }
-    }
-    if (!retry) return job->done(round.failures.front().first);
-    ++job->reconnects;
-    std::sort(again.begin(), again.end());
-    again.erase(std::unique(again.begin(), again.end()), again.end());
-    return Send(job, std::move(again), {});
-  }
 
+  // Redirects first, whatever happened on the other nodes of the round:
+  // a MOVED updates the map, and both are sent again below, with the
+  // failed commands if those may be retried.
   std::vector<size_t> again;
   std::map<size_t, std::string> ask;
+  bool redirected = false;
   for (size_t i : round.indices) {
     const RedisValue& reply = job->replies[i];
     if (!reply.IsError()) continue;
@@ -671,19 +705,57 @@ void RedisClient::Cluster::Finish(const std::shared_ptr<Job>& job, Round& round)
       // migration (ASK) its EXECABORT stands: the caller retries later.
       if (moved) {
         for (size_t j = block; j <= job->block_end[block]; ++j) again.push_back(j);
+        redirected = true;
       }
       continue;
     }
     if (asked) ask[i] = address;
     again.push_back(i);
+    redirected = true;
   }
-  if (again.empty()) return job->done(std::move(job->replies));
-  if (++job->redirects > kMaxRedirects) {
+  if (redirected && ++job->redirects > kMaxRedirects) {
     return job->done(absl::UnavailableError(absl::StrFormat(
         "redis cluster: still redirected (MOVED/ASK) after %d tries; the cluster is resharding "
         "or its slot map is inconsistent. Retry later",
         kMaxRedirects)));
   }
+
+  if (!round.failures.empty()) {
+    // The node may have failed over: learn the new map from any node that
+    // answers. Reads go again, to whoever serves their slot now, with the
+    // redirected commands; anything else fails the call (UNAVAILABLE: it
+    // may or may not have run).
+    bool retry = job->reconnects < kMaxReconnects;
+    for (const auto& [status, indices] : round.failures) {
+      for (size_t i : indices) {
+        if (!RetrySafe(job->commands[i]) || job->block_start[i] != kNone) retry = false;
+        again.push_back(i);
+      }
+    }
+    absl::Status failure = round.failures.front().first;
+    if (!retry) {
+      // Still learn the new map, off this thread, for the calls to come.
+      (void)AfterRefresh(/*force=*/true, nullptr);
+      return job->done(std::move(failure));
+    }
+    ++job->reconnects;
+    std::sort(again.begin(), again.end());
+    again.erase(std::unique(again.begin(), again.end()), again.end());
+    if (options_.mode == RedisMode::kPool) {
+      // Pool mode runs a whole call on the caller's thread: refresh here.
+      (void)Refresh(/*force=*/true);
+      return Send(job, std::move(again), std::move(ask));
+    }
+    // Not on this thread: it is a node's I/O thread, and the refresh may
+    // wait for connects to nodes that are down.
+    auto resend = [this, job, again = std::move(again), ask = std::move(ask)]() mutable {
+      Send(job, std::move(again), std::move(ask));
+    };
+    if (!AfterRefresh(/*force=*/true, std::move(resend))) return job->done(std::move(failure));
+    return;
+  }
+
+  if (again.empty()) return job->done(std::move(job->replies));
   std::sort(again.begin(), again.end());
   again.erase(std::unique(again.begin(), again.end()), again.end());
   Send(job, std::move(again), std::move(ask));

@@ -15,13 +15,27 @@
 // answers, either completes the job or runs another round for the commands
 // that were redirected (MOVED: the slot map is updated; ASK: ASKING first,
 // map unchanged) or whose node failed (reads only, after a map refresh).
+// Redirects are followed whatever happened to the other nodes of the round.
+//
+// The map refresh after a node failure connects to nodes synchronously (a
+// dead host costs up to connect_timeout each), so it never runs on a node's
+// I/O thread (pipelined mode), where it would hold up every reply of that
+// node: the round that saw the failure hands its retry to the refresher
+// thread, which fetches the map once for all the retries queued meanwhile
+// and then sends them. In pool mode a call runs on its caller's thread,
+// which refreshes and retries itself. A MOVED needs no refresh first (the
+// reply names the slot's node): the map is refreshed in the background.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -51,6 +65,11 @@ class RedisClient::Cluster {
   void Send(const std::shared_ptr<Job>& job, std::vector<size_t> indices,
             std::map<size_t, std::string> ask);
   void Finish(const std::shared_ptr<Job>& job, Round& round);
+  // Runs `task` on the refresher thread after a map refresh (forced if
+  // `force`, else at most one every 100 ms) that started after the call;
+  // false once the destructor has begun (the caller fails the job instead).
+  bool AfterRefresh(bool force, std::function<void()> task);
+  void RefresherLoop();
   // A multi-slot XREAD/XREADGROUP split into one read per slot.
   void ReadAcrossSlots(const std::vector<std::string>& command, size_t streams_at,
                        RedisPipelineCallback done);
@@ -77,6 +96,13 @@ class RedisClient::Cluster {
 
   std::mutex refresh_mutex_;  // one CLUSTER SLOTS at a time
   absl::Time last_refresh_ = absl::InfinitePast();
+
+  std::mutex tasks_mutex_;  // guards tasks_, force_, stopping_
+  std::condition_variable tasks_ready_;
+  std::deque<std::function<void()>> tasks_;
+  bool force_ = false;
+  bool stopping_ = false;
+  std::thread refresher_;
 };
 
 }  // namespace ecoact

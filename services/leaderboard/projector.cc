@@ -158,12 +158,14 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
     RETURN_IF_ERROR(Resync(std::move(accounts)));
     return 0;
   }
-  auto resync = Apply(entries, acknowledge);
-  if (!resync.ok()) {
+  std::vector<std::string> popped;
+  absl::Status applied = Apply(entries, acknowledge, &popped);
+  if (!applied.ok()) {
     recovering_ = true;  // the delivered entries are still pending: read them again
-    return resync.status();
+    (void)Resync(std::move(popped));  // best effort: they left the resync set
+    return applied;
   }
-  RETURN_IF_ERROR(Resync(*std::move(resync)));
+  RETURN_IF_ERROR(Resync(std::move(popped)));
   return static_cast<int>(entries.size());
 }
 
@@ -199,8 +201,8 @@ std::string ShapeKey(const v1::LedgerEntry& entry, absl::CivilDay day) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> Projector::Apply(
-    const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge) {
+absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& entries,
+                              bool acknowledge, std::vector<std::string>* popped) {
   // Every string_view below points into `shapes` or `accounts`, which are
   // not resized once filled.
   std::vector<std::vector<BoardTarget>> shapes;
@@ -394,23 +396,38 @@ absl::StatusOr<std::vector<std::string>> Projector::Apply(
     for (absl::string_view account : visibility_changed) command.emplace_back(account);
     writes.push_back(std::move(command));
   }
+  // The board writes first, every reply checked, and only then the XACKs:
+  // in cluster mode a pipeline is split per node, and one node failing
+  // mid-pipeline must not leave entries acknowledged whose board writes did
+  // not land (they stay pending, are read again and re-applied; the scores
+  // are absolute, so that is harmless).
+  if (!writes.empty()) {
+    ASSIGN_OR_RETURN(std::vector<RedisValue> written, redis_->Pipeline(writes));
+    for (const RedisValue& reply : written) {
+      if (reply.IsError()) return RedisErrorToStatus("projector write", reply.str);
+    }
+  }
+  std::vector<std::vector<std::string>> acks;
   if (acknowledge) {
     std::map<int, std::vector<std::string>> ids;
     for (const auto& [shard, stored] : entries) ids[shard].push_back(stored.entry.entry_id());
     for (auto& [shard, list] : ids) {
       std::vector<std::string> command = {"XACK", keys_->Ledger(shard), options_.group};
       command.insert(command.end(), list.begin(), list.end());
-      writes.push_back(std::move(command));
+      acks.push_back(std::move(command));
     }
   }
-  writes.push_back({"SPOP", keys_->ResyncQueue(), absl::StrCat(options_.resync_batch)});
-  ASSIGN_OR_RETURN(std::vector<RedisValue> written, redis_->Pipeline(writes));
-  for (const RedisValue& reply : written) {
-    if (reply.IsError()) return RedisErrorToStatus("projector write", reply.str);
+  acks.push_back({"SPOP", keys_->ResyncQueue(), absl::StrCat(options_.resync_batch)});
+  ASSIGN_OR_RETURN(std::vector<RedisValue> acked, redis_->Pipeline(acks));
+  // Accounts popped are re-derived even if an XACK failed (they are out of
+  // the set now); the entries of a failed XACK are read and applied again.
+  if (!acked.back().IsError()) {
+    for (const RedisValue& v : acked.back().elements) popped->push_back(v.str);
   }
-  std::vector<std::string> popped;
-  for (const RedisValue& v : written.back().elements) popped.push_back(v.str);
-  return popped;
+  for (const RedisValue& reply : acked) {
+    if (reply.IsError()) return RedisErrorToStatus("projector acknowledge", reply.str);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Projector::Resync(std::vector<std::string> accounts) {

@@ -8,7 +8,11 @@
 // `linger` under load): XREADGROUP, one read
 // pipeline (the accounts' totals, their `hidden`/`test` flags, and one HMGET
 // per shard aggregate and period for the group boards), one write pipeline
-// (ZADD/ZREM/EXPIREAT/SADD/XACK, ending with the SPOP of the resync set).
+// (ZADD/ZREM/EXPIREAT/SADD), and, once every write has succeeded, one
+// acknowledge pipeline (XACK per shard, then the SPOP of the resync set). A
+// batch is never acknowledged in the round trip that writes its boards: in
+// cluster mode a pipeline is split per node, and a node failing mid-pipeline
+// would otherwise leave entries acknowledged whose board writes were lost.
 //
 // Privacy: a citizen board only lists accounts that are neither hidden nor
 // test accounts and have at least `min_actions` actions (all-time `n`); the
@@ -92,10 +96,11 @@ class Projector : public BackgroundWorker {
   // pending entries. False while another process holds it.
   absl::StatusOr<bool> HoldLease();
   absl::Status ClaimOrphans();
-  // Applies a batch; returns the accounts popped from the resync set by its
-  // write pipeline.
-  absl::StatusOr<std::vector<std::string>> Apply(
-      const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge);
+  // Applies a batch: writes its boards, then (if every write succeeded)
+  // acknowledges it. `popped` gets the accounts popped from the resync set
+  // by the acknowledge pipeline, also when an XACK of it failed.
+  absl::Status Apply(const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge,
+                     std::vector<std::string>* popped);
   // Re-derives `accounts` (popped from the resync set), then keeps popping
   // until the set is empty.
   absl::Status Resync(std::vector<std::string> accounts);

@@ -320,6 +320,84 @@ TEST_F(RedisClusterTest, FollowsAskDuringAMigrationWithoutMovingTheSlot) {
   EXPECT_EQ(OwnerOf(slot), from);
 }
 
+TEST_F(RedisClusterTest, ScriptsRunOnAnAskTargetThatNeverSawThem) {
+  // A node joins to take slots (a reshard onto a new machine). It serves no
+  // slot yet, so SCRIPT LOAD, which goes to every primary, never reaches it.
+  RedisServerOptions options;
+  options.standalone = true;
+  options.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "1000"};
+  auto joining = RedisServerProcess::Start(options);
+  ASSERT_THAT(joining, IsOk());
+  RedisOptions direct;
+  direct.host = (*joining)->host();
+  direct.port = (*joining)->port();
+  direct.command_timeout = absl::Seconds(5);
+  auto added = std::make_unique<RedisClient>(direct);
+  auto id = added->Command({"CLUSTER", "MYID"});
+  ASSERT_THAT(id, IsOk());
+  // Its cluster bus port, from its own line of CLUSTER NODES ("ip:port@bus").
+  auto own = added->Command({"CLUSTER", "NODES"});
+  ASSERT_THAT(own, IsOk());
+  std::vector<std::string> fields = absl::StrSplit(own->str, ' ');
+  ASSERT_GT(fields.size(), 1u);
+  const std::string address = fields[1].substr(0, fields[1].find(','));
+  std::vector<std::string> bus = absl::StrSplit(address, '@');
+  ASSERT_EQ(bus.size(), 2u) << own->str;
+  ASSERT_THAT(direct_[0]->Command({"CLUSTER", "MEET", direct.host, absl::StrCat(direct.port),
+                                   absl::StrCat(bus[1])}),
+              IsOk());
+  const absl::Time met_by = absl::Now() + absl::Seconds(20);
+  bool met = false;
+  while (!met && absl::Now() < met_by) {
+    met = true;
+    for (auto& node : direct_) {
+      auto nodes = node->Command({"CLUSTER", "NODES"});
+      met = met && nodes.ok() && absl::StrContains(nodes->str, id->str);
+    }
+    auto theirs = added->Command({"CLUSTER", "NODES"});
+    for (const std::string& other : node_ids_) {
+      met = met && theirs.ok() && absl::StrContains(theirs->str, other);
+    }
+    if (!met) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(met) << "the new node never joined";
+  // It answers CLUSTERDOWN until it has learnt who serves every slot.
+  bool ready = false;
+  while (!ready && absl::Now() < met_by) {
+    auto info = added->Command({"CLUSTER", "INFO"});
+    ready = info.ok() && absl::StrContains(info->str, "cluster_state:ok");
+    if (!ready) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(ready) << "the new node never saw the cluster ok";
+  direct_.push_back(std::move(added));
+  node_ids_.push_back(id->str);
+  const int target = static_cast<int>(direct_.size()) - 1;
+
+  auto client = Client(RedisMode::kPipelined);
+  const std::string key = Key("{asked}k");
+  ASSERT_THAT(client->Command({"SET", key, "1"}), IsOk());
+  const int slot = RedisKeySlot(key);
+  const int from = OwnerOf(slot);
+  MigrateSlot(slot, from, target, /*finish=*/false, {key});
+  LuaScript script("incr_asked", "return redis.call('INCR', KEYS[1])");
+  for (auto& node : direct_) ASSERT_THAT(node->Command({"SCRIPT", "FLUSH"}), IsOk());
+  // EVALSHA: ASK to the new node, NOSCRIPT there; the script is loaded and
+  // run there.
+  auto one = client->Eval(script, {key}, {});
+  ASSERT_THAT(one, IsOk());
+  EXPECT_EQ(one->integer, 2);
+  ASSERT_THAT(direct_[target]->Command({"SCRIPT", "FLUSH"}), IsOk());
+  auto many = client->EvalMany(script, {{{key}, {}}, {{key}, {}}});
+  ASSERT_THAT(many, IsOk());
+  ASSERT_EQ(many->size(), 2u);
+  EXPECT_EQ((*many)[0].integer, 3) << (*many)[0].str;
+  EXPECT_EQ((*many)[1].integer, 4) << (*many)[1].str;
+  auto on_target = direct_[target]->Pipeline({{"ASKING"}, {"GET", key}});
+  ASSERT_THAT(on_target, IsOk());
+  EXPECT_EQ((*on_target)[1].str, "4");
+}
+
 TEST_F(RedisClusterTest, GivesUpAfterBoundedRedirectsWithUnavailable) {
   auto client = Client(RedisMode::kPipelined);
   const std::string key = Key("{loop}k");
@@ -502,6 +580,123 @@ TEST(RedisClusterFailoverTest, ReadsAndWritesResumeOnThePromotedReplica) {
   auto again = client.Command({"GET", key});
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->str, "v2");
+}
+
+// A pipeline whose round sees both a failed node (its primary was killed
+// and replaced) and a MOVED from another node (a slot moved meanwhile):
+// both are sent again, the read after a map refresh, the redirected command
+// to the node the MOVED names.
+TEST(RedisClusterFailoverTest, FollowsMovedInARoundWhereAnotherNodeFailed) {
+  RedisServerOptions options;
+  options.cluster_primaries = 3;
+  options.cluster_replicas = 1;
+  options.cluster_node_timeout = absl::Seconds(1);
+  auto cluster = RedisServerProcess::Start(options);
+  ASSERT_THAT(cluster, IsOk());
+  RedisOptions client_options = (*cluster)->client_options();
+  client_options.mode = RedisMode::kPipelined;
+  client_options.command_timeout = absl::Seconds(2);
+  RedisClient client(client_options);
+  const std::string prefix = UniqueKeyPrefix();
+
+  // A replica can only take over once it has synchronised with its primary.
+  const absl::Time synced_by = absl::Now() + absl::Seconds(30);
+  bool synced = false;
+  while (!synced && absl::Now() < synced_by) {
+    synced = true;
+    for (RedisServerProcess* node : (*cluster)->nodes()) {
+      RedisOptions direct;
+      direct.host = node->host();
+      direct.port = node->port();
+      RedisClient probe(direct);
+      auto role = probe.Command({"ROLE"});
+      if (!role.ok()) {
+        synced = false;
+      } else if (role->elements[0].str == "slave") {
+        synced = synced && role->elements.size() > 3 && role->elements[3].str == "connected";
+      }
+    }
+    if (!synced) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(synced) << "the replicas never synchronised";
+
+  // The primaries, their ids, and which one serves a key.
+  std::vector<std::unique_ptr<RedisClient>> primaries;
+  std::vector<RedisServerProcess*> primary_nodes;
+  std::vector<std::string> ids;
+  for (RedisServerProcess* node : (*cluster)->nodes()) {
+    RedisOptions direct;
+    direct.host = node->host();
+    direct.port = node->port();
+    direct.command_timeout = absl::Seconds(5);
+    auto probe = std::make_unique<RedisClient>(direct);
+    auto role = probe->Command({"ROLE"});
+    ASSERT_THAT(role, IsOk());
+    if (role->elements[0].str != "master") continue;
+    auto id = probe->Command({"CLUSTER", "MYID"});
+    ASSERT_THAT(id, IsOk());
+    ids.push_back(id->str);
+    primaries.push_back(std::move(probe));
+    primary_nodes.push_back(node);
+  }
+  ASSERT_EQ(primaries.size(), 3u);
+  auto owner = [&](const std::string& key) {
+    for (size_t i = 0; i < primaries.size(); ++i) {
+      if (primaries[i]->Command({"EXISTS", key}).ok()) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  const std::string failing = absl::StrCat(prefix, ":{failing}k");
+  const int victim = owner(failing);
+  ASSERT_GE(victim, 0);
+  std::string moving;
+  int from = -1;
+  for (int i = 0; from < 0 || from == victim; ++i) {
+    moving = absl::StrCat(prefix, ":{moving", i, "}k");
+    from = owner(moving);
+    ASSERT_GE(from, 0);
+  }
+  const int to = 3 - victim - from;
+  // The client learns the map and talks to every node involved.
+  ASSERT_THAT(client.Pipeline({{"SET", failing, "f"}, {"SET", moving, "m"}}), IsOk());
+
+  // The slot of `moving` goes to `to`, behind the client's back.
+  const std::string slot = absl::StrCat(RedisKeySlot(moving));
+  ASSERT_THAT(primaries[to]->Command({"CLUSTER", "SETSLOT", slot, "IMPORTING", ids[from]}), IsOk());
+  ASSERT_THAT(primaries[from]->Command({"CLUSTER", "SETSLOT", slot, "MIGRATING", ids[to]}), IsOk());
+  ASSERT_THAT(primaries[from]->Command({"MIGRATE", primary_nodes[to]->host(),
+                                        absl::StrCat(primary_nodes[to]->port()), "", "0", "5000",
+                                        "KEYS", moving}),
+              IsOk());
+  for (auto& primary : primaries) {
+    ASSERT_THAT(primary->Command({"CLUSTER", "SETSLOT", slot, "NODE", ids[to]}), IsOk());
+  }
+  // The primary of `failing` dies; its replica takes over (the others say
+  // so in CLUSTER SLOTS; cluster_state stays ok until they notice).
+  primary_nodes[victim]->Kill();
+  const int failing_slot = RedisKeySlot(failing);
+  const absl::Time promoted_by = absl::Now() + absl::Seconds(30);
+  bool promoted = false;
+  while (!promoted && absl::Now() < promoted_by) {
+    auto slots = primaries[from]->Command({"CLUSTER", "SLOTS"});
+    ASSERT_THAT(slots, IsOk());
+    for (const RedisValue& range : slots->elements) {
+      if (range.elements[0].integer <= failing_slot && failing_slot <= range.elements[1].integer) {
+        promoted = range.elements[2].elements[1].integer != primary_nodes[victim]->port();
+      }
+    }
+    if (!promoted) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(promoted) << "the replica never took over";
+  ASSERT_THAT((*cluster)->WaitForClusterReady(absl::Seconds(30)), IsOk());
+
+  // One round: the victim's connection fails, `from` answers MOVED.
+  auto replies = client.Pipeline({{"GET", failing}, {"GET", moving}});
+  ASSERT_THAT(replies, IsOk());
+  ASSERT_EQ(replies->size(), 2u);
+  EXPECT_FALSE((*replies)[0].IsError()) << (*replies)[0].str;  // "f", or nil if not replicated
+  EXPECT_FALSE((*replies)[1].IsError()) << (*replies)[1].str;
+  EXPECT_EQ((*replies)[1].str, "m");
 }
 
 }  // namespace

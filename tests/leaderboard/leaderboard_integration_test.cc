@@ -227,6 +227,35 @@ TEST_F(LeaderboardTest, CrashBetweenApplyAndAcknowledgeCountsEveryEntryOnce) {
   }
 }
 
+TEST_F(LeaderboardTest, ABatchWhoseBoardWriteFailedStaysPendingUntilItsBoardsLand) {
+  Citizen a = stack_->Register("Aoi", "kawasaki");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(stack_->Record(a.token, "bus_instead_of_car", 5).ok());
+  // One board write of the batch fails (WRONGTYPE), the others succeed: as
+  // when the node of one board key fails mid-pipeline in cluster mode.
+  const std::string co2_board = stack_->keys().Board("city::all:co2");
+  ASSERT_TRUE(stack_->redis().Command({"SET", co2_board, "not a board"}).ok());
+  auto failed = stack_->projector().RunOnce();
+  EXPECT_THAT(failed, StatusIs(absl::StatusCode::kInternal, testing::HasSubstr("WRONGTYPE")));
+  // The batch was not acknowledged: its entries are still pending.
+  int64_t pending = 0;
+  for (int shard = 0; shard < stack_->keys().shards(); ++shard) {
+    auto reply = stack_->redis().Command({"XPENDING", stack_->keys().Ledger(shard), "boards"});
+    ASSERT_TRUE(reply.ok());
+    pending += reply->elements[0].integer;
+  }
+  EXPECT_EQ(pending, 3);
+
+  // Once the write can land, the projector applies the same entries again.
+  ASSERT_TRUE(stack_->redis().Command({"DEL", co2_board}).ok());
+  EXPECT_EQ(stack_->DrainProjector(), 3);
+  auto board = Board(a.token, v1::SCOPE_CITY, "", v1::PERIOD_ALL_TIME, v1::METRIC_CO2E_GRAMS);
+  ASSERT_EQ(board.entries_size(), 1);
+  auto totals = stack_->redis().Command({"HGET", stack_->keys().Totals(a.account_id, "all"), "co2"});
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(absl::StrCat(board.entries(0).score()), totals->str);
+  EXPECT_GT(board.entries(0).score(), 0);
+}
+
 TEST_F(LeaderboardTest, OneProjectorWritesAtATimeAndTheNextTakesOverItsEntries) {
   Citizen a = stack_->Register("Aoi", "kawasaki");
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(stack_->Record(a.token, "bus_instead_of_car", 5).ok());
