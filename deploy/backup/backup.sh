@@ -9,7 +9,8 @@
 # Writes DIR/<UTC time>/ with:
 #   redis-<host>-<port>.rdb   one per primary (one file for a single Redis)
 #   archive/                  a copy of the archive's *.seg files (with --archive_dir)
-#   MANIFEST                  when, which node served which slots, sizes, sha256
+#   MANIFEST                  when, which node served which slots, sizes
+#   SHA256SUMS                checksums of every file (restore.sh checks them)
 # The backup is written under a `.partial` name and renamed when complete, so a
 # directory without that suffix is a whole backup.
 #
@@ -72,7 +73,8 @@ if [[ "${cluster}" == true ]]; then
   # primary (a failover in progress) would be missing from the backup.
   covered=0
   for entry in "${primaries[@]}"; do
-    for range in ${entry#* }; do
+    read -r -a ranges <<<"${entry#* }" # no glob: "[93->-id]" would match files
+    for range in "${ranges[@]}"; do
       [[ "${range}" == \[* ]] && continue # a slot being migrated: counted at its owner
       if [[ "${range}" == *-* ]]; then
         covered=$((covered + ${range#*-} - ${range%-*} + 1))

@@ -47,6 +47,14 @@ fi
 for tool in redis-server redis-cli redis-check-rdb; do
   command -v "${tool}" >/dev/null || die "${tool} not found (scripts/setup.sh installs redis-server and redis-tools)"
 done
+# The backup's own checksums, when the file is still in its backup directory.
+sums="$(dirname "${rdb}")/SHA256SUMS"
+if [[ -f "${sums}" ]]; then
+  line="$(grep -F "  $(basename "${rdb}")" "${sums}" || true)"
+  [[ -n "${line}" ]] || die "${sums} does not list $(basename "${rdb}")"
+  (cd "$(dirname "${rdb}")" && sha256sum --quiet -c - <<<"${line}") ||
+    die "$(basename "${rdb}") does not match its checksum in ${sums}: the copy is damaged"
+fi
 redis-check-rdb "${rdb}" >/dev/null 2>&1 || die "redis-check-rdb refuses ${rdb}: not a whole snapshot"
 
 # A temporary Redis on loopback that loads the snapshot, without AOF, and
@@ -55,7 +63,9 @@ temp_port=""
 temp_pid=""
 cleanup() {
   if [[ -n "${temp_pid}" ]] && kill -0 "${temp_pid}" 2>/dev/null; then
-    kill "${temp_pid}" 2>/dev/null || true
+    # -9: Redis ignores SIGTERM while it writes its first AOF; the data
+    # directory is incomplete then anyway (restore.sh failed).
+    kill -9 "${temp_pid}" 2>/dev/null || true
     wait "${temp_pid}" 2>/dev/null || true
   fi
 }
@@ -100,15 +110,18 @@ if [[ -n "${data_dir}" ]]; then
   # Redis builds the AOF from memory when AOF is switched on at run time; a
   # Redis started with appendonly yes would otherwise ignore dump.rdb.
   redis-cli -p "${temp_port}" config set appendonly yes >/dev/null
-  for _ in $(seq 1 6000); do
-    if [[ "$(info_field aof_rewrite_in_progress)" == 0 && "$(info_field aof_rewrite_scheduled)" == 0 &&
-      "$(info_field aof_enabled)" == 1 ]]; then
+  # No time limit: a big data set takes as long as it takes, and Redis
+  # refuses to exit while it writes the first AOF. Done when no rewrite is
+  # running or scheduled; a failed rewrite is retried by Redis itself.
+  while true; do
+    kill -0 "${temp_pid}" 2>/dev/null || die "the temporary Redis stopped while writing the append-only file: see ${data_dir}/restore-redis.log"
+    if [[ "$(info_field aof_enabled)" == 1 && "$(info_field aof_rewrite_in_progress)" == 0 &&
+      "$(info_field aof_rewrite_scheduled)" == 0 ]]; then
       break
     fi
-    sleep 0.1
+    sleep 0.2
   done
   [[ "$(info_field aof_last_bgrewrite_status)" == ok ]] || die "Redis could not write the append-only file: see ${data_dir}/restore-redis.log"
-  [[ "$(info_field aof_enabled)" == 1 ]] || die "the append-only file was not written within 10 min"
   redis-cli -p "${temp_port}" shutdown nosave >/dev/null 2>&1 || true
   wait "${temp_pid}" 2>/dev/null || true
   temp_pid=""

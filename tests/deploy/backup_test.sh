@@ -51,12 +51,13 @@ start_redis() { # $1 = dir, then extra redis-server arguments
       --appenddirname appendonlydir --save "" --logfile "${dir}/redis.log" \
       --repl-diskless-sync-delay 0 "$@" &
     pid=$!
+    # PONG, or NOAUTH from a Redis with a password: either way it serves.
     for _ in $(seq 1 400); do
-      [[ "$(redis-cli -p "${port}" ping 2>/dev/null)" == PONG ]] && break
+      [[ "$(redis-cli -p "${port}" ping 2>/dev/null)" =~ PONG|NOAUTH ]] && break
       kill -0 "${pid}" 2>/dev/null || break
       sleep 0.05
     done
-    if [[ "$(redis-cli -p "${port}" ping 2>/dev/null)" == PONG ]]; then
+    if [[ "$(redis-cli -p "${port}" ping 2>/dev/null)" =~ PONG|NOAUTH ]]; then
       pids+=("${pid}")
       started_port="${port}"
       return 0
@@ -141,6 +142,28 @@ if "${backup}" --redis=127.0.0.1:1 --out="${tmp}/backups" 2>"${tmp}/unreachable.
 fi
 grep -q "cannot reach Redis at 127.0.0.1:1" "${tmp}/unreachable.txt" || fail "unclear error: $(cat "${tmp}/unreachable.txt")"
 [[ -z "$(find "${tmp}/backups" -name '*.partial')" ]] || fail "a failed backup left a .partial directory"
+
+# A damaged copy of the snapshot is refused before anything is written.
+cp -r "${made}" "${tmp}/damaged"
+damaged="${tmp}/damaged/$(basename "${rdb}")"
+printf 'X' | dd of="${damaged}" bs=1 seek=20 conv=notrunc status=none
+if "${restore}" --rdb="${damaged}" --data_dir="${tmp}/from-damaged" 2>"${tmp}/damaged.txt"; then
+  fail "restore.sh restored a snapshot that does not match its checksum"
+fi
+grep -q "does not match its checksum" "${tmp}/damaged.txt" || fail "unclear refusal: $(cat "${tmp}/damaged.txt")"
+[[ ! -e "${tmp}/from-damaged/appendonlydir" ]] || fail "a refused restore wrote an AOF"
+
+echo "== a Redis with a password (REDISCLI_AUTH, as the docs say)"
+start_redis "${tmp}/locked" --requirepass backup-test-secret
+locked_port="${started_port}"
+REDISCLI_AUTH=backup-test-secret redis-cli -p "${locked_port}" set ea:locked 7 >/dev/null
+if "${backup}" --redis="127.0.0.1:${locked_port}" --out="${tmp}/locked-backups" 2>/dev/null; then
+  fail "backup.sh succeeded without the password"
+fi
+made_locked="$(REDISCLI_AUTH=backup-test-secret "${backup}" --redis="127.0.0.1:${locked_port}" --out="${tmp}/locked-backups")"
+"${restore}" --rdb="${made_locked}/redis-127.0.0.1-${locked_port}.rdb" --data_dir="${tmp}/locked-restored"
+start_redis "${tmp}/locked-restored"
+expect_eq "value backed up with a password" 7 "$(redis-cli -p "${started_port}" get ea:locked)"
 
 echo "== Redis Cluster"
 make_cluster() { # $1 = name; prints "port1 port2 port3"
