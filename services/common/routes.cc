@@ -123,8 +123,28 @@ absl::StatusOr<Routes> ParseRoutes(absl::string_view routes_flag, absl::string_v
   return parsed;
 }
 
+const std::vector<std::pair<std::string, std::string>>& NotRetriedMethods() {
+  static const auto* methods = new std::vector<std::pair<std::string, std::string>>{
+      {"ecoact.v1.IdentityService", "SignIn"},
+      {"ecoact.v1.IdentityService", "SignInWithOidc"},
+      {"ecoact.v1.IdentityService", "RefreshToken"},
+      {"ecoact.v1.EventsService", "CheckIn"},
+      {"ecoact.v1.EventsService", "OpenEvent"},
+      {"ecoact.v1.EventsService", "CloseEvent"},
+      {"ecoact.v1.SurveysService", "PublishSurvey"},
+  };
+  return *methods;
+}
+
 std::string ServiceConfigJson(const ChannelPolicy& policy) {
-  // "name": [{}] is the default method config: every method of every service.
+  // "name": [{}] is the default method config: every method of every
+  // service. A config naming a method wins over it, so the methods below get
+  // one without a retry policy.
+  std::vector<std::string> not_retried;
+  for (const auto& [service, method] : NotRetriedMethods()) {
+    not_retried.push_back(
+        absl::StrCat(R"({"service":")", service, R"(","method":")", method, R"("})"));
+  }
   return absl::StrCat(
       R"({"loadBalancingConfig":[{"round_robin":{}}],)",
       R"("methodConfig":[{"name":[{}],"retryPolicy":{)",
@@ -132,7 +152,8 @@ std::string ServiceConfigJson(const ChannelPolicy& policy) {
       R"("initialBackoff":")", Seconds(policy.initial_backoff), R"(",)",
       R"("maxBackoff":")", Seconds(policy.max_backoff), R"(",)",
       R"("backoffMultiplier":)", policy.backoff_multiplier, ",",
-      R"("retryableStatusCodes":["UNAVAILABLE"]}}],)",
+      R"("retryableStatusCodes":["UNAVAILABLE"]}},)",
+      R"({"name":[)", absl::StrJoin(not_retried, ","), R"(]}],)",
       R"("retryThrottling":{"maxTokens":20,"tokenRatio":0.2}})");
 }
 

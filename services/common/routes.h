@@ -12,17 +12,23 @@
 //
 // Every channel opened here has keepalive pings and a gRPC service config
 // that retries calls failing with UNAVAILABLE, with exponential backoff and
-// retry throttling, through gRPC's own retry support. That is safe because
-// every ecoact call is idempotent: reads change nothing and every write
-// carries a request id that the service applies once (a replay returns the
-// first outcome). Deadlines stay with the caller: every call must set one
-// (the retries all happen inside it).
+// retry throttling, through gRPC's own retry support. UNAVAILABLE may come
+// after the call did its work (the connection or Redis failed before the
+// answer), so only idempotent calls are retried: reads, and writes that
+// carry a request id or client entry ids (a replay returns the first
+// outcome) or set a value. The few that are not (a sign-in makes a session,
+// a refresh rotates its token, a check-in or an event transition refuses a
+// repeat) are listed in NotRetriedMethods(): their caller sees the
+// UNAVAILABLE and decides. Deadlines stay with the caller: every call must
+// set one (the retries all happen inside it).
 #pragma once
 
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -73,8 +79,13 @@ struct ChannelPolicy {
   double backoff_multiplier = 2.0;
 };
 
+// Methods (service, method) that are never retried: a repeat of one that
+// succeeded server-side would fail or do it twice (a second session, a
+// refresh token presented after it was rotated, "already checked in").
+const std::vector<std::pair<std::string, std::string>>& NotRetriedMethods();
+
 // The gRPC service config (JSON) of every channel: the retry policy above
-// for every method, retry throttling (after about ten failed calls in a row
+// for every method but NotRetriedMethods(), retry throttling (after about ten failed calls in a row
 // a channel stops retrying until calls succeed again, so that an outage is
 // not multiplied by the retries), and round-robin over
 // every address a name resolves to (a headless Kubernetes Service).

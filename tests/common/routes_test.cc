@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "ecoact/v1/events.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -110,6 +111,11 @@ TEST(RoutesTest, ServiceConfigRetriesOnlyUnavailableWithBackoff) {
   EXPECT_EQ(retry["backoffMultiplier"], 2.0);
   EXPECT_EQ(retry["retryableStatusCodes"], nlohmann::json::parse(R"(["UNAVAILABLE"])"));
   EXPECT_TRUE(config.contains("retryThrottling"));
+  const auto& not_retried = config["methodConfig"][1];
+  EXPECT_FALSE(not_retried.contains("retryPolicy"));
+  EXPECT_EQ(not_retried["name"].size(), NotRetriedMethods().size());
+  EXPECT_THAT(not_retried["name"].dump(),
+              HasSubstr(R"({"method":"RefreshToken","service":"ecoact.v1.IdentityService"})"));
 }
 
 // A health service that answers `code` to the first `failures` calls.
@@ -134,14 +140,15 @@ class RoutedChannelsTest : public ::testing::Test {
  protected:
   // Serves `service` on a free loopback port; the routes send the health
   // service there and everything else to a port that refuses connections.
-  std::unique_ptr<RoutedChannels> Serve(grpc::Service* service) {
+  std::unique_ptr<RoutedChannels> Serve(grpc::Service* service,
+                                        const std::string& routed = "grpc.health.v1.Health") {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(service);
     server_ = builder.BuildAndStart();
     EXPECT_NE(port, 0);
-    auto routes = Parse(absl::StrCat("grpc.health.v1.Health=127.0.0.1:", port), "127.0.0.1:1");
+    auto routes = Parse(absl::StrCat(routed, "=127.0.0.1:", port), "127.0.0.1:1");
     EXPECT_TRUE(routes.ok()) << routes.status();
     ChannelPolicy policy;
     policy.initial_backoff = absl::Milliseconds(10);
@@ -180,6 +187,47 @@ TEST_F(RoutedChannelsTest, AttemptsStopAtTheLimit) {
   grpc::Status status = Check(channels->For("grpc.health.v1.Health"));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(health.calls(), ChannelPolicy().max_attempts);
+}
+
+// An events service whose check-ins and weigh-ins fail UNAVAILABLE, as
+// when Redis fails after the script ran.
+class UnavailableEvents final : public v1::EventsService::Service {
+ public:
+  grpc::Status CheckIn(grpc::ServerContext*, const v1::CheckInRequest*,
+                       v1::CheckInResponse*) override {
+    ++check_ins;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "Redis went away");
+  }
+  grpc::Status RecordWeighIn(grpc::ServerContext*, const v1::WeighIn*,
+                             v1::EntryOutcome*) override {
+    ++weigh_ins;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "Redis went away");
+  }
+  std::atomic<int> check_ins{0};
+  std::atomic<int> weigh_ins{0};
+};
+
+TEST_F(RoutedChannelsTest, ACallThatRefusesARepeatIsNotRetried) {
+  UnavailableEvents events;
+  auto channels = Serve(&events, "ecoact.v1.EventsService");
+  auto stub = v1::EventsService::NewStub(channels->For("ecoact.v1.EventsService"));
+  {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::CheckInResponse response;
+    EXPECT_EQ(stub->CheckIn(&context, v1::CheckInRequest(), &response).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  EXPECT_EQ(events.check_ins.load(), 1);  // a repeat would say "already checked in"
+  {
+    // A weigh-in carries its client entry id: a replay is safe, so retried.
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::EntryOutcome response;
+    EXPECT_EQ(stub->RecordWeighIn(&context, v1::WeighIn(), &response).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  EXPECT_EQ(events.weigh_ins.load(), ChannelPolicy().max_attempts);
 }
 
 TEST_F(RoutedChannelsTest, OtherErrorsAreNotRetried) {
