@@ -73,5 +73,8 @@ std::string KeySpace::OrganisationMembers(absl::string_view id) const {
   return absl::StrCat(prefix_, ":{org}:members:o:", id);
 }
 std::string KeySpace::ResyncQueue() const { return absl::StrCat(prefix_, ":{projector}:resync"); }
+std::string KeySpace::ResyncClaimed() const {
+  return absl::StrCat(prefix_, ":{projector}:resync-claimed");
+}
 
 }  // namespace ecoact

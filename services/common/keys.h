@@ -81,6 +81,10 @@ class KeySpace {
   // Accounts whose public board entries the projector must re-derive (their
   // `hidden` or `test` flag changed, or the account was deleted).
   std::string ResyncQueue() const;
+  // Accounts the projector took from ResyncQueue() and has not finished
+  // re-deriving (SMOVE in, SREM once done), in the same slot: a projector
+  // that fails or dies half-way leaves them here for the next cycle.
+  std::string ResyncClaimed() const;
 
  private:
   std::string ShardTag(absl::string_view id) const;

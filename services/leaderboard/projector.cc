@@ -151,21 +151,19 @@ absl::StatusOr<int> Projector::Cycle(bool acknowledge) {
   }
   if (entries.empty()) {
     // Idle: still serve accounts whose visibility changed.
-    ASSIGN_OR_RETURN(RedisValue popped, redis_->Command({"SPOP", keys_->ResyncQueue(),
-                                                         absl::StrCat(options_.resync_batch)}));
-    std::vector<std::string> accounts;
-    for (const RedisValue& v : popped.elements) accounts.push_back(v.str);
+    ASSIGN_OR_RETURN(std::vector<RedisValue> samples, redis_->Pipeline(SampleResync()));
+    ASSIGN_OR_RETURN(std::vector<std::string> accounts, ClaimResync(samples[0], samples[1]));
     RETURN_IF_ERROR(Resync(std::move(accounts)));
     return 0;
   }
-  std::vector<std::string> popped;
-  absl::Status applied = Apply(entries, acknowledge, &popped);
+  std::vector<std::string> claimed;
+  absl::Status applied = Apply(entries, acknowledge, &claimed);
   if (!applied.ok()) {
     recovering_ = true;  // the delivered entries are still pending: read them again
-    (void)Resync(std::move(popped));  // best effort: they left the resync set
+    (void)Resync(std::move(claimed));  // best effort: what fails stays claimed
     return applied;
   }
-  RETURN_IF_ERROR(Resync(std::move(popped)));
+  RETURN_IF_ERROR(Resync(std::move(claimed)));
   return static_cast<int>(entries.size());
 }
 
@@ -202,7 +200,7 @@ std::string ShapeKey(const v1::LedgerEntry& entry, absl::CivilDay day) {
 }  // namespace
 
 absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& entries,
-                              bool acknowledge, std::vector<std::string>* popped) {
+                              bool acknowledge, std::vector<std::string>* claimed) {
   // Every string_view below points into `shapes` or `accounts`, which are
   // not resized once filled.
   std::vector<std::vector<BoardTarget>> shapes;
@@ -417,12 +415,17 @@ absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& en
       acks.push_back(std::move(command));
     }
   }
-  acks.push_back({"SPOP", keys_->ResyncQueue(), absl::StrCat(options_.resync_batch)});
+  // The resync sets are only sampled here (read-only): a pipeline that
+  // fails as a whole (a node gone, a connection dropped) loses no account.
+  for (std::vector<std::string>& sample : SampleResync()) acks.push_back(std::move(sample));
   ASSIGN_OR_RETURN(std::vector<RedisValue> acked, redis_->Pipeline(acks));
-  // Accounts popped are re-derived even if an XACK failed (they are out of
-  // the set now); the entries of a failed XACK are read and applied again.
-  if (!acked.back().IsError()) {
-    for (const RedisValue& v : acked.back().elements) popped->push_back(v.str);
+  const RedisValue& queued_sample = acked[acked.size() - 1];
+  const RedisValue& claimed_sample = acked[acked.size() - 2];
+  // Accounts are re-derived even if an XACK failed; the entries of a failed
+  // XACK are read and applied again.
+  if (!claimed_sample.IsError() && !queued_sample.IsError()) {
+    auto accounts = ClaimResync(claimed_sample, queued_sample);
+    if (accounts.ok()) *claimed = *std::move(accounts);
   }
   for (const RedisValue& reply : acked) {
     if (reply.IsError()) return RedisErrorToStatus("projector acknowledge", reply.str);
@@ -430,16 +433,46 @@ absl::Status Projector::Apply(const std::vector<std::pair<int, StoredEntry>>& en
   return absl::OkStatus();
 }
 
+std::vector<std::vector<std::string>> Projector::SampleResync() const {
+  const std::string count = absl::StrCat(options_.resync_batch);
+  return {{"SRANDMEMBER", keys_->ResyncClaimed(), count},
+          {"SRANDMEMBER", keys_->ResyncQueue(), count}};
+}
+
+absl::StatusOr<std::vector<std::string>> Projector::ClaimResync(
+    const RedisValue& claimed_sample, const RedisValue& queued_sample) {
+  if (claimed_sample.IsError()) return RedisErrorToStatus("projector resync", claimed_sample.str);
+  if (queued_sample.IsError()) return RedisErrorToStatus("projector resync", queued_sample.str);
+  std::set<std::string> accounts;
+  for (const RedisValue& v : claimed_sample.elements) accounts.insert(v.str);
+  std::vector<std::vector<std::string>> moves;
+  for (const RedisValue& v : queued_sample.elements) {
+    if (accounts.size() + moves.size() >= static_cast<size_t>(options_.resync_batch)) break;
+    if (accounts.count(v.str) > 0) continue;
+    moves.push_back({"SMOVE", keys_->ResyncQueue(), keys_->ResyncClaimed(), v.str});
+  }
+  if (!moves.empty()) {
+    ASSIGN_OR_RETURN(std::vector<RedisValue> moved, redis_->Pipeline(moves));
+    for (size_t i = 0; i < moved.size(); ++i) {
+      // 0: another cycle took it meanwhile; an error: it stays queued.
+      if (!moved[i].IsError() && moved[i].integer == 1) accounts.insert(moves[i].back());
+    }
+  }
+  return std::vector<std::string>(accounts.begin(), accounts.end());
+}
+
 absl::Status Projector::Resync(std::vector<std::string> accounts) {
   // Bounded so a flood of changes cannot keep the ledger waiting forever.
   for (int round = 0; round < 100; ++round) {
     if (accounts.empty()) return absl::OkStatus();
     RETURN_IF_ERROR(ResyncBatch(accounts));
+    std::vector<std::string> release = {"SREM", keys_->ResyncClaimed()};
+    release.insert(release.end(), accounts.begin(), accounts.end());
+    ASSIGN_OR_RETURN(RedisValue released, redis_->Command(release));
+    if (released.IsError()) return RedisErrorToStatus("projector resync", released.str);
     if (static_cast<int>(accounts.size()) < options_.resync_batch) return absl::OkStatus();
-    ASSIGN_OR_RETURN(RedisValue popped, redis_->Command({"SPOP", keys_->ResyncQueue(),
-                                                         absl::StrCat(options_.resync_batch)}));
-    accounts.clear();
-    for (const RedisValue& v : popped.elements) accounts.push_back(v.str);
+    ASSIGN_OR_RETURN(std::vector<RedisValue> samples, redis_->Pipeline(SampleResync()));
+    ASSIGN_OR_RETURN(accounts, ClaimResync(samples[0], samples[1]));
   }
   return absl::OkStatus();
 }

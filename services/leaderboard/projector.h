@@ -97,12 +97,22 @@ class Projector : public BackgroundWorker {
   absl::StatusOr<bool> HoldLease();
   absl::Status ClaimOrphans();
   // Applies a batch: writes its boards, then (if every write succeeded)
-  // acknowledges it. `popped` gets the accounts popped from the resync set
-  // by the acknowledge pipeline, also when an XACK of it failed.
+  // acknowledges it. `claimed` gets the accounts to re-derive, sampled by
+  // the acknowledge pipeline and claimed by ClaimResync, also when an XACK
+  // of it failed.
   absl::Status Apply(const std::vector<std::pair<int, StoredEntry>>& entries, bool acknowledge,
-                     std::vector<std::string>* popped);
-  // Re-derives `accounts` (popped from the resync set), then keeps popping
-  // until the set is empty.
+                     std::vector<std::string>* claimed);
+  // The two commands that sample the resync sets: accounts claimed before
+  // (left by a failed or dead projector) and accounts queued.
+  std::vector<std::vector<std::string>> SampleResync() const;
+  // Moves the queued accounts of the samples into the claimed set (SMOVE:
+  // an account queued again meanwhile stays queued) and returns every
+  // account to re-derive now. An account leaves the claimed set only once
+  // it has been re-derived, so no failure loses one.
+  absl::StatusOr<std::vector<std::string>> ClaimResync(const RedisValue& claimed_sample,
+                                                       const RedisValue& queued_sample);
+  // Re-derives `accounts` (claimed), releases them, then keeps claiming
+  // until both sets are empty.
   absl::Status Resync(std::vector<std::string> accounts);
   absl::Status ResyncBatch(const std::vector<std::string>& accounts);
   void Loop();

@@ -328,6 +328,34 @@ TEST_F(GroupBoardsTest, HiddenCitizenLeavesPublicBoardsButStillCountsForTheirGro
   EXPECT_TRUE(On("team:team-h:all:pts", a.account_id));
 }
 
+// The projector claims queued accounts (SMOVE to a claimed set) and
+// releases them only once re-derived, so a projector that failed or died
+// half-way leaves them to the next cycle instead of losing them.
+TEST_F(GroupBoardsTest, AccountsClaimedByAProjectorThatDiedAreStillReDerived) {
+  Citizen a = stack_->Register("Aoi", "tama", "team-h");
+  Citizen b = stack_->Register("Ben", "tama", "team-h");
+  ASSERT_TRUE(stack_->Record(a.token, "plastic_bag_refused", 1).ok());
+  ASSERT_TRUE(stack_->Record(b.token, "plastic_bag_refused", 1).ok());
+  ASSERT_EQ(stack_->DrainProjector(), 2);
+  ASSERT_TRUE(On("city::all:pts", a.account_id));
+
+  // Aoi's claim survives from a projector that died after claiming; Ben is
+  // queued as usual.
+  Set(a.account_id, "hidden", "1");
+  Set(b.account_id, "hidden", "1");
+  ASSERT_TRUE(redis().Command({"SADD", keys().ResyncClaimed(), a.account_id}).ok());
+  Resync(b.account_id);
+  EXPECT_EQ(stack_->DrainProjector(), 0);
+  EXPECT_FALSE(On("city::all:pts", a.account_id));
+  EXPECT_FALSE(On("city::all:pts", b.account_id));
+  auto left = redis().Command({"SCARD", keys().ResyncClaimed()});
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->integer, 0);
+  auto queued = redis().Command({"SCARD", keys().ResyncQueue()});
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(queued->integer, 0);
+}
+
 TEST_F(GroupBoardsTest, TestAccountsAreNeverOnPublicBoards) {
   Citizen t = stack_->Register("Tester", "tama", "team-q");
   Set(t.account_id, "test", "1");
