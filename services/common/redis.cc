@@ -172,6 +172,21 @@ std::string RedisUserName(const RedisOptions& options) {
 
 namespace redis_internal {
 
+namespace {
+
+// Redis's answers to AUTH with bad credentials: WRONGPASS (6+), "ERR AUTH
+// <password> called without any password configured" and "ERR invalid
+// password" (older servers), "ERR wrong number of arguments" (a user given
+// to a Redis before 6).
+bool IsCredentialsRefusal(absl::string_view error) {
+  return absl::StartsWith(error, "WRONGPASS") || absl::StartsWith(error, "ERR AUTH") ||
+         absl::StartsWith(error, "ERR invalid password") ||
+         absl::StartsWith(error, "ERR Client sent AUTH") ||
+         absl::StartsWith(error, "ERR wrong number of arguments");
+}
+
+}  // namespace
+
 absl::StatusOr<redisContext*> ConnectAndAuthenticate(const std::string& host, int port,
                                                      const RedisOptions& options,
                                                      bool* refused) {
@@ -202,6 +217,12 @@ absl::StatusOr<redisContext*> ConnectAndAuthenticate(const std::string& host, in
     status = absl::UnavailableError(absl::StrFormat(
         "redis %s:%d: AUTH: %s", host, port,
         context->errstr[0] != '\0' ? context->errstr : "connection lost"));
+  } else if (reply->type == REDIS_REPLY_ERROR &&
+             !IsCredentialsRefusal(absl::string_view(reply->str, reply->len))) {
+    // Not about the credentials (e.g. "ERR max number of clients reached",
+    // "LOADING"): like any other error, without the login hold-off.
+    status = RedisErrorToStatus(absl::StrFormat("redis %s:%d: AUTH", host, port),
+                                std::string(reply->str, reply->len));
   } else if (reply->type == REDIS_REPLY_ERROR) {
     // Redis's reply ("WRONGPASS invalid username-password pair or user is
     // disabled.") never repeats the password.

@@ -268,8 +268,9 @@ RedisClient::Cluster::Cluster(const RedisOptions& options)
 }
 
 RedisClient::Cluster::~Cluster() {
-  // The refresher runs what is queued (the retries it sends still find
-  // their nodes), then ends; later failures fail their calls at once.
+  closing_ = true;
+  // The refresher runs what is queued (those retries now fail at once, in
+  // Send), then ends; later failures fail their calls at once.
   {
     std::lock_guard<std::mutex> lock(tasks_mutex_);
     stopping_ = true;
@@ -282,6 +283,7 @@ RedisClient::Cluster::~Cluster() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     nodes.swap(nodes_);
+    std::fill(slots_.begin(), slots_.end(), nullptr);
   }
   nodes.clear();
 }
@@ -491,6 +493,9 @@ void RedisClient::Cluster::Start(std::shared_ptr<Job> job) {
 
 void RedisClient::Cluster::Send(const std::shared_ptr<Job>& job, std::vector<size_t> indices,
                                 std::map<size_t, std::string> ask) {
+  if (closing_) {
+    return job->done(absl::UnavailableError("redis cluster: the client is shutting down"));
+  }
   bool stale;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -670,6 +675,9 @@ void RedisClient::Cluster::Finish(const std::shared_ptr<Job>& job, Round& round)
     }
   }
   job->scans.clear();
+  if (closing_) {
+    return job->done(absl::UnavailableError("redis cluster: the client is shutting down"));
+  }
 
   // Redirects first, whatever happened on the other nodes of the round:
   // a MOVED updates the map, and both are sent again below, with the

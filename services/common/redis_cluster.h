@@ -27,6 +27,7 @@
 // reply names the slot's node): the map is refreshed in the background.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -102,6 +103,10 @@ class RedisClient::Cluster {
   std::deque<std::function<void()>> tasks_;
   bool force_ = false;
   bool stopping_ = false;
+  // Set first thing in the destructor: a job whose replies arrive while the
+  // nodes are being destroyed fails instead of being sent again (Send and
+  // Finish would reach nodes already freed).
+  std::atomic<bool> closing_{false};
   std::thread refresher_;
 };
 
