@@ -5,6 +5,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "services/common/status_macros.h"
@@ -23,7 +24,10 @@ ABSL_FLAG(int64_t, archive_trim_batch, 1000,
 ABSL_FLAG(absl::Duration, archive_lease_ttl, absl::Minutes(10),
           "Lifetime of the archiver's lease (renewed per segment); another run waits that long "
           "after a crash (10s to 24h)");
-ABSL_FLAG(std::string, archive_required_groups, "boards,reports",
+// The default is ArchiverOptions' own list, so the two cannot drift apart
+// (ArchiverTest.RequiredGroupsAreEveryProjectorsGroup checks that list).
+ABSL_FLAG(std::string, archive_required_groups,
+          absl::StrJoin(ecoact::archive::ArchiverOptions().required_groups, ","),
           "Ledger consumer groups (comma-separated) that must exist on every shard stream, "
           "and have acknowledged the entries, before ecoact_archive trims them: every "
           "projector's group (leaderboard \"boards\", reports \"reports\"). A missing one "

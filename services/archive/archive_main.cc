@@ -3,8 +3,9 @@
 // compressed segments in --archive_dir, then trims them from Redis
 // (docs/operations.md, "Ledger archive"). Run by cron (daily is enough); a
 // lease in Redis keeps a second run from starting while one is active.
-//   build/services/archive/ecoact_archive --redis=127.0.0.1:6390 \
+//   build/services/archive/ecoact_archive --redis=127.0.0.1:6390
 //       --archive_dir=/var/lib/ecoact/archive --ledger_retention=2160h
+// (one command line)
 // A separate command rather than a worker inside a server: it needs a local
 // (or mounted) disk that the stateless services do not have, it runs once a
 // day for minutes, and an operator can run it by hand before a migration.

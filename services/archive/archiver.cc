@@ -332,7 +332,8 @@ absl::StatusOr<std::vector<int>> CreateConsumerGroups(RedisClient* redis, const 
     const RedisValue& marker = replies[2 * shard + 1];
     if (created.IsError()) {
       if (absl::StartsWith(created.str, "BUSYGROUP")) continue;  // it existed
-      return absl::InternalError(absl::StrCat("XGROUP CREATE: ", created.str));
+      // LOADING after a restart is UNAVAILABLE (retry), not INTERNAL.
+      return RedisErrorToStatus("XGROUP CREATE", created.str);
     }
     if (marker.IsError()) return RedisErrorToStatus("redis GET", marker.str);
     if (marker.IsNil()) continue;
@@ -356,6 +357,8 @@ absl::Status ForEachLedgerEntryWithArchive(
     RedisClient* redis, ArchiveStore* store, const KeySpace& keys, int shard,
     const std::function<absl::Status(const StoredEntry&)>& visit) {
   std::string start = "-";
+  ASSIGN_OR_RETURN(const std::optional<StreamId> trimmed_before,
+                   LedgerTrimmedUpTo(redis, keys, shard));
   if (store == nullptr) {
     RETURN_IF_ERROR(CheckShardComplete(redis, keys, shard, nullptr));
   } else {
@@ -370,7 +373,19 @@ absl::Status ForEachLedgerEntryWithArchive(
     }
     if (!segments.empty()) start = "(" + segments.back().last.ToString();
   }
-  return ForEachLedgerEntry(redis, keys.Ledger(shard), visit, start);
+  RETURN_IF_ERROR(ForEachLedgerEntry(redis, keys.Ledger(shard), visit, start));
+  // ecoact_archive may have archived and trimmed entries of this shard after
+  // the segments were listed and before the stream pages reached them: then
+  // they were in neither.
+  ASSIGN_OR_RETURN(const std::optional<StreamId> trimmed_after,
+                   LedgerTrimmedUpTo(redis, keys, shard));
+  if (trimmed_after && (!trimmed_before || *trimmed_before < *trimmed_after)) {
+    return absl::AbortedError(absl::StrCat(
+        "ecoact_archive trimmed ledger shard ", shard, " up to ", trimmed_after->ToString(),
+        " while it was being read, so entries may have been missed: run the rebuild again, "
+        "not while ecoact_archive runs"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ecoact::archive
