@@ -372,7 +372,11 @@ absl::StatusOr<std::optional<Session>> ReadSession(const std::string& path) {
     auto it = json.is_object() ? json.find(key) : json.end();
     return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  Session session{field("account_id"), field("role"), field("secret"), field("token")};
+  Session session;
+  session.account_id = field("account_id");
+  session.role = field("role");
+  session.secret = field("secret");
+  session.token = field("token");
   session.refresh_token = field("refresh_token");
   std::string expires = field("token_expires_at"), error;
   if (session.token.empty()) session.token_expires_at = absl::InfinitePast();  // signed out
