@@ -72,27 +72,39 @@ cleanup() {
 trap cleanup EXIT
 
 start_temp_redis() { # $1 = directory holding dump.rdb
-  local dir="$1" candidate
-  for _ in $(seq 1 50); do
-    candidate=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/${candidate}") 2>/dev/null; then
-      temp_port="${candidate}"
-      break
+  local dir="$1" candidate attempt
+  # Another process may take the port between the check and the bind: then
+  # Redis exits at once, and another port is tried.
+  for attempt in 1 2 3 4 5; do
+    temp_port=""
+    for _ in $(seq 1 50); do
+      candidate=$((20000 + RANDOM % 20000))
+      if ! (exec 3<>"/dev/tcp/127.0.0.1/${candidate}") 2>/dev/null; then
+        temp_port="${candidate}"
+        break
+      fi
+    done
+    [[ -n "${temp_port}" ]] || die "found no free loopback port"
+    redis-server --bind 127.0.0.1 --port "${temp_port}" --dir "${dir}" --dbfilename dump.rdb \
+      --appendonly no --save "" --appenddirname appendonlydir --appendfilename appendonly.aof \
+      --logfile "${dir}/restore-redis.log" --daemonize no &
+    temp_pid=$!
+    for _ in $(seq 1 600); do
+      if [[ "$(redis-cli -p "${temp_port}" ping 2>/dev/null)" == PONG ]]; then
+        return 0
+      fi
+      kill -0 "${temp_pid}" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "${temp_pid}" 2>/dev/null; then
+      die "the temporary Redis did not finish loading in 60 s: see ${dir}/restore-redis.log"
     fi
+    wait "${temp_pid}" 2>/dev/null || true
+    temp_pid=""
+    grep -q "Address already in use" "${dir}/restore-redis.log" 2>/dev/null ||
+      die "the temporary Redis stopped: see ${dir}/restore-redis.log"
   done
-  [[ -n "${temp_port}" ]] || die "found no free loopback port"
-  redis-server --bind 127.0.0.1 --port "${temp_port}" --dir "${dir}" --dbfilename dump.rdb \
-    --appendonly no --save "" --appenddirname appendonlydir --appendfilename appendonly.aof \
-    --logfile "${dir}/restore-redis.log" --daemonize no &
-  temp_pid=$!
-  for _ in $(seq 1 600); do
-    if [[ "$(redis-cli -p "${temp_port}" ping 2>/dev/null)" == PONG ]]; then
-      return 0
-    fi
-    kill -0 "${temp_pid}" 2>/dev/null || die "the temporary Redis stopped: see ${dir}/restore-redis.log"
-    sleep 0.1
-  done
-  die "the temporary Redis did not finish loading in 60 s: see ${dir}/restore-redis.log"
+  die "no free loopback port for the temporary Redis after 5 tries: see ${dir}/restore-redis.log"
 }
 
 info_field() { # $1 = field of INFO persistence
