@@ -24,6 +24,8 @@ constexpr int kMaxRedirects = 5;
 // Rounds retried after a node failed (reads only), each after a map refresh.
 constexpr int kMaxReconnects = 2;
 constexpr absl::Duration kMinRefreshInterval = absl::Milliseconds(100);
+// After a node refused our credentials, refreshes fail at once this long.
+constexpr absl::Duration kRefusedCredentialsHoldOff = absl::Seconds(1);
 constexpr size_t kNone = static_cast<size_t>(-1);
 
 // CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, as in the
@@ -125,15 +127,17 @@ bool SplitAddress(absl::string_view address, std::string* host, int* port) {
 // CLUSTER SLOTS from the node at `address`, over a connection of its own
 // (a blocking one: the map is refreshed rarely, and must not queue behind
 // the commands whose redirect or failure asked for it).
+// `refused` (if given) is set when the node refused our credentials.
 absl::StatusOr<std::vector<SlotRange>> FetchSlots(const std::string& address,
-                                                  const RedisOptions& options) {
+                                                  const RedisOptions& options,
+                                                  bool* refused = nullptr) {
   std::string host;
   int port = 0;
   if (!SplitAddress(address, &host, &port)) {
     return absl::InvalidArgumentError(absl::StrCat("redis cluster: bad node address '", address, "'"));
   }
   // Logged in like every other connection (AUTH first, when configured).
-  auto connected = redis_internal::ConnectAndAuthenticate(host, port, options);
+  auto connected = redis_internal::ConnectAndAuthenticate(host, port, options, refused);
   if (!connected.ok()) {
     return absl::Status(connected.status().code(),
                         absl::StrCat("redis cluster: ", connected.status().message()));
@@ -147,6 +151,7 @@ absl::StatusOr<std::vector<SlotRange>> FetchSlots(const std::string& address,
         absl::StrCat("redis cluster: ", address, ": CLUSTER SLOTS: ", context->errstr));
   } else if (reply->type == REDIS_REPLY_ERROR && absl::StartsWith(reply->str, "NOAUTH")) {
     // A password is needed (none configured): say so, not "not a cluster node".
+    if (refused != nullptr) *refused = true;
     status = RedisErrorToStatus(absl::StrCat("redis cluster: ", address, ": CLUSTER SLOTS"),
                                 std::string(reply->str, reply->len));
   } else if (reply->type == REDIS_REPLY_ERROR) {
@@ -343,6 +348,10 @@ RedisClient* RedisClient::Cluster::Node(const std::string& address) {
 
 absl::Status RedisClient::Cluster::Refresh(bool force) {
   std::lock_guard<std::mutex> refreshing(refresh_mutex_);
+  // After a refusal of our credentials every node would refuse them again:
+  // fail at once for a while rather than send a refused AUTH to every node
+  // per call (as the single-node client's login gate does).
+  if (absl::Now() < refused_until_) return refusal_;
   if (!force && absl::Now() - last_refresh_ < kMinRefreshInterval) return absl::OkStatus();
   // The nodes currently serving slots first (one of them is most likely to
   // be up), then the seeds, then every other node ever seen.
@@ -359,7 +368,13 @@ absl::Status RedisClient::Cluster::Refresh(bool force) {
   absl::Status last = absl::UnavailableError("redis cluster: no node to ask for the slot map");
   for (const std::string& address : candidates) {
     if (!tried.insert(address).second) continue;
-    auto ranges = FetchSlots(address, options_);
+    bool refused = false;
+    auto ranges = FetchSlots(address, options_, &refused);
+    if (refused) {
+      refusal_ = ranges.status();
+      refused_until_ = absl::Now() + kRefusedCredentialsHoldOff;
+      return refusal_;
+    }
     if (!ranges.ok()) {
       last = ranges.status();
       continue;

@@ -97,6 +97,8 @@ class RedisClient::Cluster {
 
   std::mutex refresh_mutex_;  // one CLUSTER SLOTS at a time
   absl::Time last_refresh_ = absl::InfinitePast();
+  absl::Time refused_until_ = absl::InfinitePast();  // guarded by refresh_mutex_
+  absl::Status refusal_;                              // guarded by refresh_mutex_
 
   std::mutex tasks_mutex_;  // guards tasks_, force_, stopping_
   std::condition_variable tasks_ready_;

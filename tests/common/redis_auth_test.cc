@@ -35,6 +35,25 @@ const LuaScript kEcho("echo", "return ARGV[1]");
 
 std::vector<RedisMode> BothModes() { return {RedisMode::kPool, RedisMode::kPipelined}; }
 
+// Refused logins Redis recorded in its ACL LOG (entries are grouped, each
+// with a count); -1 if the log cannot be read.
+int64_t RefusedLoginsOf(RedisClient& admin) {
+  auto log = admin.Command({"ACL", "LOG"});
+  EXPECT_THAT(log, IsOk());
+  if (!log.ok()) return -1;
+  int64_t refused = 0;
+  for (const RedisValue& entry : log->elements) {
+    int64_t count = 0;
+    std::string reason;
+    for (size_t i = 0; i + 1 < entry.elements.size(); i += 2) {
+      if (entry.elements[i].str == "count") count = entry.elements[i + 1].integer;
+      if (entry.elements[i].str == "reason") reason = entry.elements[i + 1].str;
+    }
+    if (reason == "auth") refused += count;
+  }
+  return refused;
+}
+
 class RedisAuthTest : public ::testing::Test {
  protected:
   void StartRedis(std::vector<std::string> extra_args = {}) {
@@ -61,24 +80,7 @@ class RedisAuthTest : public ::testing::Test {
 
   std::string Key(absl::string_view name) const { return absl::StrCat(prefix_, ":", name); }
 
-  // Refused logins Redis recorded in its ACL LOG (entries are grouped, each
-  // with a count).
-  int64_t RefusedLogins() {
-    auto log = admin_->Command({"ACL", "LOG"});
-    EXPECT_THAT(log, IsOk());
-    if (!log.ok()) return -1;
-    int64_t refused = 0;
-    for (const RedisValue& entry : log->elements) {
-      int64_t count = 0;
-      std::string reason;
-      for (size_t i = 0; i + 1 < entry.elements.size(); i += 2) {
-        if (entry.elements[i].str == "count") count = entry.elements[i + 1].integer;
-        if (entry.elements[i].str == "reason") reason = entry.elements[i + 1].str;
-      }
-      if (reason == "auth") refused += count;
-    }
-    return refused;
-  }
+  int64_t RefusedLogins() { return RefusedLoginsOf(*admin_); }
 
   std::unique_ptr<RedisServerProcess> server_;
   std::unique_ptr<RedisClient> admin_;
@@ -257,6 +259,21 @@ TEST(RedisAuthClusterTest, ClusterWithRequirepassAndMasterauthServesAnAuthentica
   }
   EXPECT_EQ(linked_replicas, 3);
 
+  // Refused logins over every node, from their ACL LOGs.
+  auto refused_logins = [&]() {
+    int64_t refused = 0;
+    for (RedisServerProcess* node : (*cluster)->nodes()) {
+      RedisOptions direct;
+      direct.host = node->host();
+      direct.port = node->port();
+      direct.password = kPassword;
+      RedisClient admin(direct);
+      refused += RefusedLoginsOf(admin);
+    }
+    return refused;
+  };
+  const int64_t refused_before = refused_logins();
+
   RedisOptions wrong = (*cluster)->client_options();
   wrong.password = kWrongPassword;
   RedisClient refused(wrong);
@@ -264,6 +281,13 @@ TEST(RedisAuthClusterTest, ClusterWithRequirepassAndMasterauthServesAnAuthentica
               StatusIs(absl::StatusCode::kUnavailable,
                        AllOf(HasSubstr("refused the credentials for user default"),
                              Not(HasSubstr(kWrongPassword)))));
+  // The slot-map refresh holds off after a refusal too: 100 calls within
+  // the hold-off do not each send a refused AUTH to every node.
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_THAT(refused.Command({"GET", absl::StrCat(prefix, ":x")}),
+                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("refused the credentials")));
+  }
+  EXPECT_LE(refused_logins() - refused_before, 3);
 
   // No password: the slot map fetch says NOAUTH and names the option, not
   // "not a cluster node".
