@@ -600,25 +600,7 @@ TEST(RedisClusterFailoverTest, FollowsMovedInARoundWhereAnotherNodeFailed) {
   const std::string prefix = UniqueKeyPrefix();
 
   // A replica can only take over once it has synchronised with its primary.
-  const absl::Time synced_by = absl::Now() + absl::Seconds(30);
-  bool synced = false;
-  while (!synced && absl::Now() < synced_by) {
-    synced = true;
-    for (RedisServerProcess* node : (*cluster)->nodes()) {
-      RedisOptions direct;
-      direct.host = node->host();
-      direct.port = node->port();
-      RedisClient probe(direct);
-      auto role = probe.Command({"ROLE"});
-      if (!role.ok()) {
-        synced = false;
-      } else if (role->elements[0].str == "slave") {
-        synced = synced && role->elements.size() > 3 && role->elements[3].str == "connected";
-      }
-    }
-    if (!synced) absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_TRUE(synced) << "the replicas never synchronised";
+  ASSERT_THAT((*cluster)->WaitForReplicasSynced(), IsOk());
 
   // The primaries, their ids, and which one serves a key.
   std::vector<std::unique_ptr<RedisClient>> primaries;

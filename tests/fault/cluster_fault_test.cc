@@ -167,21 +167,7 @@ TEST_F(ClusterFaultTest, PrimaryKilledUnderLoadFailsOverAndReportsTheLossWindow)
   const std::string test = "primary kill -9";
   ASSERT_NO_FATAL_FAILURE(StartAll(/*replicas=*/1));
   // A replica can only take over once it has synchronised with its primary.
-  const absl::Time synced_by = absl::Now() + absl::Seconds(30);
-  bool synced = false;
-  while (!synced && absl::Now() < synced_by) {
-    synced = true;
-    for (RedisServerProcess* node : cluster_->nodes()) {
-      auto role = DirectClient(node)->Command({"ROLE"});
-      if (!role.ok()) {
-        synced = false;
-      } else if (role->elements[0].str == "slave") {
-        synced = synced && role->elements.size() > 3 && role->elements[3].str == "connected";
-      }
-    }
-    if (!synced) absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_TRUE(synced) << "the replicas never synchronised";
+  ASSERT_TRUE(cluster_->WaitForReplicasSynced().ok()) << "the replicas never synchronised";
   auto load = StartLoad(/*threads=*/4);
   ASSERT_NE(load, nullptr);
   ExpectProgress(*load, 200, "before the kill");

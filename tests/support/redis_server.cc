@@ -627,7 +627,44 @@ std::string ClusterView(int port, const std::string& password) {
   return view;
 }
 
+// False while the node cannot be asked, or is a replica whose link to its
+// primary is not up (ROLE: "slave", host, port, state, offset).
+bool ReplicaLinkUp(int port, const std::string& password) {
+  redisContext* context = ConnectToTestRedis(port, absl::Milliseconds(500), password);
+  if (context == nullptr) return false;
+  bool up = false;
+  if (context->err == 0) {
+    auto* role = static_cast<redisReply*>(redisCommand(context, "ROLE"));
+    if (role != nullptr && role->type == REDIS_REPLY_ARRAY && role->elements > 0) {
+      const std::string kind(role->element[0]->str, role->element[0]->len);
+      up = kind != "slave" ||
+           (role->elements > 3 && role->element[3]->type == REDIS_REPLY_STRING &&
+            absl::string_view(role->element[3]->str, role->element[3]->len) == "connected");
+    }
+    if (role != nullptr) freeReplyObject(role);
+  }
+  redisFree(context);
+  return up;
+}
+
 }  // namespace
+
+absl::Status RedisServerProcess::WaitForReplicasSynced(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    bool synced = true;
+    for (RedisServerProcess* node : nodes()) {
+      synced = synced && ReplicaLinkUp(node->port(), options_.password);
+    }
+    if (synced) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the replicas did not synchronise with their primaries within ",
+          absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
 
 absl::Status RedisServerProcess::WaitForClusterReady(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;

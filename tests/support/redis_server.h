@@ -192,6 +192,9 @@ class RedisServerProcess {
   // OK once every running node says cluster_state:ok and serves every slot
   // in its view; DEADLINE_EXCEEDED after `timeout`.
   absl::Status WaitForClusterReady(absl::Duration timeout = absl::Seconds(20));
+  // OK once every node answers and every replica's link to its primary is
+  // up (ROLE says "connected"): only then can a replica take over.
+  absl::Status WaitForReplicasSynced(absl::Duration timeout = absl::Seconds(30));
   const std::string& data_dir() const { return dir_; }
   std::string log_path() const;
   // The server's log (all runs, restarts included).
