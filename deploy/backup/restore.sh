@@ -89,15 +89,18 @@ start_temp_redis() { # $1 = directory holding dump.rdb
       --appendonly no --save "" --appenddirname appendonlydir --appendfilename appendonly.aof \
       --logfile "${dir}/restore-redis.log" --daemonize no &
     temp_pid=$!
-    for _ in $(seq 1 600); do
-      if [[ "$(redis-cli -p "${temp_port}" ping 2>/dev/null)" == PONG ]]; then
-        return 0
-      fi
+    # Loading a big snapshot takes minutes: no limit while Redis says
+    # LOADING; 60 s if it does not answer at all.
+    local silent=0 reply
+    while ((silent < 600)); do
+      reply="$(redis-cli -p "${temp_port}" ping 2>&1 || true)"
+      [[ "${reply}" == PONG ]] && return 0
+      [[ "${reply}" == *LOADING* ]] || silent=$((silent + 1))
       kill -0 "${temp_pid}" 2>/dev/null || break
       sleep 0.1
     done
     if kill -0 "${temp_pid}" 2>/dev/null; then
-      die "the temporary Redis did not finish loading in 60 s: see ${dir}/restore-redis.log"
+      die "the temporary Redis did not answer within 60 s: see ${dir}/restore-redis.log"
     fi
     wait "${temp_pid}" 2>/dev/null || true
     temp_pid=""
@@ -124,9 +127,11 @@ if [[ -n "${data_dir}" ]]; then
   redis-cli -p "${temp_port}" config set appendonly yes >/dev/null
   # No time limit: a big data set takes as long as it takes, and Redis
   # refuses to exit while it writes the first AOF. Done when no rewrite is
-  # running or scheduled; a failed rewrite is retried by Redis itself.
+  # running or scheduled; a failed one (a full disk) stops the restore.
   while true; do
     kill -0 "${temp_pid}" 2>/dev/null || die "the temporary Redis stopped while writing the append-only file: see ${data_dir}/restore-redis.log"
+    [[ "$(info_field aof_last_bgrewrite_status)" != err ]] ||
+      die "Redis could not write the append-only file (disk full?): see ${data_dir}/restore-redis.log"
     if [[ "$(info_field aof_enabled)" == 1 && "$(info_field aof_rewrite_in_progress)" == 0 &&
       "$(info_field aof_rewrite_scheduled)" == 0 ]]; then
       break
