@@ -690,6 +690,9 @@ void RedisClient::Cluster::Finish(const std::shared_ptr<Job>& job, Round& round)
     }
   }
   job->scans.clear();
+  // Being destroyed: whatever the replies say, neither follow a redirect
+  // (NodeLocked would make a node after they were freed) nor finish
+  // normally; the callers are going away with the client.
   if (closing_) {
     return job->done(absl::UnavailableError("redis cluster: the client is shutting down"));
   }
