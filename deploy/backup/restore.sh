@@ -78,7 +78,7 @@ start_temp_redis() { # $1 = directory holding dump.rdb
   for attempt in 1 2 3 4 5; do
     temp_port=""
     for _ in $(seq 1 50); do
-      candidate=$((20000 + RANDOM % 20000))
+      candidate=$((10000 + RANDOM % 20000)) # below the ephemeral range
       if ! (exec 3<>"/dev/tcp/127.0.0.1/${candidate}") 2>/dev/null; then
         temp_port="${candidate}"
         break

@@ -28,7 +28,9 @@ expect_eq() { # $1 = what, $2 = expected, $3 = actual
 free_port() {
   local candidate
   for _ in $(seq 1 100); do
-    candidate=$((30000 + RANDOM % 20000))
+    # Below the kernel's ephemeral range (32768 and up, bus port included),
+    # where a parallel test's client connection can hold a port.
+    candidate=$((10000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/${candidate}") 2>/dev/null &&
       ! (exec 3<>"/dev/tcp/127.0.0.1/$((candidate + 10000))") 2>/dev/null; then
       echo "${candidate}"

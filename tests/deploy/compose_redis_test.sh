@@ -37,15 +37,6 @@ script="${script//\/run\/secrets\//${tmp}/secrets/}"
 mkdir -p "${tmp}/secrets" "${tmp}/bin" "${tmp}/data"
 printf 'compose-test-secret\n' >"${tmp}/secrets/redis_password"
 
-port=""
-for _ in $(seq 1 100); do
-  candidate=$((30000 + RANDOM % 20000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/${candidate}") 2>/dev/null; then
-    port="${candidate}"
-    break
-  fi
-done
-[[ -n "${port}" ]] || fail "no free port"
 cat >"${tmp}/bin/docker-entrypoint.sh" <<SHIM
 #!/bin/sh
 # Like the image's entrypoint (no config file first: protected mode off,
@@ -53,19 +44,35 @@ cat >"${tmp}/bin/docker-entrypoint.sh" <<SHIM
 # test's, inserted at the same place.
 if [ "\$1" = redis-server ] && [ ! -f "\$2" ]; then
   shift
-  set -- redis-server --protected-mode no --bind 127.0.0.1 --port ${port} --dir ${tmp}/data "\$@"
+  set -- redis-server --protected-mode no --bind 127.0.0.1 --port "\${TEST_PORT}" --dir ${tmp}/data "\$@"
 fi
 exec "\$@"
 SHIM
 chmod +x "${tmp}/bin/docker-entrypoint.sh"
 
-PATH="${tmp}/bin:${PATH}" sh -c "${script}" >"${tmp}/redis.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do
-  [[ "$(redis-cli -p "${port}" ping 2>&1)" =~ PONG|NOAUTH ]] && break
-  kill -0 "${pid}" 2>/dev/null || fail "Redis did not start: $(tail -5 "${tmp}/redis.out")"
-  sleep 0.05
+# Ports below the kernel's ephemeral range (32768 and up), where no client
+# connection of a parallel test can hold one; another port when one is
+# taken anyway between the check and the bind.
+port=""
+for attempt in 1 2 3 4 5; do
+  candidate=""
+  for _ in $(seq 1 100); do
+    candidate=$((10000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/${candidate}") 2>/dev/null || break
+  done
+  TEST_PORT="${candidate}" PATH="${tmp}/bin:${PATH}" sh -c "${script}" >"${tmp}/redis.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    [[ "$(redis-cli -p "${candidate}" ping 2>&1)" =~ PONG|NOAUTH ]] && port="${candidate}" && break 2
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -9 "${pid}" 2>/dev/null || true
+  wait "${pid}" 2>/dev/null || true
+  pid=""
+  grep -q "Address already in use" "${tmp}/redis.out" || fail "Redis did not start: $(tail -5 "${tmp}/redis.out")"
 done
+[[ -n "${port}" ]] || fail "no free port after 5 tries"
 reply="$(redis-cli -p "${port}" ping 2>&1)"
 [[ "${reply}" == *NOAUTH* ]] || fail "Redis answered without the password: ${reply}"
 [[ "$(REDISCLI_AUTH=compose-test-secret redis-cli -p "${port}" ping)" == PONG ]] ||
